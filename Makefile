@@ -1,0 +1,34 @@
+# Every target that runs code depends on `setup`, which is idempotent: it only reinstalls when
+# pyproject.toml changes.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[local,dev]'
+	bash .ci/system-packages
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m agentkit demo
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check agentkit tests benchmarks archives/seed
+	$(VENV)/bin/ruff format --check agentkit tests benchmarks archives/seed
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m benchmarks.perf
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

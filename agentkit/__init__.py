@@ -1,0 +1,93 @@
+"""agentkit: discover, evaluate and ship LLM agents.
+
+The public API is re-exported here and loaded lazily, so ``import agentkit`` (and the CLI's ``--help``)
+stays cheap: litellm, datasets and numpy are only imported when something needs them.
+
+Example:
+    >>> import agentkit
+    >>> agent = agentkit.load_agent("archives/seed/cot.py", model="local")  # doctest: +SKIP
+    >>> agent("What is 6 * 7?").answer  # doctest: +SKIP
+    '42'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from agentkit._version import __version__
+from agentkit.errors import (
+    AgentCodeError,
+    AgentkitError,
+    ArchiveError,
+    BudgetExceeded,
+    ConfigError,
+    DatasetFormatError,
+    DatasetNotFound,
+    LLMError,
+    LocalModelUnavailable,
+    ProviderError,
+    SandboxError,
+    SearchError,
+    StructuredOutputError,
+    TaskError,
+)
+
+# name -> module that defines it; resolved on first attribute access.
+_LAZY: dict[str, str] = {
+    "LLMClient": "agentkit.llm",
+    "ModelConfig": "agentkit.llm",
+    "Budget": "agentkit.llm",
+    "Completion": "agentkit.llm",
+    "Task": "agentkit.tasks",
+    "Example": "agentkit.tasks",
+    "load_task": "agentkit.tasks",
+    "load_agent": "agentkit.evaluate",
+    "evaluate_agent": "agentkit.evaluate",
+}
+
+__all__ = [
+    "AgentCodeError",
+    "AgentkitError",
+    "ArchiveError",
+    "Budget",
+    "BudgetExceeded",
+    "Completion",
+    "ConfigError",
+    "DatasetFormatError",
+    "DatasetNotFound",
+    "Example",
+    "LLMClient",
+    "LLMError",
+    "LocalModelUnavailable",
+    "ModelConfig",
+    "ProviderError",
+    "SandboxError",
+    "SearchError",
+    "StructuredOutputError",
+    "Task",
+    "TaskError",
+    "__version__",
+    "evaluate_agent",
+    "load_agent",
+    "load_task",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from agentkit.evaluate import evaluate_agent, load_agent
+    from agentkit.llm import Budget, Completion, LLMClient, ModelConfig
+    from agentkit.tasks import Example, Task, load_task

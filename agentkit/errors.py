@@ -1,0 +1,94 @@
+"""The typed exception hierarchy. Every error agentkit raises on purpose derives from `AgentkitError`,
+so an app can catch one type; the subclasses say which part failed and carry what is needed to act."""
+
+from __future__ import annotations
+
+
+class AgentkitError(Exception):
+    """Base class of every error agentkit raises on purpose."""
+
+
+class ConfigError(AgentkitError):
+    """A setting, flag or configuration value is wrong or missing."""
+
+
+# --- LLM client -------------------------------------------------------------------------------------
+
+
+class LLMError(AgentkitError):
+    """A model call failed."""
+
+
+class ProviderError(LLMError):
+    """The provider refused the request (a 4xx that will not change) or retries ran out.
+
+    `status` is the HTTP status where one was seen.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+
+
+class BudgetExceeded(LLMError):
+    """The next call would cross the hard budget. Raised *before* the call is sent.
+
+    `spent` describes what was already spent (cost, calls, tokens) when the call was refused.
+    """
+
+    def __init__(self, message: str, *, spent: dict[str, float | int | None] | None = None) -> None:
+        super().__init__(message)
+        self.spent = spent or {}
+
+
+class StructuredOutputError(LLMError):
+    """A reply could not be parsed into the requested fields. `raw` holds the model's text."""
+
+    def __init__(self, message: str, *, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class LocalModelUnavailable(LLMError):
+    """The embedded local model cannot be started (extra missing, model file missing, server died)."""
+
+
+# --- Tasks ------------------------------------------------------------------------------------------
+
+
+class TaskError(AgentkitError):
+    """A task name is unknown or its data cannot be used."""
+
+
+class DatasetNotFound(TaskError):
+    """Data for a task is not available locally and cannot be downloaded."""
+
+
+class DatasetFormatError(TaskError):
+    """A data file has a malformed row. `path` and `line` (1-based) say where."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+
+
+# --- Agents, sandbox, archive -----------------------------------------------------------------------
+
+
+class AgentCodeError(AgentkitError):
+    """Agent code is invalid before it runs (does not parse, no `forward`, unknown names)."""
+
+
+class SandboxError(AgentkitError):
+    """The sandbox itself failed (not the agent code inside it)."""
+
+
+class ArchiveError(AgentkitError):
+    """A run directory or archive database is missing, corrupt or from an incompatible version."""
+
+
+class SearchError(AgentkitError):
+    """Meta Agent Search cannot continue."""

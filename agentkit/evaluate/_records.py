@@ -1,0 +1,133 @@
+"""Records of an evaluation: what happened on each example and what it adds up to.
+
+They cross package boundaries (sandbox -> evaluator -> archive -> report), so they are pydantic models.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+FailureKind = Literal[
+    "syntax",  # the agent code does not parse or has no forward()
+    "exception",  # forward() raised
+    "timeout",  # wall or CPU time limit
+    "memory",  # address-space limit
+    "output_limit",  # printed or returned too much
+    "killed",  # the worker died for another reason (signal, seccomp)
+    "llm",  # a model call failed for good (provider error, budget)
+    "sandbox",  # the sandbox itself failed
+]
+
+
+class AgentFailure(BaseModel):
+    """Why an agent produced no answer for one example."""
+
+    kind: FailureKind
+    """What class of failure this is."""
+    message: str
+    """One line saying what went wrong."""
+    traceback: str = ""
+    """The traceback text from inside the agent code, where there is one."""
+
+
+class LLMCallTrace(BaseModel):
+    """One model call made by agent code, as seen by the host."""
+
+    agent_name: str = ""
+    """The name the agent code gave this call (LLMAgentBase's agent_name)."""
+    prompt: str
+    """The messages sent, flattened to text and truncated to the configured size."""
+    reply: str
+    """The model's raw reply, truncated to the configured size."""
+    prompt_tokens: int = 0
+    """Prompt tokens billed (0 on a cache hit)."""
+    completion_tokens: int = 0
+    """Completion tokens billed (0 on a cache hit)."""
+    cost_usd: float | None = None
+    """Cost of the call, None where the model has no known price."""
+    cached: bool = False
+    """True when the reply came from the cache."""
+    latency_s: float = 0.0
+    """Wall time of the call."""
+    parse_error: str | None = None
+    """Set when the reply did not parse into the requested fields."""
+
+
+class ExampleResult(BaseModel):
+    """The outcome of running one agent on one example."""
+
+    example_id: str
+    """Stable id of the example within its task."""
+    answer: str | None
+    """The agent's final answer as text; None when it failed."""
+    score: float
+    """The task scorer's verdict, 0.0 to 1.0 (0.0 on failure)."""
+    error: AgentFailure | None = None
+    """Set when the agent failed on this example."""
+    llm_calls: int = 0
+    """Model calls made by the agent on this example."""
+    prompt_tokens: int = 0
+    """Prompt tokens billed for this example."""
+    completion_tokens: int = 0
+    """Completion tokens billed for this example."""
+    cost_usd: float | None = None
+    """Total cost, None when some call had no known price."""
+    latency_s: float = 0.0
+    """Wall time from start to answer."""
+    trace: list[LLMCallTrace] = Field(default_factory=list)
+    """The model calls made, in order."""
+
+
+class Interval(BaseModel):
+    """A point estimate with a confidence interval."""
+
+    mean: float
+    """The point estimate."""
+    low: float
+    """Lower bound of the interval."""
+    high: float
+    """Upper bound of the interval."""
+    confidence: float = 0.95
+    """Confidence level of the interval."""
+
+
+class EvalSummary(BaseModel):
+    """What an evaluation adds up to."""
+
+    n: int
+    """Examples evaluated."""
+    accuracy: Interval
+    """Mean score with a bootstrap interval."""
+    error_rate: float
+    """Share of examples on which the agent failed."""
+    llm_calls: int
+    """Model calls in total."""
+    prompt_tokens: int
+    """Prompt tokens in total."""
+    completion_tokens: int
+    """Completion tokens in total."""
+    cost_usd: float | None
+    """Total cost, None when some call had no known price."""
+    latency_p50_s: float
+    """Median per-example latency."""
+    latency_p95_s: float
+    """95th percentile per-example latency."""
+    stopped_early: bool = False
+    """True when the cascade stopped after the screening subset."""
+
+
+class EvalResult(BaseModel):
+    """Per-example records plus their summary."""
+
+    agent: str
+    """The agent's name."""
+    task: str
+    """The task's name."""
+    split: str = "search"
+    """Which split was evaluated (search, test, or a name the caller chose)."""
+    results: list[ExampleResult]
+    """One record per example evaluated."""
+    summary: EvalSummary
+    """Aggregates over `results`."""
