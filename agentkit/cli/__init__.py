@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from agentkit.cli import _doctor  # noqa: F401  (registers commands)
+from agentkit.cli import _doctor, _eval  # noqa: F401  (registers commands)
 from agentkit.cli._app import app
 from agentkit.errors import AgentkitError
 

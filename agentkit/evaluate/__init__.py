@@ -1,1 +1,48 @@
-"""TODO"""
+"""Scoring agents: run them on examples (in the sandbox), record each example, and summarise.
+
+Public names:
+    evaluate_agent: score one agent on a list of examples (optionally as a screening cascade)
+    load_agent: an agent file as a plain callable for apps
+    Session: the shared client, model and runner of an evaluation
+    EvalResult, ExampleResult, EvalSummary, Interval, AgentFailure, LLMCallTrace: the records
+"""
+
+from __future__ import annotations
+
+from agentkit.evaluate._agent_file import AgentSpec, read_agent_file, resolve_agent, seed_names
+from agentkit.evaluate._evaluator import evaluate_agent, evaluate_one
+from agentkit.evaluate._loaded import AgentAnswer, AgentUsage, LoadedAgent, load_agent
+from agentkit.evaluate._records import (
+    AgentFailure,
+    EvalResult,
+    EvalSummary,
+    ExampleResult,
+    Interval,
+    LLMCallTrace,
+)
+from agentkit.evaluate._runner import AgentRunner, LLMHandler
+from agentkit.evaluate._session import Session
+from agentkit.evaluate._summary import summarize
+
+__all__ = [
+    "AgentAnswer",
+    "AgentFailure",
+    "AgentRunner",
+    "AgentSpec",
+    "AgentUsage",
+    "EvalResult",
+    "EvalSummary",
+    "ExampleResult",
+    "Interval",
+    "LLMCallTrace",
+    "LLMHandler",
+    "LoadedAgent",
+    "Session",
+    "evaluate_agent",
+    "evaluate_one",
+    "load_agent",
+    "read_agent_file",
+    "resolve_agent",
+    "seed_names",
+    "summarize",
+]

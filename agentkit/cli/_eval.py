@@ -1,0 +1,285 @@
+"""`agentkit eval` and `agentkit bench`: score one agent, or compare several on the same examples."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from agentkit.cli import _options as opt
+from agentkit.cli._app import app
+
+if TYPE_CHECKING:
+    from agentkit.evaluate import EvalResult
+
+
+def _fmt_cost(cost: float | None) -> str:
+    return "n/a" if cost is None else f"${cost:.4f}"
+
+
+def _progress(enabled: bool, total: int, label: str) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=True,
+    )
+    bar = progress.add_task(label, total=total)
+    return progress, bar
+
+
+async def _evaluate_many(
+    specs: list[Any],
+    task_name: str,
+    *,
+    model: str | None,
+    api_base: str | None,
+    data_dir: Path | None,
+    limit: int,
+    concurrency: int,
+    isolation: str,
+    no_cache: bool,
+    seed: int,
+    timeout: float,
+    show_progress: bool,
+) -> tuple[list[EvalResult], str, str]:
+    from agentkit.evaluate import Session, evaluate_agent
+    from agentkit.llm import resolve_model
+    from agentkit.tasks import load_task
+
+    task = load_task(task_name, **opt.task_options(data_dir))
+    examples = task.examples[:limit]
+    model_cfg = resolve_model(model, **opt.model_overrides(api_base))
+    async with Session.open(
+        model_cfg,
+        isolation=isolation,
+        workers=concurrency,
+        cache=not no_cache,
+        wall_time_s=timeout,  # type: ignore[arg-type]
+    ) as session:
+        if show_progress:
+            print(f"isolation: {session.isolation_level}", file=sys.stderr)
+        progress, bar = _progress(show_progress, len(examples) * len(specs), f"{task.name}")
+        with progress:
+            results = await asyncio.gather(
+                *(
+                    evaluate_agent(
+                        spec.code,
+                        examples,
+                        task,
+                        client=session.client,
+                        model=session.model,
+                        runner=session.runner,
+                        agent_name=spec.name,
+                        split="eval",
+                        concurrency=concurrency,
+                        seed=seed,
+                        on_result=lambda _r: progress.advance(bar),
+                    )
+                    for spec in specs
+                )
+            )
+        return list(results), session.isolation_level, session.model.model
+
+
+def _summary_row(result: EvalResult) -> dict[str, Any]:
+    s = result.summary
+    return {
+        "agent": result.agent,
+        "n": s.n,
+        "accuracy": round(s.accuracy.mean, 4),
+        "ci_low": round(s.accuracy.low, 4),
+        "ci_high": round(s.accuracy.high, 4),
+        "error_rate": round(s.error_rate, 4),
+        "llm_calls": s.llm_calls,
+        "prompt_tokens": s.prompt_tokens,
+        "completion_tokens": s.completion_tokens,
+        "cost_usd": s.cost_usd,
+        "latency_p50_s": round(s.latency_p50_s, 3),
+        "latency_p95_s": round(s.latency_p95_s, 3),
+    }
+
+
+@app.command("eval")
+def eval_command(
+    agent: str = typer.Option(
+        ..., "--agent", "-a", help="A seed agent name (e.g. cot) or a path to a .py file."
+    ),
+    task: str = opt.TASK,
+    model: str | None = opt.MODEL,
+    api_base: str | None = opt.API_BASE,
+    limit: int = opt.LIMIT,
+    concurrency: int = opt.CONCURRENCY,
+    isolation: str = opt.ISOLATION,
+    no_cache: bool = opt.NO_CACHE,
+    data_dir: Path | None = opt.DATA_DIR,
+    seed: int = opt.SEED,
+    timeout: float = opt.TIMEOUT,
+    as_json: bool = opt.JSON_OUT,
+) -> None:
+    """Score one agent on the first N examples of a task."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agentkit.evaluate import resolve_agent
+
+    spec = resolve_agent(agent)
+    started = time.perf_counter()
+    (result,), level, model_name = asyncio.run(
+        _evaluate_many(
+            [spec],
+            task,
+            model=model,
+            api_base=api_base,
+            data_dir=data_dir,
+            limit=limit,
+            concurrency=concurrency,
+            isolation=isolation,
+            no_cache=no_cache,
+            seed=seed,
+            timeout=timeout,
+            show_progress=not as_json and sys.stderr.isatty(),
+        )
+    )
+    row = _summary_row(result) | {"task": result.task, "model": model_name, "isolation": level}
+    row["wall_s"] = round(time.perf_counter() - started, 2)
+    if as_json:
+        payload = row | {"results": [r.model_dump(exclude={"trace"}) for r in result.results]}
+        print(json.dumps(payload, indent=2))
+        return
+    table = Table(title=f"{spec.name} on {result.task} ({model_name})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    s = result.summary
+    table.add_row("examples", str(s.n))
+    table.add_row(
+        "accuracy (95% CI)", f"{s.accuracy.mean:.1%}  [{s.accuracy.low:.1%}, {s.accuracy.high:.1%}]"
+    )
+    table.add_row("errors", f"{s.error_rate:.1%}")
+    table.add_row("LLM calls", str(s.llm_calls))
+    table.add_row("tokens (prompt / completion)", f"{s.prompt_tokens} / {s.completion_tokens}")
+    table.add_row("cost", _fmt_cost(s.cost_usd))
+    table.add_row("latency p50 / p95", f"{s.latency_p50_s:.2f}s / {s.latency_p95_s:.2f}s")
+    table.add_row("isolation", level)
+    table.add_row("wall time", f"{row['wall_s']}s")
+    Console().print(table)
+    errors = [r for r in result.results if r.error is not None]
+    if errors:
+        first = errors[0]
+        assert first.error is not None
+        Console(stderr=True).print(
+            f"[yellow]{len(errors)} example(s) failed; first: {first.example_id}: "
+            f"{first.error.kind}: {first.error.message}[/]"
+        )
+
+
+@app.command("bench")
+def bench_command(
+    task: str = opt.TASK,
+    agents: str = typer.Option(
+        "cot,cot_sc,self_refine,debate", "--agents", help="Comma-separated seed names or .py paths."
+    ),
+    model: str | None = opt.MODEL,
+    api_base: str | None = opt.API_BASE,
+    limit: int = opt.LIMIT,
+    concurrency: int = opt.CONCURRENCY,
+    isolation: str = opt.ISOLATION,
+    no_cache: bool = opt.NO_CACHE,
+    data_dir: Path | None = opt.DATA_DIR,
+    seed: int = opt.SEED,
+    timeout: float = opt.TIMEOUT,
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for results.json and results.csv."),
+    as_json: bool = opt.JSON_OUT,
+) -> None:
+    """Compare prompt strategies on the same examples, with a paired test of each against the best."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agentkit.evaluate import resolve_agent
+    from agentkit.tasks import paired_compare
+
+    specs = [resolve_agent(a.strip()) for a in agents.split(",") if a.strip()]
+    results, level, model_name = asyncio.run(
+        _evaluate_many(
+            specs,
+            task,
+            model=model,
+            api_base=api_base,
+            data_dir=data_dir,
+            limit=limit,
+            concurrency=concurrency,
+            isolation=isolation,
+            no_cache=no_cache,
+            seed=seed,
+            timeout=timeout,
+            show_progress=not as_json and sys.stderr.isatty(),
+        )
+    )
+    best = max(results, key=lambda r: r.summary.accuracy.mean)
+    rows = []
+    for result in results:
+        row = _summary_row(result)
+        if result is not best:
+            cmp = paired_compare(
+                [r.score for r in result.results], [r.score for r in best.results], seed=seed
+            )
+            row |= {
+                "vs_best_diff": round(cmp.difference, 4),
+                "vs_best_low": round(cmp.interval.low, 4),
+                "vs_best_high": round(cmp.interval.high, 4),
+                "vs_best_p": round(cmp.p_value, 4),
+            }
+        rows.append(row)
+    slug = task.replace("/", "_").replace(":", "_")
+    out_dir = out or Path("archives") / f"bench-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "task": task,
+        "model": model_name,
+        "isolation": level,
+        "n": results[0].summary.n,
+        "best": best.agent,
+    }
+    (out_dir / "results.json").write_text(json.dumps(meta | {"agents": rows}, indent=2))
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with (out_dir / "results.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    if as_json:
+        print(json.dumps(meta | {"agents": rows, "out": str(out_dir)}, indent=2))
+        return
+    table = Table(title=f"{task}: {meta['n']} examples, model {model_name}")
+    for col in ("agent", "accuracy [95% CI]", "vs best (diff [CI], p)", "errors", "calls", "cost", "p50"):
+        table.add_column(col, justify="left" if col == "agent" else "right")
+    for row in rows:
+        versus = (
+            "best"
+            if "vs_best_diff" not in row
+            else (
+                f"{row['vs_best_diff']:+.1%} [{row['vs_best_low']:+.1%}, {row['vs_best_high']:+.1%}], "
+                f"p={row['vs_best_p']:.3f}"
+            )
+        )
+        table.add_row(
+            row["agent"],
+            f"{row['accuracy']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}]",
+            versus,
+            f"{row['error_rate']:.0%}",
+            str(row["llm_calls"]),
+            _fmt_cost(row["cost_usd"]),
+            f"{row['latency_p50_s']:.2f}s",
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"isolation: {level}; results saved to {out_dir}/results.json and results.csv")

@@ -1,0 +1,80 @@
+"""Agent files: seeds, search results and exports share one readable format.
+
+A module docstring whose first line is ``name: <Name>``, followed by the thought (free text, possibly
+with other ``key: value`` header lines), then the code defining ``forward(self, taskInfo)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from agentkit.errors import AgentCodeError
+
+_HEADER = re.compile(r"^(\w[\w ]*):\s*(.*)$")
+
+
+class AgentSpec(BaseModel):
+    """An agent as it is stored in a file."""
+
+    name: str
+    """Human-readable name."""
+    thought: str
+    """Why the agent is designed the way it is."""
+    code: str
+    """The full Python source, docstring included."""
+    source: str
+    """Where it came from: a file path or a seed name."""
+
+
+def parse_agent_source(code: str, *, source: str) -> AgentSpec:
+    """Read name and thought from the module docstring of agent code."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        raise AgentCodeError(f"{source}: agent code does not parse: line {exc.lineno}: {exc.msg}") from exc
+    doc = ast.get_docstring(tree) or ""
+    name = Path(source).stem
+    body: list[str] = []
+    for i, line in enumerate(doc.splitlines()):
+        match = _HEADER.match(line.strip())
+        if i == 0 and match and match.group(1).lower() == "name":
+            name = match.group(2).strip() or name
+            continue
+        body.append(line)
+    return AgentSpec(name=name, thought="\n".join(body).strip(), code=code, source=source)
+
+
+def read_agent_file(path: str | Path) -> AgentSpec:
+    """Parse an agent file from disk."""
+    p = Path(path)
+    try:
+        code = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AgentCodeError(f"cannot read agent file {p}: {exc.strerror or exc}") from exc
+    return parse_agent_source(code, source=str(p))
+
+
+def seed_names() -> list[str]:
+    """Names (file stems) of the built-in seed agents."""
+    from agentkit._resources import seed_dir
+
+    return sorted(p.stem for p in seed_dir().glob("*.py") if not p.name.startswith("_"))
+
+
+def resolve_agent(name_or_path: str) -> AgentSpec:
+    """An agent by seed name (``cot``) or by path to a ``.py`` file."""
+    from agentkit._resources import seed_dir
+
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".py" or candidate.exists():
+        return read_agent_file(candidate)
+    seed = seed_dir() / f"{name_or_path}.py"
+    if seed.is_file():
+        spec = read_agent_file(seed)
+        return spec.model_copy(update={"source": name_or_path})
+    known = ", ".join(seed_names()) or "(none found)"
+    raise AgentCodeError(f"no agent named {name_or_path!r}: give a .py path or one of the seeds: {known}")

@@ -1,0 +1,96 @@
+"""The host side of an agent's model calls.
+
+Agent code (in the sandbox or in-process) sends each call as a plain request dict; this module turns it
+into a call on the shared `LLMClient` with the run's agent model, and records what happened for the
+example's trace. One `ExampleCalls` lives for one example, so repeated identical requests within an
+example get distinct sample indices (distinct cache keys) while a re-run of the same example hits the
+cache in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from agentkit.errors import AgentkitError
+from agentkit.evaluate._records import LLMCallTrace
+
+if TYPE_CHECKING:
+    from agentkit.llm import LLMClient, ModelConfig
+
+
+def _flatten(messages: list[dict[str, Any]]) -> str:
+    return "\n\n".join(f"[{m.get('role', '?')}] {m.get('content', '')}" for m in messages)
+
+
+def _clip(text: str, limit: int) -> str:
+    if limit <= 0 or len(text) <= limit:
+        return text
+    return text[:limit] + f"... [{len(text) - limit} chars cut]"
+
+
+class ExampleCalls:
+    """Answers one example's model calls and keeps their trace and usage."""
+
+    def __init__(self, client: LLMClient, model: ModelConfig, *, trace_chars: int = 2000) -> None:
+        self._client = client
+        self._model = model
+        self._trace_chars = trace_chars
+        self._seen: dict[str, int] = {}
+        self.trace: list[LLMCallTrace] = []
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost_usd: float | None = 0.0
+
+    def _sample_index(self, request: dict[str, Any]) -> int:
+        key = hashlib.sha256(
+            json.dumps(
+                [request.get("messages"), request.get("fields"), request.get("temperature")],
+                sort_keys=True,
+                default=str,
+            ).encode()
+        ).hexdigest()
+        index = self._seen.get(key, 0)
+        self._seen[key] = index + 1
+        return index
+
+    async def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request from agent code (the `LLMHandler` the runners expect)."""
+        messages = request.get("messages") or []
+        fields = [str(f) for f in request.get("fields") or ["answer"]]
+        temperature = request.get("temperature")
+        sample_index = self._sample_index(request)
+        try:
+            result = await self._client.complete_fields(
+                messages,
+                self._model,
+                fields,
+                role="agent",
+                temperature=float(temperature) if temperature is not None else None,
+                sample_index=sample_index,
+                strict=False,
+            )
+        except AgentkitError as exc:
+            return {"error": f"{type(exc).__name__}: {exc}", "error_kind": "llm"}
+        completion = result.completion
+        self.calls += 1
+        self.prompt_tokens += completion.prompt_tokens
+        self.completion_tokens += completion.completion_tokens
+        if self.cost_usd is not None:
+            self.cost_usd = None if completion.cost_usd is None else self.cost_usd + completion.cost_usd
+        self.trace.append(
+            LLMCallTrace(
+                agent_name=str(request.get("agent_name") or ""),
+                prompt=_clip(_flatten(messages), self._trace_chars),
+                reply=_clip(completion.text, self._trace_chars),
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost_usd=completion.cost_usd,
+                cached=completion.cached,
+                latency_s=completion.latency_s,
+                parse_error=result.parse_error,
+            )
+        )
+        return {"fields": result.fields, "raw": completion.text, "parse_error": result.parse_error}

@@ -1,0 +1,141 @@
+"""Score one agent on a list of examples, optionally as a cascade (screen first, continue if promising)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from agentkit.evaluate._bridge import ExampleCalls
+from agentkit.evaluate._records import AgentFailure, EvalResult, ExampleResult
+from agentkit.evaluate._runner import AgentRunner
+from agentkit.evaluate._summary import summarize
+
+if TYPE_CHECKING:
+    from agentkit.llm import LLMClient, ModelConfig
+    from agentkit.tasks import Example, Task
+
+ResultCallback = Callable[[ExampleResult], None]
+
+
+async def evaluate_one(
+    code: str,
+    example: Example,
+    task: Task,
+    *,
+    client: LLMClient,
+    model: ModelConfig,
+    runner: AgentRunner,
+    trace_chars: int = 2000,
+) -> ExampleResult:
+    """Run the agent on one example and score its answer. Never raises for agent failures."""
+    calls = ExampleCalls(client, model, trace_chars=trace_chars)
+    started = time.perf_counter()
+    try:
+        run = await runner.run(code, example.input, answer_format=task.answer_format, llm=calls)
+        answer, error = run.answer, run.error
+    except Exception as exc:  # a runner bug must not sink the whole evaluation
+        answer, error = None, AgentFailure(kind="sandbox", message=f"{type(exc).__name__}: {exc}")
+    score = task.score(answer, example.target) if answer is not None and error is None else 0.0
+    return ExampleResult(
+        example_id=example.id,
+        answer=answer,
+        score=score,
+        error=error,
+        llm_calls=calls.calls,
+        prompt_tokens=calls.prompt_tokens,
+        completion_tokens=calls.completion_tokens,
+        cost_usd=calls.cost_usd,
+        latency_s=time.perf_counter() - started,
+        trace=calls.trace,
+    )
+
+
+async def _run_batch(
+    code: str,
+    examples: Sequence[Example],
+    task: Task,
+    *,
+    client: LLMClient,
+    model: ModelConfig,
+    runner: AgentRunner,
+    concurrency: int,
+    trace_chars: int,
+    on_result: ResultCallback | None,
+) -> list[ExampleResult]:
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(example: Example) -> ExampleResult:
+        async with gate:
+            result = await evaluate_one(
+                code, example, task, client=client, model=model, runner=runner, trace_chars=trace_chars
+            )
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    return list(await asyncio.gather(*(one(e) for e in examples)))
+
+
+async def evaluate_agent(
+    code: str,
+    examples: Sequence[Example],
+    task: Task,
+    *,
+    client: LLMClient,
+    model: ModelConfig,
+    runner: AgentRunner,
+    agent_name: str = "agent",
+    split: str = "search",
+    concurrency: int = 8,
+    trace_chars: int = 2000,
+    screen_size: int | None = None,
+    bar: float | None = None,
+    done: Mapping[str, ExampleResult] | None = None,
+    on_result: ResultCallback | None = None,
+    seed: int = 0,
+) -> EvalResult:
+    """Evaluate `code` on `examples` and return per-example records with their summary.
+
+    Cascade: with `screen_size` and `bar`, the first `screen_size` examples are scored first; when the
+    upper bound of their accuracy interval is below `bar` the agent cannot plausibly beat it, so the
+    rest is skipped and the summary says `stopped_early`. Results in `done` (by example id, e.g. from
+    an archive being resumed) are reused, never re-run. `on_result` sees each new result as it lands.
+
+    Example:
+        >>> result = await evaluate_agent(code, task.examples[:20], task,
+        ...                               client=client, model=model, runner=sandbox)  # doctest: +SKIP
+        >>> result.summary.accuracy.mean  # doctest: +SKIP
+    """
+    done = dict(done or {})
+    kwargs = dict(
+        client=client,
+        model=model,
+        runner=runner,
+        concurrency=concurrency,
+        trace_chars=trace_chars,
+        on_result=on_result,
+    )
+
+    async def run(batch: Sequence[Example]) -> list[ExampleResult]:
+        todo = [e for e in batch if e.id not in done]
+        fresh = {r.example_id: r for r in await _run_batch(code, todo, task, **kwargs)}  # type: ignore[arg-type]
+        return [done[e.id] if e.id in done else fresh[e.id] for e in batch]
+
+    stopped_early = False
+    if screen_size is not None and bar is not None and 0 < screen_size < len(examples):
+        screened = await run(examples[:screen_size])
+        if summarize(screened, seed=seed).accuracy.high < bar:
+            results, stopped_early = screened, True
+        else:
+            results = screened + await run(examples[screen_size:])
+    else:
+        results = await run(examples)
+    return EvalResult(
+        agent=agent_name,
+        task=task.name,
+        split=split,
+        results=results,
+        summary=summarize(results, seed=seed, stopped_early=stopped_early),
+    )

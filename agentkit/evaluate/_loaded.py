@@ -1,0 +1,155 @@
+"""`load_agent`: a discovered agent as a plain callable for apps.
+
+The agent's code runs in the sandbox by default; its model calls go through one `LLMClient` owned by a
+private event loop thread, so the callable works from ordinary synchronous code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from agentkit.evaluate._bridge import ExampleCalls
+from agentkit.evaluate._records import AgentFailure, LLMCallTrace
+from agentkit.evaluate._session import Session, _SessionOpener
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from agentkit.llm import ModelConfig
+
+DEFAULT_ANSWER_FORMAT = "Give only the final answer, as briefly as possible, with no explanation."
+
+
+class AgentUsage(BaseModel):
+    """What one call of a loaded agent consumed."""
+
+    llm_calls: int
+    """Model calls made."""
+    prompt_tokens: int
+    """Prompt tokens billed (cache hits count 0)."""
+    completion_tokens: int
+    """Completion tokens billed."""
+    cost_usd: float | None
+    """Cost, None when the model has no known price."""
+
+
+class AgentAnswer(BaseModel):
+    """The result of asking a loaded agent one question."""
+
+    answer: str | None
+    """The agent's final answer; None when it failed (see `error`)."""
+    error: AgentFailure | None = None
+    """Why the agent failed, if it did."""
+    usage: AgentUsage
+    """Model usage of this call."""
+    trace: list[LLMCallTrace] = Field(default_factory=list)
+    """Every model call the agent made, in order."""
+
+
+class LoadedAgent:
+    """A callable agent. ``agent("question").answer``; close it (or use ``with``) when done."""
+
+    def __init__(self, code: str, name: str, opener: _SessionOpener, answer_format: str) -> None:
+        self.code = code
+        self.name = name
+        self.answer_format = answer_format
+        self._opener = opener
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"agentkit-{name}", daemon=True)
+        self._thread.start()
+        self._session: Session = self._submit(opener.__aenter__()).result()
+
+    @property
+    def isolation_level(self) -> str:
+        """How the agent's code is isolated from this process."""
+        return self._session.isolation_level
+
+    def _submit(self, coro: Coroutine[Any, Any, Any]) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    async def acall(self, question: str) -> AgentAnswer:
+        """Ask the agent from async code running in *any* event loop."""
+        return await asyncio.wrap_future(self._submit(self._ask(question)))
+
+    def __call__(self, question: str) -> AgentAnswer:
+        """Ask the agent one question and wait for its answer."""
+        return self._submit(self._ask(question)).result()
+
+    async def _ask(self, question: str) -> AgentAnswer:
+        s = self._session
+        calls = ExampleCalls(s.client, s.model, trace_chars=0)
+        run = await s.runner.run(self.code, question, answer_format=self.answer_format, llm=calls)
+        return AgentAnswer(
+            answer=run.answer,
+            error=run.error,
+            usage=AgentUsage(
+                llm_calls=calls.calls,
+                prompt_tokens=calls.prompt_tokens,
+                completion_tokens=calls.completion_tokens,
+                cost_usd=calls.cost_usd,
+            ),
+            trace=calls.trace,
+        )
+
+    def close(self) -> None:
+        """Stop the sandbox workers and the private event loop."""
+        if not self._loop.is_running():
+            return
+        self._submit(self._opener.__aexit__(None, None, None)).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> LoadedAgent:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # best effort; explicit close() is the contract
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def load_agent(
+    path: str | Path,
+    *,
+    model: str | ModelConfig | None = None,
+    trusted: bool = False,
+    task: str | None = None,
+    answer_format: str | None = None,
+    cache: bool = True,
+    workers: int = 4,
+) -> LoadedAgent:
+    """Load an agent file (a seed, a search result or an export) as a callable.
+
+    The code runs in the sandbox unless ``trusted=True`` (in-process: only for code a person has
+    reviewed). ``task`` borrows a built-in task's answer format; ``answer_format`` sets one directly.
+
+    Example:
+        >>> import agentkit
+        >>> with agentkit.load_agent("archives/seed/cot.py", model="local") as agent:  # doctest: +SKIP
+        ...     print(agent("What is 17 + 25?").answer)
+        42
+    """
+    from agentkit.evaluate._agent_file import resolve_agent
+
+    spec = resolve_agent(str(path))
+    if answer_format is None:
+        if task is not None:
+            from agentkit.tasks import load_task
+
+            answer_format = load_task(task).answer_format
+        else:
+            answer_format = DEFAULT_ANSWER_FORMAT
+    opener = Session.open(model, isolation="trusted" if trusted else "auto", workers=workers, cache=cache)
+    return LoadedAgent(spec.code, spec.name, opener, answer_format)

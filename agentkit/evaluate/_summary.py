@@ -1,0 +1,40 @@
+"""Aggregates over per-example results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentkit.evaluate._records import EvalSummary, ExampleResult, Interval
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    # Linear interpolation between closest ranks, as numpy's default does.
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def summarize(results: Sequence[ExampleResult], *, seed: int = 0, stopped_early: bool = False) -> EvalSummary:
+    """Accuracy with a seeded bootstrap interval, error rate, usage and latency percentiles."""
+    from agentkit.tasks import bootstrap_ci
+
+    scores = [r.score for r in results]
+    accuracy = bootstrap_ci(scores, seed=seed) if scores else Interval(mean=0.0, low=0.0, high=0.0)
+    costs = [r.cost_usd for r in results]
+    latencies = [r.latency_s for r in results]
+    return EvalSummary(
+        n=len(results),
+        accuracy=accuracy,
+        error_rate=(sum(r.error is not None for r in results) / len(results)) if results else 0.0,
+        llm_calls=sum(r.llm_calls for r in results),
+        prompt_tokens=sum(r.prompt_tokens for r in results),
+        completion_tokens=sum(r.completion_tokens for r in results),
+        cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
+        latency_p50_s=_percentile(latencies, 0.5),
+        latency_p95_s=_percentile(latencies, 0.95),
+        stopped_early=stopped_early,
+    )

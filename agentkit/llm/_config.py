@@ -1,0 +1,76 @@
+"""Model configuration: one object per model, and the rule that picks a model from a name."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentkit.errors import ConfigError
+
+LOCAL_MODEL = "local"
+"""The name of the embedded llama.cpp model (no key, no network)."""
+
+# A cheap, capable default per provider key, tried in this order when no model is named.
+# Each name is in litellm's price map, so costs are known.
+_DEFAULTS_BY_KEY: tuple[tuple[str, str], ...] = (
+    ("OPENAI_API_KEY", "openai/gpt-4o-mini"),
+    ("ANTHROPIC_API_KEY", "anthropic/claude-haiku-4-5"),
+    ("GEMINI_API_KEY", "gemini/gemini-2.5-flash-lite"),
+    ("GROQ_API_KEY", "groq/openai/gpt-oss-20b"),
+    ("MISTRAL_API_KEY", "mistral/mistral-small-latest"),
+    ("DEEPSEEK_API_KEY", "deepseek/deepseek-chat"),
+)
+
+
+class ModelConfig(BaseModel):
+    """How to reach one model and how to treat it (limits, retries). Immutable; copy to change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    """litellm's ``provider/name`` (e.g. ``openai/gpt-4o-mini``), or ``local`` for the embedded model."""
+    api_base: str | None = None
+    """Base URL of an OpenAI-compatible endpoint; None uses the provider's default."""
+    api_key: str | None = Field(default=None, repr=False, exclude=True)
+    """Key for the endpoint. Never part of a cache key, a repr, a dump or a log line."""
+    temperature: float = 0.5
+    """Sampling temperature used when a call does not give one."""
+    max_tokens: int | None = 1024
+    """Completion token limit used when a call does not give one; None sends no limit."""
+    timeout_s: float = 60.0
+    """Time limit of one attempt, in seconds; an attempt that runs over is retried."""
+    max_concurrency: int = Field(default=16, ge=1)
+    """Requests in flight to this model (same model and api_base), shared by the whole process."""
+    max_attempts: int = Field(default=5, ge=1)
+    """Attempts per call, the first one included."""
+    max_retry_wait_s: float = Field(default=60.0, ge=0.0)
+    """Total time spent waiting between attempts of one call; no retry once it is used up."""
+    retry_base_s: float = Field(default=0.5, gt=0.0)
+    """Scale of the exponential backoff: the wait after attempt n lies between half and all of
+    ``retry_base_s * 2**(n-1)`` (random, so that clients do not retry in step). A provider's
+    Retry-After replaces it. Either is cut to what is left of `max_retry_wait_s`."""
+
+
+def _default_model_name() -> str:
+    for key, model in _DEFAULTS_BY_KEY:
+        if os.environ.get(key):
+            return model
+    return LOCAL_MODEL
+
+
+def resolve_model(name: str | None, **overrides: Any) -> ModelConfig:
+    """The ModelConfig for `name`, with `overrides` applied to its fields.
+
+    ``None`` picks a cheap default for the first provider whose key is set in the environment
+    (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``, ...) and the embedded ``local`` model when none is.
+    Any other name is passed to litellm as it is (``provider/name``).
+    """
+    chosen = _default_model_name() if name is None else name.strip()
+    if not chosen:
+        raise ConfigError("model name is empty")
+    try:
+        return ModelConfig(model=chosen, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid model settings for {chosen!r}: {exc}") from exc

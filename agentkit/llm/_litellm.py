@@ -1,0 +1,225 @@
+"""Everything that touches litellm: the lazy import, the call, error classification and prices.
+
+litellm takes seconds to import and, unless told otherwise, fetches its price map from the internet
+on import; so it is imported on the first call only, with the bundled price map.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import functools
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+_import_lock = threading.Lock()
+
+
+def get_litellm() -> ModuleType:
+    """The litellm module, imported (once) with the local price map and quiet settings."""
+    module = sys.modules.get("litellm")
+    if module is not None and hasattr(module, "acompletion"):
+        return module
+    with _import_lock:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        return litellm
+
+
+async def ensure_litellm() -> ModuleType:
+    """Import litellm in a worker thread so the first call does not block the event loop."""
+    module = sys.modules.get("litellm")
+    if module is not None and hasattr(module, "acompletion"):
+        return module
+    return await asyncio.to_thread(get_litellm)
+
+
+@dataclass
+class RawReply:
+    """What one successful provider request gave back."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    response: Any
+
+
+async def acompletion(
+    *,
+    model: str,
+    messages: list[dict[str, str]],
+    api_base: str | None,
+    api_key: str | None,
+    temperature: float,
+    max_tokens: int | None,
+    timeout_s: float,
+    json_mode: bool,
+) -> RawReply:
+    """One request, no retries (the caller retries). Raises litellm's exceptions or TimeoutError."""
+    litellm = await ensure_litellm()
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "temperature": temperature,
+        "timeout": timeout_s,
+        # We retry ourselves; the OpenAI SDK underneath would otherwise retry twice more, unseen.
+        "max_retries": 0,
+        "num_retries": 0,
+        "drop_params": True,
+    }
+    if max_tokens is not None:
+        kwargs["max_tokens"] = max_tokens
+    if api_base is not None:
+        kwargs["api_base"] = api_base
+    if api_key is not None:
+        kwargs["api_key"] = api_key
+    if json_mode:
+        kwargs["response_format"] = {"type": "json_object"}
+    # litellm's own timeout is not honoured by every provider path; this one always is.
+    async with asyncio.timeout(timeout_s + 1.0):
+        response = await litellm.acompletion(**kwargs)
+    choice = response.choices[0]
+    text = getattr(choice.message, "content", None) or ""
+    usage = getattr(response, "usage", None)
+    return RawReply(
+        text=text,
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        response=response,
+    )
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+# 408 timeout, 409 conflict (OpenAI uses it for transient lock conflicts), 425 too early, 429 rate limit.
+_RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """How to treat an exception raised by a provider request."""
+
+    provider: bool
+    """True when the provider (or the way to it) failed, as opposed to a bug or a cancellation."""
+    retryable: bool
+    """True when trying again may help."""
+    status: int | None
+    """HTTP status, where one was seen."""
+    retry_after: float | None
+    """Seconds the provider asked us to wait, where it said."""
+    message: str
+    """One line for logs and errors."""
+
+
+def classify_error(exc: BaseException) -> ErrorInfo:
+    """Sort an exception into retryable / not retryable, with its status and Retry-After."""
+    if isinstance(exc, TimeoutError):
+        return ErrorInfo(True, True, None, None, "request timed out")
+    openai = sys.modules.get("openai")
+    if openai is None or not isinstance(exc, openai.OpenAIError):
+        return ErrorInfo(False, False, None, None, f"{type(exc).__name__}: {exc}")
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    message = f"{type(exc).__name__}: {_first_line(exc)}"
+    if isinstance(exc, openai.APITimeoutError):
+        return ErrorInfo(True, True, status, None, message)
+    if isinstance(exc, openai.APIConnectionError):
+        # litellm reports dropped connections and unreadable replies with a made-up status 500;
+        # a real 4xx inside one is still final.
+        final = status is not None and 400 <= status < 500 and status not in _RETRYABLE_4XX
+        return ErrorInfo(True, not final, status, None, message)
+    if status is None:
+        # Provider errors without a status (unparseable reply, unexpected shape): worth another try.
+        return ErrorInfo(True, True, None, None, message)
+    retryable = status in _RETRYABLE_4XX or status >= 500
+    return ErrorInfo(True, retryable, status, _retry_after(exc) if retryable else None, message)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else ""
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers: Any = None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        headers = getattr(response, "headers", None)
+    for source in (headers, getattr(exc, "headers", None), getattr(exc, "litellm_response_headers", None)):
+        seconds = parse_retry_after(source)
+        if seconds is not None:
+            return seconds
+    return None
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    try:
+        lowered = {str(k).lower(): str(v) for k, v in dict(headers).items()}
+    except (TypeError, ValueError):
+        return None
+    if "retry-after-ms" in lowered:
+        try:
+            return max(float(lowered["retry-after-ms"]) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+# --- prices -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Price:
+    """A model's price per token and its output limit, from litellm's price map."""
+
+    input_per_token: float
+    output_per_token: float
+    max_output_tokens: int | None
+
+
+@functools.lru_cache(maxsize=256)
+def price_of(model: str) -> Price | None:
+    """The price of `model` (litellm ``provider/name``), None when litellm does not know it."""
+    litellm = get_litellm()
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:
+        return None
+    prompt, completion = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+    if prompt is None or completion is None:
+        return None
+    limit = info.get("max_output_tokens")
+    return Price(float(prompt), float(completion), int(limit) if limit else None)
+
+
+def cost_of(model: str, reply: RawReply) -> float | None:
+    """Dollars of one reply, None when the model has no known price (never a guess)."""
+    price = price_of(model)
+    if price is None:
+        return None
+    litellm = get_litellm()
+    try:
+        return float(litellm.completion_cost(completion_response=reply.response, model=model))
+    except Exception:
+        return reply.prompt_tokens * price.input_per_token + reply.completion_tokens * price.output_per_token

@@ -1,0 +1,94 @@
+"""Retry policy: exponential backoff with jitter, a cap on attempts and on total wait, Retry-After."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+
+from agentkit.errors import ProviderError
+from agentkit.llm._config import ModelConfig
+from agentkit.llm._litellm import classify_error
+
+T = TypeVar("T")
+
+log = logging.getLogger("agentkit.llm")
+
+
+def backoff_s(attempt: int, base_s: float) -> float:
+    """The wait after failed attempt `attempt` (1-based), before any cap: equal jitter."""
+    full = base_s * 2 ** (attempt - 1)
+    return full / 2 + random.uniform(0, full / 2)
+
+
+def _policy(config: ModelConfig) -> AsyncRetrying:
+    def remaining(state: RetryCallState) -> float:
+        return max(config.max_retry_wait_s - state.idle_for, 0.0)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = classify_error(exc).retry_after if exc else None
+        planned = retry_after if retry_after is not None else backoff_s(state.attempt_number, config.retry_base_s)
+        return min(planned, remaining(state))
+
+    def stop(state: RetryCallState) -> bool:
+        return state.attempt_number >= config.max_attempts or remaining(state) <= 0.0
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info(
+            "%s: attempt %d failed (%s); retrying in %.2fs",
+            config.model,
+            state.attempt_number,
+            classify_error(exc).message if exc else "?",
+            state.upcoming_sleep,
+        )
+
+    return AsyncRetrying(
+        stop=stop,
+        wait=wait,
+        retry=retry_if_exception(lambda exc: classify_error(exc).retryable),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
+class AttemptCounter:
+    """Requests sent so far for one call (readable even when the call is cancelled)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+async def call_with_retries(
+    attempt: Callable[[], Awaitable[T]], config: ModelConfig, counter: AttemptCounter | None = None
+) -> T:
+    """Run `attempt` until it succeeds or the policy gives up; `counter` counts the attempts.
+
+    Raises ProviderError (with `status` and `attempts`) for a failure that will not change or when
+    retries run out. Errors that are not the provider's (cancellation, our own bugs) pass through.
+    """
+    counter = counter if counter is not None else AttemptCounter()
+    first = counter.value
+
+    async def counted() -> T:
+        counter.value += 1
+        return await attempt()
+
+    try:
+        result = await _policy(config)(counted)
+    except Exception as exc:
+        attempts = counter.value - first
+        info = classify_error(exc)
+        if not info.provider:
+            raise
+        verdict = "gave up" if info.retryable else "not retried"
+        raise ProviderError(
+            f"{config.model}: {info.message} ({verdict} after {attempts} attempt{'s' * (attempts != 1)})",
+            status=info.status,
+            attempts=attempts,
+        ) from exc
+    return result
