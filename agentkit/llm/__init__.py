@@ -1,1 +1,40 @@
-"""TODO"""
+"""The LLM client: every model call in agentkit goes through `LLMClient`.
+
+```python
+from agentkit.llm import LLMClient, Budget, resolve_model
+
+client = LLMClient(budget=Budget(max_cost_usd=2.0))
+model = resolve_model("openai/gpt-4o-mini", temperature=0.2)   # or None / "local"
+reply = await client.complete([{"role": "user", "content": "2+2?"}], model, role="agent")
+parsed = await client.complete_fields(messages, model, ["thinking", "answer"])
+print(parsed.fields["answer"], client.usage().total.cost_usd)
+```
+
+litellm is imported on the first call, not here (it takes seconds).
+"""
+
+from __future__ import annotations
+
+from agentkit.errors import BudgetExceeded, LLMError, ProviderError, StructuredOutputError
+from agentkit.llm._client import LLMClient
+from agentkit.llm._config import LOCAL_MODEL, ModelConfig, resolve_model
+from agentkit.llm._results import Completion, StructuredCompletion
+from agentkit.llm._structured import parse_fields
+from agentkit.llm._usage import Budget, UsageReport, UsageStats
+
+__all__ = [
+    "LOCAL_MODEL",
+    "Budget",
+    "BudgetExceeded",
+    "Completion",
+    "LLMClient",
+    "LLMError",
+    "ModelConfig",
+    "ProviderError",
+    "StructuredCompletion",
+    "StructuredOutputError",
+    "UsageReport",
+    "UsageStats",
+    "parse_fields",
+    "resolve_model",
+]

@@ -71,17 +71,17 @@ async def call_with_retries(
     Raises ProviderError (with `status` and `attempts`) for a failure that will not change or when
     retries run out. Errors that are not the provider's (cancellation, our own bugs) pass through.
     """
-    counter = counter if counter is not None else AttemptCounter()
-    first = counter.value
+    tally = counter if counter is not None else AttemptCounter()
+    first = tally.value
 
     async def counted() -> T:
-        counter.value += 1
+        tally.value += 1
         return await attempt()
 
     try:
         result = await _policy(config)(counted)
     except Exception as exc:
-        attempts = counter.value - first
+        attempts = tally.value - first
         info = classify_error(exc)
         if not info.provider:
             raise

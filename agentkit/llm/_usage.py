@@ -159,6 +159,8 @@ class Ledger:
             self._reserved_calls -= 1
             self._reserved_tokens -= reservation.tokens
             self._reserved_cost -= reservation.cost_usd
+            if attempts == 0:  # nothing was sent (e.g. the local server did not start)
+                return
             for stats in self._targets(model, role):
                 stats.calls += 1
                 stats.errors += int(failed)

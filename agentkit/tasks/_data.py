@@ -70,7 +70,7 @@ def not_found(what: str, relpath: str, data_dir: Path | str | None) -> DatasetNo
 
 
 def _truthy(value: str | None) -> bool:
-    return bool(value) and value.strip().lower() not in ("0", "false", "no", "off", "")  # type: ignore[union-attr]
+    return value is not None and value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
 @cache
@@ -82,12 +82,15 @@ def _hub_reachable() -> bool:
         return False
 
 
+def declared_offline() -> bool:
+    """True when ``AGENTKIT_OFFLINE``, ``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE`` is set to a true value."""
+    return any(_truthy(os.environ.get(var)) for var in _OFFLINE_VARS)
+
+
 def hub_allowed() -> bool:
-    """True when downloading from the Hugging Face hub may be tried: not declared offline, and
+    """True when downloading from the Hugging Face hub may be tried: not `declared_offline`, and
     huggingface.co answers a TCP connect within 2 s (probed once per process)."""
-    if any(_truthy(os.environ.get(var)) for var in _OFFLINE_VARS):
-        return False
-    return _hub_reachable()
+    return not declared_offline() and _hub_reachable()
 
 
 def _datasets() -> Any:

@@ -147,7 +147,7 @@ def test_hang_shorter_than_the_timeout_replies_normally_after_the_wait(server: F
     status, _, text = post(server, body())
     assert status == 200
     assert json.loads(text)["choices"][0]["message"]["content"] == "ok"
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= 0.19
 
 
 def test_disconnect_closes_without_a_response(server: FakeOpenAIServer) -> None:

@@ -1,0 +1,347 @@
+"""LLMClient: the one door every model call goes through (cache, budget, limit, retries, usage)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from agentkit.errors import ProviderError, StructuredOutputError
+from agentkit.llm import _litellm
+from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
+from agentkit.llm._config import LOCAL_MODEL, ModelConfig
+from agentkit.llm._limiter import limiter_for
+from agentkit.llm._results import Completion, StructuredCompletion
+from agentkit.llm._retry import AttemptCounter, call_with_retries
+from agentkit.llm._structured import field_names, format_instruction, parse_fields, with_instruction
+from agentkit.llm._usage import Budget, Ledger, UsageReport, estimate_prompt_tokens
+
+T = TypeVar("T")
+
+LOCAL_LITELLM_MODEL = "openai/smollm2"
+"""How litellm addresses the embedded llama.cpp server."""
+
+# Completion tokens assumed for the budget when neither the call nor the price map gives a limit.
+_UNKNOWN_OUTPUT_LIMIT = 8192
+
+# Endpoints (litellm model, api_base) that answered 400 to response_format: asked for JSON by prompt only.
+_no_json_mode: set[tuple[str, str | None]] = set()
+_no_json_mode_lock = threading.Lock()
+
+
+class LLMClient:
+    """Async client for chat models, shared by everything in a run.
+
+    Each call: look up the cache (a hit is free and marked ``cached``); reserve the call's worst case
+    against the budget (``BudgetExceeded`` before anything is sent); wait for a slot of the model's
+    process-wide concurrency limit; send through litellm with retries; settle usage and cost per model
+    and role; store the reply. Safe to share between tasks, threads and event loops.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path | str | None = None,
+        cache: bool = True,
+        budget: Budget | None = None,
+    ) -> None:
+        directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        self._cache: ReplyCache | None = ReplyCache(directory) if cache else None
+        self._ledger = Ledger(budget)
+
+    @property
+    def budget(self) -> Budget | None:
+        """The hard budget in force (None: unlimited)."""
+        return self._ledger.budget
+
+    @property
+    def cache_path(self) -> Path | None:
+        """The SQLite cache file, None when caching is off."""
+        return self._cache.path if self._cache is not None else None
+
+    def usage(self) -> UsageReport:
+        """Calls, cache hits, tokens and cost so far, in total, per model and per role."""
+        return self._ledger.report()
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        model: ModelConfig,
+        *,
+        role: str = "agent",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        json_mode: bool = False,
+        sample_index: int = 0,
+    ) -> Completion:
+        """One chat completion. `temperature`/`max_tokens` default to the model's configuration.
+
+        `json_mode` asks the provider for a JSON object (dropped for endpoints that refuse it).
+        `sample_index` tells repeated samples of the same request apart in the cache.
+        Raises BudgetExceeded (nothing sent) or ProviderError (after retries).
+        """
+        _check_messages(messages)
+        started = time.perf_counter()
+        temp = model.temperature if temperature is None else temperature
+        limit = model.max_tokens if max_tokens is None else max_tokens
+        key = None
+        if self._cache is not None:
+            key = cache_key(
+                model=model.model,
+                messages=messages,
+                temperature=temp,
+                max_tokens=limit,
+                json_mode=json_mode,
+                sample_index=sample_index,
+            )
+            hit = await asyncio.to_thread(self._cache.get, key)
+            if hit is not None:
+                latency = time.perf_counter() - started
+                self._ledger.record_hit(model=model.model, role=role, latency_s=latency)
+                return Completion(
+                    text=hit.text,
+                    model=model.model,
+                    role=role,
+                    cost_usd=0.0,
+                    cached=True,
+                    latency_s=latency,
+                    sample_index=sample_index,
+                )
+
+        await _litellm.ensure_litellm()
+        tokens, cost = _worst_case(model.model, messages, limit)
+        reservation = self._ledger.reserve(tokens=tokens, cost_usd=cost)
+        counter = AttemptCounter()
+        reply: _litellm.RawReply | None = None
+        cost_usd: float | None = None
+        try:
+            reply = await self._send(model, messages, temp, limit, json_mode, counter)
+            cost_usd = _litellm.cost_of(model.model, reply)
+        finally:
+            self._ledger.settle(
+                reservation,
+                model=model.model,
+                role=role,
+                prompt_tokens=reply.prompt_tokens if reply else 0,
+                completion_tokens=reply.completion_tokens if reply else 0,
+                cost_usd=cost_usd,
+                attempts=counter.value,
+                latency_s=time.perf_counter() - started,
+                failed=reply is None,
+            )
+        assert reply is not None  # an exception above would have left
+        if key is not None and self._cache is not None:
+            await asyncio.to_thread(
+                self._cache.put,
+                key,
+                model=model.model,
+                text=reply.text,
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+            )
+        return Completion(
+            text=reply.text,
+            model=model.model,
+            role=role,
+            prompt_tokens=reply.prompt_tokens,
+            completion_tokens=reply.completion_tokens,
+            cost_usd=cost_usd,
+            cached=False,
+            latency_s=time.perf_counter() - started,
+            sample_index=sample_index,
+            attempts=counter.value,
+        )
+
+    async def complete_fields(
+        self,
+        messages: list[dict[str, str]],
+        model: ModelConfig,
+        fields: list[str] | type[BaseModel],
+        *,
+        role: str = "agent",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        sample_index: int = 0,
+        strict: bool = True,
+        instruct: bool = True,
+    ) -> StructuredCompletion:
+        """A completion parsed into named `fields` (names, or a pydantic model class's fields).
+
+        Asks for a JSON object (provider JSON mode, plus a one-line instruction in the system message
+        unless `instruct=False`) and parses the reply tolerantly. Every value comes back as a string
+        (non-strings as JSON). With `strict`, a reply in which no requested field can be found raises
+        StructuredOutputError carrying the raw text; otherwise missing fields are ``""`` and
+        `parse_error` says why.
+        """
+        names = field_names(fields)
+        sent = with_instruction(messages, format_instruction(fields)) if instruct else messages
+        completion = await self.complete(
+            sent,
+            model,
+            role=role,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            json_mode=True,
+            sample_index=sample_index,
+        )
+        parsed = parse_fields(completion.text, names)
+        if strict and not parsed.found_any:
+            raise StructuredOutputError(f"{model.model}: {parsed.error}", raw=completion.text)
+        return StructuredCompletion(fields=parsed.fields, completion=completion, parse_error=parsed.error)
+
+    def complete_sync(
+        self,
+        messages: list[dict[str, str]],
+        model: ModelConfig,
+        *,
+        role: str = "agent",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        json_mode: bool = False,
+        sample_index: int = 0,
+    ) -> Completion:
+        """`complete` for scripts without an event loop. Inside a running loop, ``await complete``."""
+        return _run_sync(
+            self.complete(
+                messages,
+                model,
+                role=role,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                json_mode=json_mode,
+                sample_index=sample_index,
+            )
+        )
+
+    def complete_fields_sync(
+        self,
+        messages: list[dict[str, str]],
+        model: ModelConfig,
+        fields: list[str] | type[BaseModel],
+        *,
+        role: str = "agent",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        sample_index: int = 0,
+        strict: bool = True,
+        instruct: bool = True,
+    ) -> StructuredCompletion:
+        """`complete_fields` for scripts without an event loop. Inside a running loop, await it."""
+        return _run_sync(
+            self.complete_fields(
+                messages,
+                model,
+                fields,
+                role=role,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                sample_index=sample_index,
+                strict=strict,
+                instruct=instruct,
+            )
+        )
+
+    async def aclose(self) -> None:
+        """Close the cache file. The client stays usable (the cache reopens on demand)."""
+        if self._cache is not None:
+            await asyncio.to_thread(self._cache.close)
+
+    def close(self) -> None:
+        """`aclose` for code without an event loop."""
+        if self._cache is not None:
+            self._cache.close()
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _send(
+        self,
+        config: ModelConfig,
+        messages: list[dict[str, str]],
+        temperature: float,
+        max_tokens: int | None,
+        json_mode: bool,
+        counter: AttemptCounter,
+    ) -> _litellm.RawReply:
+        litellm_model, api_base, api_key = await _endpoint(config)
+        endpoint = (litellm_model, api_base)
+        use_json = json_mode and endpoint not in _no_json_mode
+        limiter = limiter_for(litellm_model, api_base, config.max_concurrency)
+
+        async def attempt() -> _litellm.RawReply:
+            async with limiter.slot(config.max_concurrency):
+                return await _litellm.acompletion(
+                    model=litellm_model,
+                    messages=messages,
+                    api_base=api_base,
+                    api_key=api_key,
+                    temperature=temperature,
+                    max_tokens=max_tokens,
+                    timeout_s=config.timeout_s,
+                    json_mode=use_json,
+                )
+
+        try:
+            return await call_with_retries(attempt, config, counter)
+        except ProviderError as exc:
+            if not (use_json and exc.status == 400):
+                raise
+        # Some OpenAI-compatible servers refuse response_format; the prompt asks for JSON anyway.
+        use_json = False
+        reply = await call_with_retries(attempt, config, counter)
+        with _no_json_mode_lock:
+            _no_json_mode.add(endpoint)
+        return reply
+
+
+async def _endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:
+    """(litellm model, api_base, api_key) for a config; starts the embedded server for ``local``."""
+    if config.model != LOCAL_MODEL:
+        return config.model, config.api_base, config.api_key
+    from agentkit.llm._local import ensure_local_server
+
+    api_base = await asyncio.to_thread(ensure_local_server)
+    return LOCAL_LITELLM_MODEL, api_base, "x"
+
+
+def _worst_case(model: str, messages: list[dict[str, str]], max_tokens: int | None) -> tuple[int, float | None]:
+    """Upper bounds on the tokens and dollars of one call (see agentkit.llm._usage)."""
+    price = _litellm.price_of(model)
+    prompt = estimate_prompt_tokens(messages)
+    if max_tokens is not None:
+        completion = max_tokens
+    elif price is not None and price.max_output_tokens:
+        completion = price.max_output_tokens
+    else:
+        completion = _UNKNOWN_OUTPUT_LIMIT
+    if price is None:
+        return prompt + completion, None
+    return prompt + completion, prompt * price.input_per_token + completion * price.output_per_token
+
+
+def _check_messages(messages: list[dict[str, str]]) -> None:
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
+    for message in messages:
+        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+            raise ValueError(f"not a chat message (needs 'role' and 'content'): {message!r}")
+
+
+def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    coro.close()
+    raise RuntimeError(
+        "complete_sync/complete_fields_sync cannot run inside a running event loop; "
+        "use `await client.complete(...)` / `await client.complete_fields(...)` there"
+    )

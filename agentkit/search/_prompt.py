@@ -1,0 +1,197 @@
+"""The meta agent's prompts, built from the templates in `prompts/` and bounded in size.
+
+ADAS pasted the whole archive into the prompt (about 35k tokens by generation 30). Here the prompt shows
+a fixed number of agents, each with clipped code, a thought and a few failed examples, and the builder
+shrinks what it shows until the estimate fits `max_tokens`, however large the archive grows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from agentkit._resources import read_prompt
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def render(template: str, values: Mapping[str, object]) -> str:
+    """Fill ``{name}`` placeholders of `template`; braces that name no value are left alone (code)."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (characters / 4), the measure the prompt bound is checked against."""
+    return (len(text) + 3) // 4
+
+
+def prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
+    """Estimated tokens of a chat prompt (characters / 4 plus a little per message)."""
+    return sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in messages)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying how much was cut."""
+    text = text.strip()
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + f"\n... [{len(text) - limit} more characters cut]"
+
+
+@dataclass(frozen=True)
+class FailureExample:
+    """One question an agent got wrong, as shown to the meta agent."""
+
+    question: str
+    target: str
+    answer: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentCard:
+    """One agent as shown in the meta prompt."""
+
+    id: str
+    name: str
+    generation: int
+    thought: str
+    code: str
+    score: str
+    """Score line, e.g. ``0.62 [0.48, 0.75] on 40 questions``."""
+    label: str = "Agent"
+    """Its role in this prompt: main parent, partner, or inspiration."""
+    failures: tuple[FailureExample, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PromptLimits:
+    """How much of each agent the prompt may show, and the bound on the whole."""
+
+    max_tokens: int = 6000
+    code_chars: int = 2400
+    thought_chars: int = 600
+    failures: int = 2
+    example_chars: int = 400
+    manual_chars: int = 4000
+
+
+def _failure_text(failures: Sequence[FailureExample], limits: PromptLimits) -> str:
+    if not failures or limits.failures <= 0:
+        return ""
+    lines = ["Questions it got wrong:"]
+    for f in failures[: limits.failures]:
+        got = f"error: {clip(f.error, limits.example_chars)}" if f.error else f"answered: {f.answer!r}"
+        lines.append(
+            f"- Question: {clip(f.question, limits.example_chars)}\n"
+            f"  Gold answer: {clip(f.target, 100)}; the agent {got}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def agent_entry(card: AgentCard, limits: PromptLimits) -> str:
+    """The prompt section of one agent."""
+    return render(
+        read_prompt("meta_agent_entry.md"),
+        {
+            "label": card.label,
+            "name": clip(card.name, 80),
+            "id": card.id,
+            "generation": card.generation,
+            "score": card.score,
+            "thought": clip(card.thought, limits.thought_chars) or "(none given)",
+            "code": clip(card.code, limits.code_chars),
+            "failures": _failure_text(card.failures, limits),
+        },
+    )
+
+
+def system_prompt(runtime_api: str) -> str:
+    """The meta agent's system message: its job, the runtime reference and the reply rules."""
+    return render(read_prompt("meta_system.md"), {"runtime_api": runtime_api.strip()})
+
+
+def _user_prompt(
+    *,
+    task_description: str,
+    answer_format: str,
+    manual: str,
+    cards: Sequence[AgentCard],
+    limits: PromptLimits,
+) -> str:
+    manual = clip(manual, limits.manual_chars)
+    manual_block = f"# Manual: what earlier generations taught us\n\n{manual}\n\n" if manual else ""
+    entries = "\n".join(agent_entry(c, limits) for c in cards) if cards else "(none yet)\n"
+    first = cards[0] if cards else None
+    partner = cards[1] if len(cards) > 1 else None
+    return render(
+        read_prompt("meta_propose.md"),
+        {
+            "task_description": task_description.strip(),
+            "answer_format": answer_format.strip(),
+            "manual": manual_block,
+            "agents": entries,
+            "first_parent": f"{first.name}, id {first.id}" if first else "any idea of your own",
+            "partner_hint": (
+                f" and its partner ({partner.name}, id {partner.id}), which solves questions the main "
+                "parent fails"
+                if partner
+                else ""
+            ),
+        },
+    )
+
+
+def _shrink_steps(limits: PromptLimits) -> list[PromptLimits]:
+    """Ever smaller limits, tried in order until the prompt fits."""
+    steps = [limits]
+    current = limits
+    while current.code_chars > 400 or current.failures > 0 or current.thought_chars > 150:
+        current = replace(
+            current,
+            code_chars=max(400, current.code_chars * 2 // 3),
+            thought_chars=max(150, current.thought_chars * 2 // 3),
+            example_chars=max(80, current.example_chars * 2 // 3),
+            failures=max(0, current.failures - 1) if current.code_chars <= 1200 else current.failures,
+            manual_chars=max(1000, current.manual_chars * 2 // 3),
+        )
+        steps.append(current)
+    return steps
+
+
+def build_meta_prompt(
+    *,
+    runtime_api: str,
+    task_description: str,
+    answer_format: str,
+    cards: Sequence[AgentCard],
+    manual: str = "",
+    limits: PromptLimits | None = None,
+) -> list[dict[str, str]]:
+    """The chat messages asking the meta agent for a new agent, within `limits.max_tokens`.
+
+    `cards` come in order of importance (main parent, partner, inspirations). When the estimate is over
+    the bound, code, thoughts and examples are clipped harder, then the least important agents dropped.
+    """
+    limits = limits or PromptLimits()
+    system = system_prompt(runtime_api)
+    shown = list(cards)
+    messages: list[dict[str, str]] = []
+    while True:
+        for step in _shrink_steps(limits):
+            user = _user_prompt(
+                task_description=task_description,
+                answer_format=answer_format,
+                manual=manual,
+                cards=shown,
+                limits=step,
+            )
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            if prompt_tokens(messages) <= limits.max_tokens:
+                return messages
+        if not shown:
+            return messages  # the fixed parts alone exceed the bound; nothing more can go
+        shown = shown[:-1]

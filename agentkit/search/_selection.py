@@ -1,0 +1,168 @@
+"""Choosing which agents the meta agent sees: two parents and a few inspirations.
+
+Quality alone makes the archive collapse onto one idea, so the second parent is chosen to *complement*
+the first: it solves examples the first one fails (per-example correctness, not code similarity).
+Every complementary choice is logged next to a random-partner control, so the benefit can be measured.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentkit.search._config import Selection
+
+
+@dataclass(frozen=True)
+class ScoredAgent:
+    """What selection knows of one agent: its search-split score and which examples it solved."""
+
+    id: str
+    name: str
+    low: float
+    """Lower bound of the accuracy interval on the search split."""
+    mean: float
+    """Mean accuracy on the search split."""
+    correct: dict[str, bool] = field(default_factory=dict)
+    """Per example id: solved or not (only examples it was scored on)."""
+    generation: int = 0
+
+    @property
+    def key(self) -> tuple[float, float, str]:
+        """Sort key of quality: lower bound, then mean; the id breaks ties deterministically."""
+        return (self.low, self.mean, _reverse_id(self.id))
+
+    @property
+    def failures(self) -> set[str]:
+        """Examples it was scored on and got wrong."""
+        return {e for e, ok in self.correct.items() if not ok}
+
+    @property
+    def solved(self) -> set[str]:
+        """Examples it got right."""
+        return {e for e, ok in self.correct.items() if ok}
+
+
+def _reverse_id(agent_id: str) -> str:
+    # On equal scores prefer the older (smaller) id: invert characters so max() picks it.
+    return "".join(chr(0x10FFFF - ord(c)) for c in agent_id)
+
+
+@dataclass
+class SelectionResult:
+    """Parents and inspirations for one candidate, with the record of how they were chosen."""
+
+    mode: Selection
+    parents: list[str]
+    """One or two agent ids; the first is the main parent."""
+    inspirations: list[str]
+    """Further agents shown to the meta agent."""
+    control_partner: str | None = None
+    """A partner drawn at random from the same pool (never shown; logged to measure the benefit)."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Coverage figures of the chosen and the control partner, for the event log."""
+
+
+def best(agents: Sequence[ScoredAgent]) -> ScoredAgent | None:
+    """The agent with the highest lower bound (then mean)."""
+    return max(agents, key=lambda a: a.key, default=None)
+
+
+def tournament(agents: Sequence[ScoredAgent], size: int, rng: random.Random) -> ScoredAgent:
+    """Draw `size` agents without replacement and return the best of them."""
+    if not agents:
+        raise ValueError("tournament needs at least one agent")
+    drawn = rng.sample(list(agents), min(size, len(agents)))
+    return max(drawn, key=lambda a: a.key)
+
+
+def coverage_gain(first: ScoredAgent, partner: ScoredAgent) -> int:
+    """Examples that `first` fails and `partner` solves."""
+    return len(first.failures & partner.solved)
+
+
+def complementary_partner(first: ScoredAgent, pool: Sequence[ScoredAgent]) -> ScoredAgent | None:
+    """The agent of `pool` that solves most of the examples `first` fails; quality breaks ties.
+
+    Falls back to the best other agent when nobody covers any failure (or `first` fails nothing).
+    """
+    others = [a for a in pool if a.id != first.id]
+    if not others:
+        return None
+    return max(others, key=lambda a: (coverage_gain(first, a), *a.key))
+
+
+def _inspirations(
+    pool: Sequence[ScoredAgent], chosen: list[ScoredAgent], count: int
+) -> list[ScoredAgent]:
+    """Greedy: alternately the best remaining agent and the one adding most newly solved examples;
+    agents with the same correctness pattern as one already chosen are skipped (same behaviour)."""
+    picked: list[ScoredAgent] = []
+    seen_patterns = {frozenset(a.solved) for a in chosen}
+    covered: set[str] = set().union(*(a.solved for a in chosen)) if chosen else set()
+    remaining = [a for a in pool if a.id not in {c.id for c in chosen}]
+    want_quality = True
+    while remaining and len(picked) < count:
+        fresh = [a for a in remaining if frozenset(a.solved) not in seen_patterns] or remaining
+        if want_quality:
+            pick = max(fresh, key=lambda a: a.key)
+        else:
+            pick = max(fresh, key=lambda a: (len(a.solved - covered), *a.key))
+        picked.append(pick)
+        seen_patterns.add(frozenset(pick.solved))
+        covered |= pick.solved
+        remaining = [a for a in remaining if a.id != pick.id]
+        want_quality = not want_quality
+    return picked
+
+
+def select_parents(
+    agents: Sequence[ScoredAgent],
+    *,
+    mode: Selection,
+    rng: random.Random,
+    tournament_size: int = 3,
+    inspirations: int = 3,
+) -> SelectionResult:
+    """Choose parents and inspirations from `agents` (those with search-split results).
+
+    - ``complementary``: first parent by tournament on the lower bound; second the agent that solves
+      most of the first one's failures. A random partner is drawn as a control and logged.
+    - ``best``: the two agents with the highest lower bounds.
+    - ``random``: two agents at random (the ablation baseline).
+    """
+    pool = sorted(agents, key=lambda a: a.id)
+    if not pool:
+        return SelectionResult(mode=mode, parents=[], inspirations=[])
+    first: ScoredAgent
+    second: ScoredAgent | None
+    if mode == "best":
+        ranked = sorted(pool, key=lambda a: a.key, reverse=True)
+        first, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+    elif mode == "random":
+        drawn = rng.sample(pool, min(2, len(pool)))
+        first, second = drawn[0], (drawn[1] if len(drawn) > 1 else None)
+    else:
+        first = tournament(pool, tournament_size, rng)
+        second = complementary_partner(first, pool)
+    others = [a for a in pool if a.id != first.id]
+    control = rng.choice(others) if others else None
+    chosen = [first] + ([second] if second is not None else [])
+    details: dict[str, Any] = {
+        "first": first.id,
+        "first_failures": len(first.failures),
+        "partner": second.id if second else None,
+        "partner_gain": coverage_gain(first, second) if second else 0,
+        "control_partner": control.id if control else None,
+        "control_gain": coverage_gain(first, control) if control else 0,
+        "pool_size": len(pool),
+    }
+    return SelectionResult(
+        mode=mode,
+        parents=[a.id for a in chosen],
+        inspirations=[a.id for a in _inspirations(pool, chosen, inspirations)],
+        control_partner=control.id if control else None,
+        details=details,
+    )
