@@ -1,1 +1,62 @@
-"""TODO"""
+"""The archive of a search run: one SQLite database (WAL) per run directory, plus every agent as a
+readable `.py` file beside it.
+
+A run directory looks like::
+
+    <run_dir>/
+        archive.sqlite          # the truth: config, state, agents, results, reflections, rules, events
+        archive.sqlite-wal      # SQLite's write-ahead log (while open)
+        agents/003_a0012_chain_of_thought.py   # derived, rebuilt by Archive.rewrite_agent_files()
+
+Example:
+    >>> from agentkit.archive import Archive
+    >>> with Archive.create(tmp_path / "run", {"task": "gsm8k"}) as archive:  # doctest: +SKIP
+    ...     agent = archive.add_agent("CoT", code, thought="think step by step", origin="seed")
+"""
+
+from __future__ import annotations
+
+from agentkit.archive._archive import AGENTS_DIR, DB_NAME, Archive
+from agentkit.archive._hash import normalise_code, normalised_code_hash
+from agentkit.archive._models import (
+    AgentOrigin,
+    AgentRecord,
+    AgentStatus,
+    EventRecord,
+    ReflectionRecord,
+    ReviewKind,
+    ReviewRecord,
+    RuleEventRecord,
+    RuleEvidence,
+    RuleRecord,
+    RuleStatus,
+    RuleType,
+    RunInfo,
+    UsageRecord,
+    UsageTotals,
+)
+from agentkit.archive._schema import SCHEMA_VERSION
+
+__all__ = [
+    "AGENTS_DIR",
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "AgentOrigin",
+    "AgentRecord",
+    "AgentStatus",
+    "Archive",
+    "EventRecord",
+    "ReflectionRecord",
+    "ReviewKind",
+    "ReviewRecord",
+    "RuleEventRecord",
+    "RuleEvidence",
+    "RuleRecord",
+    "RuleStatus",
+    "RuleType",
+    "RunInfo",
+    "UsageRecord",
+    "UsageTotals",
+    "normalise_code",
+    "normalised_code_hash",
+]

@@ -27,9 +27,7 @@ from agentkit.errors import ArchiveError
 
 
 def _rule_from_row(row: sqlite3.Row) -> RuleRecord:
-    data = {k: row[k] for k in row.keys() if k != "seq"}  # noqa: SIM118  (sqlite3.Row is not a dict)
-    data["evidence"] = json.loads(row["evidence"])
-    return RuleRecord.model_validate(data)
+    return RuleRecord.model_validate({**dict(row), "evidence": json.loads(row["evidence"])})
 
 
 class FeedbackStore:
@@ -61,8 +59,16 @@ class FeedbackStore:
             )
             row_id = cur.lastrowid
         return ReviewRecord.model_validate(
-            {"id": row_id, "agent_id": agent_id, "round": round, "kind": kind, "prompt_excerpt": prompt_excerpt,
-             "reply": reply, "error_shown": error_shown, "created_at": now}
+            {
+                "id": row_id,
+                "agent_id": agent_id,
+                "round": round,
+                "kind": kind,
+                "prompt_excerpt": prompt_excerpt,
+                "reply": reply,
+                "error_shown": error_shown,
+                "created_at": now,
+            }
         )
 
     def reviews(self, agent_id: str | None = None) -> list[ReviewRecord]:
@@ -94,8 +100,14 @@ class FeedbackStore:
             )
             row_id = cur.lastrowid
         return ReflectionRecord.model_validate(
-            {"id": row_id, "agent_id": agent_id, "generation": generation, "outcome": outcome,
-             "payload": data, "created_at": now}
+            {
+                "id": row_id,
+                "agent_id": agent_id,
+                "generation": generation,
+                "outcome": outcome,
+                "payload": data,
+                "created_at": now,
+            }
         )
 
     def reflections(
@@ -140,11 +152,28 @@ class FeedbackStore:
             conn.execute(
                 "INSERT INTO rules (seq, id, type, scope, text, example, status, created_gen,"
                 " last_confirmed_gen, evidence, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (seq, rule_id, type, scope, text, example, status, generation, generation,
-                 dump_json(items, what="rule evidence"), now),
+                (
+                    seq,
+                    rule_id,
+                    type,
+                    scope,
+                    text,
+                    example,
+                    status,
+                    generation,
+                    generation,
+                    dump_json(items, what="rule evidence"),
+                    now,
+                ),
             )
-            payload = {"type": type, "scope": scope, "text": text, "example": example, "status": status,
-                       "evidence": items}
+            payload = {
+                "type": type,
+                "scope": scope,
+                "text": text,
+                "example": example,
+                "status": status,
+                "evidence": items,
+            }
             _rule_event(conn, rule_id, generation, "write", payload)
             return self._rule(conn, rule_id)
 
@@ -249,7 +278,9 @@ class FeedbackStore:
         clauses, params = _filters(rule_id=rule_id)
         with self._db.read() as conn:
             rows = conn.execute(f"SELECT * FROM rule_events WHERE {clauses} ORDER BY id", params).fetchall()
-        return [RuleEventRecord.model_validate({**dict(r), "payload": json.loads(r["payload"])}) for r in rows]
+        return [
+            RuleEventRecord.model_validate({**dict(r), "payload": json.loads(r["payload"])}) for r in rows
+        ]
 
     @staticmethod
     def _rule(conn: sqlite3.Connection, rule_id: str) -> RuleRecord:

@@ -13,7 +13,9 @@ from agentkit.evaluate._records import EvalSummary
 AgentStatus = Literal["proposed", "failed", "screened", "evaluated"]
 AgentOrigin = Literal["seed", "meta", "import"]
 ReviewKind = Literal["review", "debug"]
-RuleType = Literal["mechanism", "success_pattern", "helper", "corrected_error", "unresolved_error", "strategy"]
+RuleType = Literal[
+    "mechanism", "success_pattern", "helper", "corrected_error", "unresolved_error", "strategy"
+]
 RuleStatus = Literal["candidate", "active", "retired"]
 
 AGENT_STATUSES: tuple[AgentStatus, ...] = ("proposed", "failed", "screened", "evaluated")
@@ -130,6 +132,8 @@ class RuleEvidence(BaseModel):
     """Change in score against the parent, where one applies."""
     example_ids: list[str] = Field(default_factory=list)
     """Examples that show the pattern."""
+    reflection_id: int | None = None
+    """The reflection row the observation came from, where there is one."""
     note: str = ""
     """Free text: what was seen."""
 

@@ -248,6 +248,7 @@ class LLMClient:
 
     async def aclose(self) -> None:
         """Close the cache file. The client stays usable (the cache reopens on demand)."""
+        await _litellm.flush_logging()
         if self._cache is not None:
             await asyncio.to_thread(self._cache.close)
 
@@ -312,7 +313,9 @@ async def _endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:
     return LOCAL_LITELLM_MODEL, api_base, "x"
 
 
-def _worst_case(model: str, messages: list[dict[str, str]], max_tokens: int | None) -> tuple[int, float | None]:
+def _worst_case(
+    model: str, messages: list[dict[str, str]], max_tokens: int | None
+) -> tuple[int, float | None]:
     """Upper bounds on the tokens and dollars of one call (see agentkit.llm._usage)."""
     price = _litellm.price_of(model)
     prompt = estimate_prompt_tokens(messages)
@@ -327,6 +330,13 @@ def _worst_case(model: str, messages: list[dict[str, str]], max_tokens: int | No
     return prompt + completion, prompt * price.input_per_token + completion * price.output_per_token
 
 
+async def _then_flush(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await coro
+    finally:
+        await _litellm.flush_logging()
+
+
 def _check_messages(messages: list[dict[str, str]]) -> None:
     if not isinstance(messages, list) or not messages:
         raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
@@ -339,7 +349,7 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return asyncio.run(_then_flush(coro))
     coro.close()
     raise RuntimeError(
         "complete_sync/complete_fields_sync cannot run inside a running event loop; "

@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -39,6 +40,22 @@ async def ensure_litellm() -> ModuleType:
     if module is not None and hasattr(module, "acompletion"):
         return module
     return await asyncio.to_thread(get_litellm)
+
+
+async def flush_logging(timeout_s: float = 2.0) -> None:
+    """Let litellm's background logging tasks finish on this loop before it closes.
+
+    litellm queues a logging coroutine per call on a worker bound to the running loop; when a sync
+    wrapper's loop ends with some still queued, litellm carries them to the next loop and warns.
+    """
+    if sys.modules.get("litellm") is None:
+        return
+    try:
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+        await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), timeout_s)
+    except Exception:  # internal API of litellm; losing its logging is harmless
+        return
 
 
 @dataclass
@@ -203,7 +220,9 @@ def price_of(model: str) -> Price | None:
     """The price of `model` (litellm ``provider/name``), None when litellm does not know it."""
     litellm = get_litellm()
     try:
-        info = litellm.get_model_info(model)
+        with warnings.catch_warnings():  # litellm's provider configs warn about pydantic internals
+            warnings.simplefilter("ignore")
+            info = litellm.get_model_info(model)
     except Exception:
         return None
     prompt, completion = info.get("input_cost_per_token"), info.get("output_cost_per_token")

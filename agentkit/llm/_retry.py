@@ -31,7 +31,9 @@ def _policy(config: ModelConfig) -> AsyncRetrying:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         retry_after = classify_error(exc).retry_after if exc else None
-        planned = retry_after if retry_after is not None else backoff_s(state.attempt_number, config.retry_base_s)
+        planned = (
+            retry_after if retry_after is not None else backoff_s(state.attempt_number, config.retry_base_s)
+        )
         return min(planned, remaining(state))
 
     def stop(state: RetryCallState) -> bool:
@@ -79,7 +81,7 @@ async def call_with_retries(
         return await attempt()
 
     try:
-        result = await _policy(config)(counted)
+        result: T = await _policy(config)(counted)
     except Exception as exc:
         attempts = tally.value - first
         info = classify_error(exc)

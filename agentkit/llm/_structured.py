@@ -20,7 +20,7 @@ FieldSpec = list[str] | type[BaseModel]
 
 # Kept short and neutral: callers (the runtime, the meta agent) describe the fields themselves.
 _INSTRUCTION = (
-    "Reply with a single JSON object and nothing else. Its keys are exactly: {keys}. "
+    "Reply with a single JSON object and nothing else, with exactly these keys: {keys}. "
     "Every value is a string."
 )
 
@@ -206,14 +206,18 @@ def _loose_fields(text: str, names: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for name in names:
         key = re.escape(name).replace(r"\_", "[_ ]").replace("_", "[_ ]")
-        quoted = re.search(rf"[\"']{key}[\"']\s*:\s*\"((?:\\.|[^\"\\])*)(\"|$)", text, re.IGNORECASE | re.DOTALL)
+        quoted = re.search(
+            rf"[\"']{key}[\"']\s*:\s*\"((?:\\.|[^\"\\])*)(\"|$)", text, re.IGNORECASE | re.DOTALL
+        )
         if quoted:
             try:
                 found[name] = json.loads(f'"{quoted.group(1)}"', strict=False)
             except ValueError:
                 found[name] = quoted.group(1)
             continue
-        line = re.search(rf"^[ \t>*#-]*[\"']?{key}[\"']?\**[ \t]*[:=][ \t]*(.+)$", text, re.IGNORECASE | re.MULTILINE)
+        line = re.search(
+            rf"^[ \t>*#-]*[\"']?{key}[\"']?\**[ \t]*[:=][ \t]*(.+)$", text, re.IGNORECASE | re.MULTILINE
+        )
         if line:
             found[name] = line.group(1).strip().rstrip(",").strip().strip("\"'")
     return found

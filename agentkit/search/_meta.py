@@ -100,9 +100,13 @@ class MetaAgent:
         )
         return _proposal(result.fields, result.completion.text, result.parse_error, fallback_name)
 
-    async def propose(self, messages: list[dict[str, str]], *, sample_index: int, fallback_name: str) -> Proposal:
+    async def propose(
+        self, messages: list[dict[str, str]], *, sample_index: int, fallback_name: str
+    ) -> Proposal:
         """Ask for a new agent with the prompt `messages` (system + user)."""
-        return await self._ask(messages, PROPOSAL_FIELDS, sample_index=sample_index, fallback_name=fallback_name)
+        return await self._ask(
+            messages, PROPOSAL_FIELDS, sample_index=sample_index, fallback_name=fallback_name
+        )
 
     async def review(
         self,
@@ -117,7 +121,10 @@ class MetaAgent:
         sent = [
             *messages,
             {"role": "assistant", "content": current.as_reply()},
-            {"role": "user", "content": render(read_prompt("meta_review.md"), {"round": round, "rounds": rounds})},
+            {
+                "role": "user",
+                "content": render(read_prompt("meta_review.md"), {"round": round, "rounds": rounds}),
+            },
         ]
         revised = await self._ask(sent, REVIEW_FIELDS, sample_index=sample_index, fallback_name=current.name)
         return revised, sent

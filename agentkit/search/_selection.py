@@ -94,9 +94,7 @@ def complementary_partner(first: ScoredAgent, pool: Sequence[ScoredAgent]) -> Sc
     return max(others, key=lambda a: (coverage_gain(first, a), *a.key))
 
 
-def _inspirations(
-    pool: Sequence[ScoredAgent], chosen: list[ScoredAgent], count: int
-) -> list[ScoredAgent]:
+def _inspirations(pool: Sequence[ScoredAgent], chosen: list[ScoredAgent], count: int) -> list[ScoredAgent]:
     """Greedy: alternately the best remaining agent and the one adding most newly solved examples;
     agents with the same correctness pattern as one already chosen are skipped (same behaviour)."""
     picked: list[ScoredAgent] = []

@@ -1,1 +1,61 @@
-"""TODO"""
+"""Benchmarks for agents: GSM8K, MGSM, the 27 BBH tasks, custom JSONL files and generated tasks.
+
+Tasks are addressed by name (`load_task("bbh/navigate")`), checked by small documented scorers, split
+into a search set and a sealed test set (`split_task`), and compared with sound statistics
+(`bootstrap_ci`, `paired_compare`). Where local data is looked for is described in
+`agentkit.tasks._data` (``data_dir=`` / ``$AGENTKIT_DATA_DIR`` / ``../shared/data``).
+"""
+
+from __future__ import annotations
+
+from agentkit.tasks._data import ENV_DATA_DIR, data_dirs
+from agentkit.tasks._models import Example, Task, TaskInfo
+from agentkit.tasks._registry import GEN_DEFAULTS, gsm8k_gold, list_tasks, load_task, task_names
+from agentkit.tasks._scorers import (
+    SCORERS,
+    choice_letter,
+    extract_final_answer,
+    final_number,
+    get_scorer,
+    score_dyck,
+    score_exact,
+    score_exact_ci,
+    score_label,
+    score_multiple_choice,
+    score_numeric,
+    score_words,
+)
+from agentkit.tasks._split import TaskSplit, load_split, split_task
+from agentkit.tasks._stats import PairedComparison, bootstrap_ci, mcnemar_exact, paired_compare
+
+__all__ = [
+    "ENV_DATA_DIR",
+    "GEN_DEFAULTS",
+    "SCORERS",
+    "Example",
+    "PairedComparison",
+    "Task",
+    "TaskInfo",
+    "TaskSplit",
+    "bootstrap_ci",
+    "choice_letter",
+    "data_dirs",
+    "extract_final_answer",
+    "final_number",
+    "get_scorer",
+    "gsm8k_gold",
+    "list_tasks",
+    "load_split",
+    "load_task",
+    "mcnemar_exact",
+    "paired_compare",
+    "score_dyck",
+    "score_exact",
+    "score_exact_ci",
+    "score_label",
+    "score_multiple_choice",
+    "score_numeric",
+    "score_words",
+    "split_task",
+    "task_names",
+]

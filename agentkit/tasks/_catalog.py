@@ -151,8 +151,7 @@ BBH_TASKS: dict[str, BBHSpec] = {
         _MC,
     ),
     "tracking_shuffled_objects_five_objects": BBHSpec(
-        "Five people each hold an item and swap items in pairs several times; say who holds what at the "
-        "end.",
+        "Five people each hold an item and swap items in pairs several times; say who holds what at the end.",
         _LETTER,
         _MC,
     ),

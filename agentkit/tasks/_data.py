@@ -173,8 +173,12 @@ def check_bbh_json(path: Path) -> int:
     if not isinstance(examples, list) or not examples:
         raise DatasetFormatError("expected an object with a non-empty 'examples' list", path=str(path))
     for i, row in enumerate(examples):
-        if not (isinstance(row, dict) and isinstance(row.get("input"), str) and isinstance(row.get("target"), str)):
-            raise DatasetFormatError(f"examples[{i}] needs string fields 'input' and 'target'", path=str(path))
+        if not (
+            isinstance(row, dict) and isinstance(row.get("input"), str) and isinstance(row.get("target"), str)
+        ):
+            raise DatasetFormatError(
+                f"examples[{i}] needs string fields 'input' and 'target'", path=str(path)
+            )
     return len(examples)
 
 
@@ -190,7 +194,9 @@ def read_json_rows(path: Path, *, field: str | None = None) -> list[dict[str, An
             kwargs["field"] = field
         ds = datasets.load_dataset("json", **kwargs)
     except Exception as exc:  # datasets raises many types; the caller gets one of ours
-        raise DatasetFormatError(f"datasets could not read it: {type(exc).__name__}: {exc}", path=str(path)) from exc
+        raise DatasetFormatError(
+            f"datasets could not read it: {type(exc).__name__}: {exc}", path=str(path)
+        ) from exc
     rows: list[dict[str, Any]] = ds.to_list()
     return rows
 

@@ -112,7 +112,9 @@ def make_boolean(rng: random.Random, difficulty: int) -> tuple[str, str, dict[st
     """A Boolean expression over True/False with and/or/not and ``difficulty + 2`` literals."""
     tree = _bool_tree(rng, difficulty + 2)
     expression = _bool_render(tree)
-    question = f"Evaluate this Boolean expression (not binds tighter than and, and tighter than or): {expression}"
+    question = (
+        f"Evaluate this Boolean expression (not binds tighter than and, and tighter than or): {expression}"
+    )
     return question, str(_bool_eval(tree)), {"expression": expression}
 
 
@@ -122,9 +124,10 @@ _PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 
 
 def make_dyck(rng: random.Random, difficulty: int) -> tuple[str, str, dict[str, Any]]:
-    """A bracket prefix of ``6 + 4 * difficulty`` symbols leaving 1 to ``difficulty + 1`` brackets open."""
-    length = 6 + 4 * difficulty
+    """A bracket prefix of about ``6 + 4 * difficulty`` symbols leaving 1 to ``difficulty + 1`` open."""
     open_at_end = rng.randint(1, difficulty + 1)
+    # The prefix length must have the parity of the number of brackets left open.
+    length = 6 + 4 * difficulty + open_at_end % 2
     stack: list[str] = []
     tokens: list[str] = []
     for step in range(length):
@@ -148,8 +151,7 @@ def make_dyck(rng: random.Random, difficulty: int) -> tuple[str, str, dict[str, 
 
 # --- word sorting -------------------------------------------------------------------------------------
 
-WORDS = tuple(
-    """
+_WORD_TEXT = """
     acorn anchor apple arrow attic badge bakery banner barley basket beacon bishop blanket blossom
     bottle bracket bridge bucket butter cabin cactus camera candle canyon carpet castle cellar cherry
     chimney cinder circus clover cobalt comet copper cotton crayon cricket crystal dagger dancer desert
@@ -161,8 +163,9 @@ WORDS = tuple(
     rabbit radish raven ribbon river rocket saddle salmon satchel shadow silver sparrow spindle sprocket
     squash summit tablet teapot thimble thistle thunder timber tractor tunnel turnip umbrella valley
     velvet violet voyage walnut willow window winter wizard yarrow zenith zephyr
-    """.split()
-)
+"""
+WORDS = tuple(_WORD_TEXT.split())
+"""The vocabulary of `gen/word-sorting`: common, distinct, lower-case English words."""
 
 
 def make_word_sorting(rng: random.Random, difficulty: int) -> tuple[str, str, dict[str, Any]]:

@@ -30,11 +30,7 @@ JSONL_OPTIONS = ("input_field", "target_field", "id_field", "scorer", "descripti
 
 def task_names() -> list[str]:
     """Every built-in task name (``jsonl:<path>`` is open-ended and not listed)."""
-    return (
-        ["gsm8k", "mgsm"]
-        + [f"bbh/{t}" for t in BBH_TASKS]
-        + [f"gen/{k}" for k in GENERATORS]
-    )
+    return ["gsm8k", "mgsm"] + [f"bbh/{t}" for t in BBH_TASKS] + [f"gen/{k}" for k in GENERATORS]
 
 
 def _reject_options(name: str, opts: dict[str, Any], allowed: tuple[str, ...] = ()) -> None:
@@ -158,7 +154,9 @@ def _load_mgsm(data_dir: DataDir) -> Task:
         # Only the local file is supported: the hub copies of MGSM are community uploads.
         raise _data.not_found("mgsm", rel, data_dir)
     examples = [
-        Example(id=f"mgsm/test/{i}", input=q, target=a.strip().replace(",", ""), metadata={"gsm8k_test_row": i})
+        Example(
+            id=f"mgsm/test/{i}", input=q, target=a.strip().replace(",", ""), metadata={"gsm8k_test_row": i}
+        )
         for i, (q, a) in enumerate(_data.read_tsv_pairs(path))
     ]
     return Task(
@@ -312,7 +310,9 @@ def _load_generated(kind: str, **opts: Any) -> Task:
             raise TaskError(f"gen/{kind}: option {key} must be an integer, got {value!r}")
     seed, difficulty, size = params["seed"], params["difficulty"], params["size"]
     if not MIN_DIFFICULTY <= difficulty <= MAX_DIFFICULTY:
-        raise TaskError(f"gen/{kind}: difficulty must be {MIN_DIFFICULTY} to {MAX_DIFFICULTY}, got {difficulty}")
+        raise TaskError(
+            f"gen/{kind}: difficulty must be {MIN_DIFFICULTY} to {MAX_DIFFICULTY}, got {difficulty}"
+        )
     if size < 1:
         raise TaskError(f"gen/{kind}: size must be at least 1, got {size}")
     spec = GENERATORS[kind]
@@ -374,7 +374,9 @@ def list_tasks(*, data_dir: DataDir = None) -> list[TaskInfo]:
         )
     for kind, gen in GENERATORS.items():
         infos.append(
-            TaskInfo(name=f"gen/{kind}", description=gen.description, source="generated", scorer_name=gen.scorer)
+            TaskInfo(
+                name=f"gen/{kind}", description=gen.description, source="generated", scorer_name=gen.scorer
+            )
         )
     infos.append(
         TaskInfo(
@@ -399,5 +401,10 @@ def _info(
         source, available = "missing", False
     first_sentence = description.split(". ")[0].rstrip(".") + "."
     return TaskInfo(
-        name=name, description=first_sentence, source=source, sizes=sizes, scorer_name=scorer, available=available
+        name=name,
+        description=first_sentence,
+        source=source,
+        sizes=sizes,
+        scorer_name=scorer,
+        available=available,
     )

@@ -135,9 +135,10 @@ def parse_number(text: str) -> Fraction | None:
 def final_number(output: str | None) -> Fraction | None:
     """The final number of a model output.
 
-    The last number inside the last ``\\boxed{}``; else the last number in the answer sentence after the
-    last answer marker (``answer is``, ``Answer:``, ``####``); else the last number anywhere in the
-    output. ``$`` signs, thousands commas (``1,080``) and a trailing period are ignored; a leading minus
+    The last number inside the last ``\\boxed{}``; else the first number of the answer sentence after
+    the last answer marker (``answer is``, ``Answer:``, ``####``), or after its last ``=`` if it has one
+    ("The answer is 18, not 20" is 18; "The answer is 3 * 6 = 18" is 18); else the last number anywhere
+    in the output. ``$`` signs, thousands commas (``1,080``) and a trailing period are ignored; a leading minus
     makes it negative unless it follows an operand (``10-5`` is five, not minus five).
     """
     if output is None:
@@ -151,9 +152,10 @@ def final_number(output: str | None) -> Fraction | None:
         rest = text[markers[-1].end() :].strip()
         line = rest.split("\n", 1)[0]
         sentence = _SENTENCE_END.split(line, maxsplit=1)[0]
-        value = parse_number(sentence)
-        if value is not None:
-            return value
+        # "The answer is 3 * 6 = 18": the result follows the last "=".
+        nums = _numbers(sentence.rsplit("=", 1)[-1])
+        if nums:
+            return nums[0]
     return parse_number(text)
 
 

@@ -1,0 +1,248 @@
+"""What `show`, `report` and `export` read from a run: plain views built through the archive's public API.
+
+Selection is always by the *search* split: the agent with the highest lower bound of its search-split
+interval (ties by mean, older first) is "the selected agent". Test scores are shown beside it, never used
+to choose.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from agentkit.archive import AgentRecord, Archive
+    from agentkit.evaluate import EvalSummary
+
+SortKey = Literal["score", "generation"]
+
+# Splits whose results may explain a failure; a failed agent often has results but no summary.
+_FAILURE_SPLITS = ("screen", "search")
+# Agent meta keys the search may use to say why a candidate failed (checked in this order).
+_FAILURE_META_KEYS = ("error", "failure", "error_message", "reason")
+
+
+class ScoreView(BaseModel):
+    """A score on one split with its interval."""
+
+    mean: float
+    """Mean score."""
+    low: float
+    """Lower bound of the interval."""
+    high: float
+    """Upper bound of the interval."""
+    n: int
+    """Examples it was measured on."""
+    confidence: float = 0.95
+    """Confidence level of the interval."""
+    error_rate: float = 0.0
+    """Share of examples on which the agent failed."""
+
+
+class AgentRow(BaseModel):
+    """One line of the agents table (`agentkit show RUN_DIR`, `--json`)."""
+
+    id: str
+    """Agent id in the archive."""
+    name: str
+    """Agent name."""
+    generation: int
+    """Generation that produced it (seeds: 0)."""
+    origin: str
+    """seed, meta or import."""
+    status: str
+    """proposed, failed, screened or evaluated."""
+    parents: list[str] = Field(default_factory=list)
+    """Parent ids."""
+    search: ScoreView | None = None
+    """Score on the search split (the one selection uses)."""
+    screen: ScoreView | None = None
+    """Score on the screening subset, where measured."""
+    test: ScoreView | None = None
+    """Score on the sealed test split, where measured (never used for selection)."""
+    cost_usd: float | None = None
+    """Evaluation cost over every split measured; None when no price is known."""
+    selected: bool = False
+    """True for the agent chosen by the search-split lower bound."""
+
+
+class FailureView(BaseModel):
+    """A candidate that failed, with what is known about why."""
+
+    id: str
+    """Agent id."""
+    name: str
+    """Agent name."""
+    generation: int
+    """Generation."""
+    error_kinds: dict[str, int] = Field(default_factory=dict)
+    """Per-example failure kinds (syntax, exception, timeout, ...) and how often each occurred."""
+    message: str = ""
+    """The first error message found (agent meta, a failed example, or the last debug round)."""
+    debug_rounds: int = 0
+    """Fix attempts the meta agent made for it."""
+
+
+def score_view(summary: EvalSummary | None) -> ScoreView | None:
+    """The interval view of an evaluation summary (None stays None)."""
+    if summary is None:
+        return None
+    acc = summary.accuracy
+    return ScoreView(
+        mean=acc.mean,
+        low=acc.low,
+        high=acc.high,
+        n=summary.n,
+        confidence=acc.confidence,
+        error_rate=summary.error_rate,
+    )
+
+
+def selected_agent(archive: Archive) -> AgentRecord | None:
+    """The agent a user should ship: the highest search-split lower bound (None before any evaluation)."""
+    best = archive.best_agents(1, "search", by="lower_bound")
+    return best[0] if best else None
+
+
+def agent_cost(agent: AgentRecord) -> float | None:
+    """Evaluation cost of an agent over every split measured; None when no split had a known price."""
+    costs = [s.cost_usd for s in agent.summaries.values() if s.cost_usd is not None]
+    return sum(costs) if costs else None
+
+
+def agent_row(agent: AgentRecord, *, selected_id: str | None) -> AgentRow:
+    """The table row of one agent."""
+    return AgentRow(
+        id=agent.id,
+        name=agent.name,
+        generation=agent.generation,
+        origin=agent.origin,
+        status=agent.status,
+        parents=list(agent.parents),
+        search=score_view(agent.summaries.get("search")),
+        screen=score_view(agent.summaries.get("screen")),
+        test=score_view(agent.summaries.get("test")),
+        cost_usd=agent_cost(agent),
+        selected=agent.id == selected_id,
+    )
+
+
+def sort_rows(rows: list[AgentRow], by: SortKey = "score") -> list[AgentRow]:
+    """Rows by search-split lower bound (best first; unmeasured last, by generation), or by generation."""
+    order = {row.id: i for i, row in enumerate(rows)}  # creation order, the archive's natural order
+    if by == "generation":
+        return sorted(rows, key=lambda r: (r.generation, order[r.id]))
+
+    def key(r: AgentRow) -> tuple[int, float, float, int, int]:
+        if r.search is not None:
+            return (0, -r.search.low, -r.search.mean, r.generation, order[r.id])
+        if r.screen is not None:
+            return (1, -r.screen.low, -r.screen.mean, r.generation, order[r.id])
+        return (2, 0.0, 0.0, r.generation, order[r.id])
+
+    return sorted(rows, key=key)
+
+
+def agent_rows(archive: Archive, *, sort: SortKey = "score") -> list[AgentRow]:
+    """Every agent of the run as a table row, sorted (see `sort_rows`)."""
+    best = selected_agent(archive)
+    rows = [agent_row(a, selected_id=best.id if best else None) for a in archive.agents()]
+    return sort_rows(rows, sort)
+
+
+def failure_view(archive: Archive, agent: AgentRecord) -> FailureView:
+    """Why an agent failed, from its meta, its per-example results and its debug rounds."""
+    kinds: Counter[str] = Counter()
+    message = ""
+    for key in _FAILURE_META_KEYS:
+        value = agent.meta.get(key)
+        if isinstance(value, str) and value.strip():
+            message = value.strip()
+            break
+        if isinstance(value, dict) and value.get("message"):
+            message = str(value["message"]).strip()
+            if value.get("kind"):
+                kinds[str(value["kind"])] += 0  # known kind, even with no example behind it
+            break
+    meta_kind = agent.meta.get("error_kind")
+    if isinstance(meta_kind, str) and meta_kind:
+        kinds[meta_kind] += 0
+    splits = list(dict.fromkeys([*_FAILURE_SPLITS, *agent.summaries]))
+    for split in splits:
+        for result in archive.results(agent.id, split):
+            if result.error is not None:
+                kinds[result.error.kind] += 1
+                if not message:
+                    message = result.error.message
+    debug = [r for r in archive.reviews(agent.id) if r.kind == "debug"]
+    if not message:
+        for review in reversed(debug):
+            if review.error_shown:
+                message = review.error_shown.strip()
+                break
+    return FailureView(
+        id=agent.id,
+        name=agent.name,
+        generation=agent.generation,
+        error_kinds=dict(sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))),
+        message=first_line(message),
+        debug_rounds=len(debug),
+    )
+
+
+def first_line(text: str, *, limit: int = 300) -> str:
+    """The last non-empty line of a traceback-like text, or the first line of anything else, clipped."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def monitor_series(archive: Archive) -> dict[str, list[tuple[int, float]]]:
+    """The exploration monitor's per-generation figures: metric -> [(generation, value), ...].
+
+    Read from `monitor` events (one per generation, numeric payload fields are the metrics); a later
+    event for the same generation replaces an earlier one (a resumed generation)."""
+    by_gen: dict[int, dict[str, Any]] = {}
+    for event in archive.events("monitor"):
+        gen = event.generation if event.generation is not None else event.payload.get("generation")
+        if isinstance(gen, int):
+            by_gen[gen] = event.payload
+    series: dict[str, list[tuple[int, float]]] = {}
+    for gen in sorted(by_gen):
+        for key, value in by_gen[gen].items():
+            if key == "generation" or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            series.setdefault(key, []).append((gen, float(value)))
+    return series
+
+
+def compiled_manual(archive: Archive) -> str | None:
+    """The latest compiled rule manual, if the run logged one (`manual` event with a `text` field)."""
+    events = archive.events("manual")
+    for event in reversed(events):
+        text = event.payload.get("text")
+        if isinstance(text, str) and text.strip():
+            return text
+    return None
+
+
+def payload_items(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """A payload's fields as (name, text) pairs for display; lists are joined, nested values as JSON."""
+    import json
+
+    items: list[tuple[str, str]] = []
+    for key, value in payload.items():
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict | list):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            text = str(value)
+        items.append((key, text))
+    return items

@@ -1,0 +1,283 @@
+"""Starting and resuming a search: open the archive, load and split the task, set up the client, the
+budget (what earlier sessions spent counts against it) and the sandbox, then run the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import os
+import signal
+import subprocess
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agentkit.errors import ConfigError, SearchError
+from agentkit.search._config import SearchConfig
+from agentkit.search._hooks import SearchHooks
+from agentkit.search._loop import SearchOutcome, SearchRun
+from agentkit.search._progress import SearchProgress
+
+if TYPE_CHECKING:
+    from agentkit.archive import Archive
+    from agentkit.llm import Budget, LLMClient, ModelConfig
+    from agentkit.tasks import Task, TaskSplit
+
+T = TypeVar("T")
+
+# Settings a resumed run may change; everything else must stay as the run started.
+RESUMABLE_OVERRIDES = frozenset(
+    {
+        "generations",
+        "budget_usd",
+        "budget_calls",
+        "budget_tokens",
+        "progress",
+        "workers",
+        "concurrency",
+        "top_k",
+    }
+)
+
+
+def _versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for dist in ("agentkit", "litellm", "pydantic"):
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            found[dist] = None
+    return found
+
+
+def _git_revision() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def load_search_task(config: SearchConfig) -> tuple[Task, TaskSplit]:
+    """The task of a run and its seeded search/test split."""
+    from agentkit.tasks import load_task, split_task
+
+    options: dict[str, Any] = dict(config.extra.get("task_options", {}))
+    if config.task.startswith("gen/") and "size" not in options:
+        options["size"] = max(100, config.search_size + config.test_size)
+    kwargs: dict[str, Any] = {}
+    if config.task_split:
+        kwargs["split"] = config.task_split
+    if config.data_dir:
+        kwargs["data_dir"] = Path(config.data_dir)
+    task = load_task(config.task, **kwargs, **options)
+    split = split_task(task, search_size=config.search_size, test_size=config.test_size, seed=config.seed)
+    return task, split
+
+
+def model_configs(config: SearchConfig) -> tuple[ModelConfig, ModelConfig]:
+    """The agent model and the meta model of a run."""
+    from agentkit.llm import resolve_model
+
+    def common(name: str) -> dict[str, Any]:
+        settings: dict[str, Any] = {"timeout_s": config.model_timeout_s}
+        if config.api_base:
+            settings["api_base"] = config.api_base
+            # Self-hosted OpenAI-compatible servers (llama.cpp, vLLM, test servers) accept any key, but
+            # the client library insists on one; a real key in the environment still wins.
+            if name.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+                settings["api_key"] = "x"
+        return settings
+
+    agent_settings = common(config.model)
+    if config.agent_temperature is not None:
+        agent_settings["temperature"] = config.agent_temperature
+    agent = resolve_model(config.model, **agent_settings)
+    meta = resolve_model(
+        config.meta_model,
+        **common(config.meta_model),
+        temperature=config.meta_temperature,
+        max_tokens=config.meta_max_tokens,
+    )
+    return agent, meta
+
+
+def _spent(archive: Archive) -> dict[str, float]:
+    calls = tokens = 0
+    cost = 0.0
+    for totals in archive.usage_by_role().values():
+        calls += totals.calls
+        tokens += totals.prompt_tokens + totals.completion_tokens
+        cost += totals.cost_usd or 0.0
+    return {"calls": calls, "tokens": tokens, "cost_usd": cost}
+
+
+def remaining_budget(config: SearchConfig, spent: dict[str, float]) -> Budget | None:
+    """The budget left for this session: the run's limits minus what earlier sessions spent."""
+    from agentkit.llm import Budget
+
+    if config.budget_usd is None and config.budget_calls is None and config.budget_tokens is None:
+        return None
+    return Budget(
+        max_cost_usd=None if config.budget_usd is None else max(0.0, config.budget_usd - spent["cost_usd"]),
+        max_calls=None if config.budget_calls is None else max(0, config.budget_calls - int(spent["calls"])),
+        max_tokens=None
+        if config.budget_tokens is None
+        else max(0, config.budget_tokens - int(spent["tokens"])),
+    )
+
+
+def _open_archive(
+    config: SearchConfig | None, run_dir: Path, overrides: dict[str, Any] | None
+) -> tuple[Archive, SearchConfig]:
+    from agentkit.archive import Archive
+
+    if config is not None:
+        archive = Archive.create(
+            run_dir,
+            {
+                "kind": "search",
+                "search": config.model_dump(mode="json"),
+                "versions": _versions(),
+                "git_revision": _git_revision(),
+            },
+        )
+        return archive, config
+    archive = Archive.open(run_dir)
+    try:
+        stored = archive.config.get("search")
+        if not isinstance(stored, dict):
+            raise SearchError(f"{run_dir} is not the archive of a search run (no search settings stored)")
+        changes = {k: v for k, v in (overrides or {}).items() if v is not None}
+        refused = sorted(set(changes) - RESUMABLE_OVERRIDES)
+        if refused:
+            raise ConfigError(
+                f"a resumed run keeps its settings; cannot change {', '.join(refused)} "
+                f"(changeable: {', '.join(sorted(RESUMABLE_OVERRIDES))})"
+            )
+        resumed = SearchConfig.model_validate({**stored, **changes})
+        if changes:
+            archive.update_config({"search": resumed.model_dump(mode="json")})
+            archive.log_event("config_changed", changes)
+        return archive, resumed
+    except BaseException:
+        archive.close()
+        raise
+
+
+async def run_search(
+    config: SearchConfig | None,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    overrides: dict[str, Any] | None = None,
+    hooks: SearchHooks | None = None,
+    progress: SearchProgress | None = None,
+    client: LLMClient | None = None,
+) -> SearchOutcome:
+    """Start a search in a new `run_dir` with `config`, or with `resume=True` continue the one there
+    (its stored settings, with the allowed `overrides` such as more generations or a larger budget).
+
+    Stops when the generations are done (then the top agents by search score are scored once on the
+    sealed test split), when the budget runs out, or when cancelled; each stop leaves a consistent
+    archive that `resume=True` continues.
+
+    Example:
+        >>> outcome = await run_search(SearchConfig(task="gen/arithmetic", generations=3), "archives/demo")  # doctest: +SKIP
+        >>> outcome.selected.name  # doctest: +SKIP
+    """
+    from agentkit.evaluate._session import Session
+    from agentkit.llm import LLMClient
+
+    run_dir = Path(run_dir)
+    if resume and config is not None:
+        raise ConfigError("give either a config (new run) or resume=True (stored config), not both")
+    if not resume and config is None:
+        raise ConfigError("a new search needs a SearchConfig")
+    archive, config = _open_archive(None if resume else config, run_dir, overrides)
+    try:
+        task, split = load_search_task(config)
+        ids = [e.id for e in split.search]
+        stored_ids = archive.get_state("search_ids")
+        if stored_ids is None:
+            archive.set_state("search_ids", ids)
+            archive.set_state("test_ids", split.test_ids)
+        elif stored_ids != ids:
+            raise SearchError(
+                f"{run_dir}: the task no longer yields the same search split (its data changed?); cannot resume"
+            )
+        spent = _spent(archive)
+        agent_model, meta_model = model_configs(config)
+        own_client = client is None
+        if client is None:
+            client = LLMClient(
+                cache=config.cache, cache_dir=config.cache_dir, budget=remaining_budget(config, spent)
+            )
+        progress = progress or SearchProgress("off")
+        try:
+            async with Session.open(
+                agent_model,
+                isolation=config.isolation,
+                workers=config.workers,
+                cache=config.cache,
+                cache_dir=config.cache_dir,
+                client=client,
+                wall_time_s=config.wall_time_s,
+            ) as session:
+                run = SearchRun(
+                    config=config,
+                    archive=archive,
+                    client=client,
+                    runner=session.runner,
+                    agent_model=session.model,
+                    meta_model=meta_model,
+                    task=task,
+                    search_examples=list(split.search),
+                    load_test=lambda: split.load_sealed_test(confirm="test"),
+                    hooks=hooks,
+                    progress=progress,
+                    spent_before=spent,
+                )
+                if session.isolation_level:
+                    archive.log_event("isolation", {"level": session.isolation_level})
+                    progress.log(f"sandbox isolation: {session.isolation_level}")
+                return await run.run()
+        finally:
+            if own_client:
+                await client.aclose()
+    finally:
+        archive.close()
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` in a fresh event loop where Ctrl-C cancels it (so it can stop cleanly) instead of
+    raising KeyboardInterrupt at an arbitrary point. A second Ctrl-C interrupts at once."""
+
+    async def main() -> T:
+        task = asyncio.ensure_future(coro)
+        loop = asyncio.get_running_loop()
+
+        def on_sigint() -> None:
+            loop.remove_signal_handler(signal.SIGINT)
+            task.cancel()
+
+        installed = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        try:
+            return await task
+        finally:
+            if installed:
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(signal.SIGINT)
+
+    return asyncio.run(main())

@@ -1,0 +1,156 @@
+"""Retries against a real HTTP server: what is retried, how often, and how long it waits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from agentkit.llm import LLMClient, ModelConfig, ProviderError
+from agentkit.llm._litellm import parse_retry_after
+from agentkit.llm._retry import backoff_s
+from agentkit.testing import FakeOpenAIServer, Fault
+
+USER = [{"role": "user", "content": "What is 2 + 2?"}]
+ConfigFactory = Callable[..., ModelConfig]
+
+
+async def test_429_then_200_succeeds(
+    server: FakeOpenAIServer, fast: ModelConfig, uncached: LLMClient
+) -> None:
+    server.inject(Fault.status(429))
+    reply = await uncached.complete(USER, fast)
+    assert reply.text == "ok"
+    assert reply.attempts == 2
+    assert len(server.requests) == 2
+    assert uncached.usage().total.retries == 1
+
+
+async def test_retry_after_is_honoured(
+    server: FakeOpenAIServer, uncached: LLMClient, fast_config: ConfigFactory
+) -> None:
+    model = fast_config(server, retry_base_s=0.001)
+    server.inject(Fault.status(429, retry_after=0.4))
+    started = time.perf_counter()
+    await uncached.complete(USER, model)
+    assert time.perf_counter() - started >= 0.4
+    assert len(server.requests) == 2
+
+
+async def test_retry_after_is_bounded_by_the_wait_cap(
+    server: FakeOpenAIServer, uncached: LLMClient, fast_config: ConfigFactory
+) -> None:
+    model = fast_config(server, max_retry_wait_s=0.2)
+    server.inject(Fault.status(429, retry_after=30))
+    started = time.perf_counter()
+    reply = await uncached.complete(USER, model)
+    assert reply.text == "ok"
+    assert time.perf_counter() - started < 5
+
+
+async def test_400_fails_at_once(server: FakeOpenAIServer, fast: ModelConfig, uncached: LLMClient) -> None:
+    server.inject(Fault.status(400))
+    with pytest.raises(ProviderError) as info:
+        await uncached.complete(USER, fast)
+    assert info.value.status == 400
+    assert info.value.attempts == 1
+    assert len(server.requests) == 1
+    assert uncached.usage().total.errors == 1
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 422])
+async def test_other_4xx_are_not_retried(
+    server: FakeOpenAIServer, fast: ModelConfig, uncached: LLMClient, status: int
+) -> None:
+    server.inject(Fault.status(status))
+    with pytest.raises(ProviderError) as info:
+        await uncached.complete(USER, fast)
+    assert info.value.attempts == 1
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.status(500), Fault.status(503), Fault.status(408), Fault.disconnect(), Fault.malformed_json()],
+    ids=["500", "503", "408", "disconnect", "malformed"],
+)
+async def test_transient_failures_are_retried(
+    server: FakeOpenAIServer, fast: ModelConfig, uncached: LLMClient, fault: Fault
+) -> None:
+    server.inject(fault)
+    reply = await uncached.complete(USER, fast)
+    assert reply.text == "ok"
+    assert len(server.requests) == 2
+
+
+async def test_hang_hits_the_timeout_and_is_retried(
+    server: FakeOpenAIServer, uncached: LLMClient, fast_config: ConfigFactory
+) -> None:
+    model = fast_config(server, timeout_s=0.3)
+    server.inject(Fault.hang(10))
+    started = time.perf_counter()
+    reply = await uncached.complete(USER, model)
+    elapsed = time.perf_counter() - started
+    assert reply.text == "ok"
+    assert reply.attempts == 2
+    assert len(server.requests) == 2
+    assert 0.3 <= elapsed < 3.0
+
+
+async def test_attempt_cap_holds(
+    server: FakeOpenAIServer, uncached: LLMClient, fast_config: ConfigFactory
+) -> None:
+    model = fast_config(server, max_attempts=3)
+    server.inject(*[Fault.status(503)] * 10)
+    with pytest.raises(ProviderError) as info:
+        await uncached.complete(USER, model)
+    assert info.value.attempts == 3
+    assert info.value.status == 503
+    assert len(server.requests) == 3
+    usage = uncached.usage().total
+    assert (usage.calls, usage.errors, usage.retries) == (1, 1, 2)
+
+
+async def test_total_wait_cap_stops_retrying(
+    server: FakeOpenAIServer, uncached: LLMClient, fast_config: ConfigFactory
+) -> None:
+    model = fast_config(server, max_attempts=50, retry_base_s=0.1, max_retry_wait_s=0.3)
+    server.inject(*[Fault.status(500)] * 50)
+    started = time.perf_counter()
+    with pytest.raises(ProviderError) as info:
+        await uncached.complete(USER, model)
+    assert info.value.attempts < 50
+    assert time.perf_counter() - started < 3.0
+
+
+def test_backoff_grows_with_jitter() -> None:
+    waits = [backoff_s(n, 1.0) for n in (1, 2, 3, 4)]
+    for n, wait in enumerate(waits, start=1):
+        full = 2 ** (n - 1)
+        assert full / 2 <= wait <= full
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after({"Retry-After": "3"}) == 3.0
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert parse_retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+    assert parse_retry_after({}) is None
+    assert parse_retry_after({"Retry-After": "soon"}) is None
+
+
+async def test_sync_wrapper_works_across_loops(server: FakeOpenAIServer, fast: ModelConfig) -> None:
+    # complete_sync refuses inside a running loop; the message says to await instead.
+    client = LLMClient(cache=False)
+    with pytest.raises(RuntimeError, match="await"):
+        client.complete_sync(USER, fast)
+
+
+def test_sync_wrappers(server: FakeOpenAIServer, fast: ModelConfig) -> None:
+    client = LLMClient(cache=False)
+    # Each call runs in a fresh event loop; the second checks nothing loop-bound was kept.
+    assert client.complete_sync(USER, fast).text == "ok"
+    assert client.complete_sync(USER, fast).text == "ok"
+    parsed = client.complete_fields_sync(USER, fast, ["answer"])
+    assert parsed.fields == {"answer": parsed.fields["answer"]} and parsed.fields["answer"]
+    assert len(server.requests) == 3
