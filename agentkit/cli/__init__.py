@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import sys
 
-from agentkit.cli import _doctor, _eval  # noqa: F401  (registers commands)
-from agentkit.cli import _local  # noqa: F401  (registers commands)
-from agentkit.cli import _tasks  # noqa: F401  (registers commands)
+from agentkit.cli import (  # noqa: F401  (registers commands)
+    _doctor,
+    _eval,
+    _local,
+    _search,
+    _tasks,
+)
 from agentkit.cli._app import app
 from agentkit.errors import AgentkitError
 

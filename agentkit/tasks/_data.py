@@ -60,13 +60,12 @@ def find_local(relpath: str, data_dir: Path | str | None = None) -> Path | None:
     return None
 
 
-def not_found(what: str, relpath: str, data_dir: Path | str | None) -> DatasetNotFound:
-    """The one error raised when data is neither local nor downloadable."""
+def not_found(what: str, relpath: str, data_dir: Path | str | None, *, hub: bool = True) -> DatasetNotFound:
+    """The one error raised when data is neither local nor downloadable (`hub`: whether the task has a
+    hub source that was ruled out because we are offline)."""
     searched = ", ".join(str(d) for d in data_dirs(data_dir))
-    return DatasetNotFound(
-        f"no data for {what}: {relpath} is not under {searched}, and the Hugging Face hub is not "
-        f"available (offline). {_HOW_TO_FIX}"
-    )
+    why = "the Hugging Face hub is not available (offline)" if hub else "it is only read from local files"
+    return DatasetNotFound(f"no data for {what}: {relpath} is not under {searched}, and {why}. {_HOW_TO_FIX}")
 
 
 def _truthy(value: str | None) -> bool:

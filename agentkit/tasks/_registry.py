@@ -152,7 +152,7 @@ def _load_mgsm(data_dir: DataDir) -> Task:
     path = _data.find_local(rel, data_dir)
     if path is None:
         # Only the local file is supported: the hub copies of MGSM are community uploads.
-        raise _data.not_found("mgsm", rel, data_dir)
+        raise _data.not_found("mgsm", rel, data_dir, hub=False)
     examples = [
         Example(
             id=f"mgsm/test/{i}", input=q, target=a.strip().replace(",", ""), metadata={"gsm8k_test_row": i}

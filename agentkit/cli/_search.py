@@ -1,0 +1,266 @@
+"""`agentkit search` (Meta Agent Search) and `agentkit demo` (a short real search on the local model)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from agentkit.cli._app import app
+
+if TYPE_CHECKING:
+    from agentkit.search import SearchConfig, SearchOutcome
+
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C, as a shell reports a SIGINT death (128 + 2)."""
+
+
+def _default_run_dir(task: str) -> Path:
+    slug = "".join(ch if ch.isalnum() else "-" for ch in task).strip("-") or "run"
+    return Path("archives") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _agents_table(run_dir: Path) -> Any:
+    from rich.table import Table
+
+    from agentkit.archive import Archive
+
+    table = Table(title=f"agents in {run_dir}")
+    for column in ("id", "gen", "name", "status", "search score", "test score", "parents"):
+        table.add_column(column)
+    with Archive.open(run_dir, repair_files=False) as archive:
+        for agent in archive.agents():
+            cells = []
+            for split in ("search", "test"):
+                s = agent.summaries.get(split)
+                if s is None:
+                    cells.append("-")
+                else:
+                    a = s.accuracy
+                    early = " (screen)" if s.stopped_early else ""
+                    cells.append(f"{a.mean:.2f} [{a.low:.2f}, {a.high:.2f}] n={s.n}{early}")
+            status: str = agent.status
+            failure = agent.meta.get("failure")
+            if failure:
+                status += f": {str(failure).splitlines()[0][:60]}"
+            table.add_row(
+                agent.id,
+                str(agent.generation),
+                agent.name[:40],
+                status,
+                *cells,
+                ", ".join(agent.parents) or "-",
+            )
+    return table
+
+
+def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
+    from rich.console import Console
+
+    console = Console()
+    if as_json:
+        typer.echo(json.dumps(outcome.model_dump(mode="json"), indent=2))
+    else:
+        console.print(_agents_table(Path(outcome.run_dir)))
+        spent = outcome.spent
+        console.print(
+            f"[bold]{outcome.status}[/] after {outcome.generations_done} generations; "
+            f"{outcome.agents} agents ({', '.join(f'{k}: {v}' for k, v in sorted(outcome.agents_by_status.items()))}); "
+            f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, ${spent.get('cost_usd', 0.0):.4f}"
+        )
+        console.print(outcome.reason, highlight=False)
+        console.print(f"run directory: {outcome.run_dir}")
+        # TODO(report helper): print the `agentkit show` table and the path of report.html here.
+    if outcome.status == "interrupted":
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _execute(
+    config: SearchConfig | None,
+    run_dir: Path,
+    *,
+    resume: bool,
+    overrides: dict[str, Any] | None,
+    progress: bool,
+    as_json: bool,
+) -> None:
+    import asyncio
+
+    from agentkit.search import SearchProgress, run_search, run_sync
+
+    reporter = SearchProgress.auto(progress and not as_json)
+    try:
+        outcome = run_sync(run_search(config, run_dir, resume=resume, overrides=overrides, progress=reporter))
+    except asyncio.CancelledError:
+        # Ctrl-C before the loop took over (while starting); nothing was half-written.
+        print(f"interrupted; continue with: agentkit search --resume {run_dir}", file=sys.stderr)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _finish(outcome, as_json=as_json)
+
+
+@app.command()
+def search(
+    task: str | None = typer.Option(
+        None, "--task", "-t", help="Task: gsm8k, mgsm, bbh/<task>, gen/<kind>, jsonl:<path>."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Agent model: litellm 'provider/name' or 'local' (default without a key)."
+    ),
+    meta_model: str | None = typer.Option(
+        None, "--meta-model", help="Model of the meta agent that writes agents (default: --model)."
+    ),
+    api_base: str | None = typer.Option(
+        None, "--api-base", help="OpenAI-compatible base URL used for both models (e.g. a local server)."
+    ),
+    generations: int | None = typer.Option(None, "--generations", "-g", help="Generations after the seeds."),
+    search_size: int | None = typer.Option(None, "--search-size", help="Examples in the search split."),
+    test_size: int | None = typer.Option(None, "--test-size", help="Examples in the sealed test split."),
+    screen_size: int | None = typer.Option(
+        None, "--screen-size", help="Screening subset of the cascade (0: always the full search split)."
+    ),
+    parallel: int | None = typer.Option(
+        None, "--parallel", "-p", help="Candidates per generation, in flight at once."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Run directory (default archives/<task>-<time>)."
+    ),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue the run in this directory."),
+    budget_usd: float | None = typer.Option(None, "--budget-usd", help="Hard limit on dollars for the run."),
+    budget_calls: int | None = typer.Option(None, "--budget-calls", help="Hard limit on model requests."),
+    budget_tokens: int | None = typer.Option(None, "--budget-tokens", help="Hard limit on tokens."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the split, selection and intervals."),
+    isolation: str | None = typer.Option(
+        None, "--isolation", help="auto | bwrap | process | trusted (in-process, reviewed code only)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the LLM response cache."),
+    self_review: int | None = typer.Option(None, "--self-review", help="Self-review rounds per proposal."),
+    debug_attempts: int | None = typer.Option(
+        None, "--debug-attempts", help="Fixes asked for after an error."
+    ),
+    selection: str | None = typer.Option(
+        None, "--selection", help="Parent selection: complementary (default), best, random."
+    ),
+    seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seed agents to start from."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="AGENTKIT_DATA_DIR", help="Folder with local task data."
+    ),
+    example_timeout: float | None = typer.Option(
+        None, "--example-timeout", help="Wall-time limit of one agent run on one example, in seconds."
+    ),
+    workers: int | None = typer.Option(None, "--workers", help="Sandbox worker processes."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", help="Examples evaluated at once per agent."
+    ),
+    top_k: int | None = typer.Option(
+        None, "--top-k", help="Top agents (by search score) scored on the test split."
+    ),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Discover agents for a task with Meta Agent Search (resumable; Ctrl-C stops cleanly)."""
+    from agentkit.errors import ConfigError
+    from agentkit.search import SearchConfig
+
+    given: dict[str, Any] = {
+        "task": task,
+        "model": model,
+        "meta_model": meta_model,
+        "api_base": api_base,
+        "generations": generations,
+        "search_size": search_size,
+        "test_size": test_size,
+        "screen_size": screen_size,
+        "parallel": parallel,
+        "budget_usd": budget_usd,
+        "budget_calls": budget_calls,
+        "budget_tokens": budget_tokens,
+        "seed": seed,
+        "isolation": isolation,
+        "cache": False if no_cache else None,
+        "self_review": self_review,
+        "debug_attempts": debug_attempts,
+        "selection": selection,
+        "seeds": [s.strip() for s in seeds.split(",") if s.strip()] if seeds else None,
+        "data_dir": str(data_dir) if data_dir else None,
+        "wall_time_s": example_timeout,
+        "workers": workers,
+        "concurrency": concurrency,
+        "top_k": top_k,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if resume is not None:
+        if out is not None and out.resolve() != resume.resolve():
+            raise ConfigError("--resume continues the run where it is; do not give --out as well")
+        _execute(None, resume, resume=True, overrides=given, progress=not no_progress, as_json=as_json)
+        return
+    if "task" not in given:
+        raise ConfigError("--task is required for a new search (or give --resume RUN_DIR)")
+    if "model" not in given:
+        from agentkit.llm import resolve_model
+
+        given["model"] = resolve_model(None).model
+    given.setdefault("meta_model", given["model"])
+    try:
+        config = SearchConfig.model_validate(given)
+    except ValueError as exc:
+        raise ConfigError(f"invalid search settings: {exc}") from exc
+    _execute(
+        config,
+        out or _default_run_dir(given["task"]),
+        resume=False,
+        overrides=None,
+        progress=not no_progress,
+        as_json=as_json,
+    )
+
+
+def demo_config() -> SearchConfig:
+    """Settings of `agentkit demo`: a real but short search on the embedded local model."""
+    from agentkit.search import SearchConfig
+
+    return SearchConfig(
+        task="gen/arithmetic",
+        model="local",
+        meta_model="local",
+        generations=2,
+        search_size=6,
+        test_size=6,
+        screen_size=3,
+        parallel=1,
+        self_review=1,
+        debug_attempts=1,
+        seeds=["cot"],
+        meta_max_tokens=700,
+        prompt_max_tokens=3000,
+        prompt_code_chars=1200,
+        top_k=2,
+        wall_time_s=90.0,
+        model_timeout_s=120.0,
+        workers=2,
+        concurrency=2,
+        extra={"task_options": {"difficulty": 1}},
+    )
+
+
+@app.command()
+def demo(
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Run directory (default archives/demo-<time>)."
+    ),
+    generations: int = typer.Option(2, "--generations", "-g", help="Generations after the seeds."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+) -> None:
+    """A short real search on a generated task with the embedded local model (no key, no network).
+
+    The 135M-parameter model writes poor agents and often broken JSON; the demo shows the machinery
+    (proposals, reviews, checks, fixes, the sandbox, the archive) and records every failure honestly.
+    """
+    config = demo_config().model_copy(update={"generations": generations})
+    run_dir = out or Path("archives") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    typer.echo(f"agentkit demo: {config.generations} generations on {config.task} with the local model")
+    typer.echo(f"run directory: {run_dir}")
+    _execute(config, run_dir, resume=False, overrides=None, progress=not no_progress, as_json=False)

@@ -1,0 +1,186 @@
+"""`agentkit show`: the agents table and one agent in detail, as data (for `--json`) and as rich renderables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from agentkit.archive import AgentRecord, ReflectionRecord, ReviewRecord
+from agentkit.report._data import AgentRow, FailureView, SortKey, agent_row, agent_rows, failure_view, selected_agent
+from agentkit.report._format import fmt_cost, fmt_score
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from agentkit.archive import Archive
+
+
+class RunTable(BaseModel):
+    """Everything `agentkit show RUN_DIR` prints."""
+
+    run_dir: str
+    """The run directory."""
+    task: str | None = None
+    """The run's task, if its configuration names one."""
+    selected: str | None = None
+    """Id of the agent selected by the search-split lower bound (None before any evaluation)."""
+    agents: list[AgentRow] = Field(default_factory=list)
+    """One row per agent, sorted."""
+
+
+class AgentDetail(BaseModel):
+    """Everything `agentkit show RUN_DIR AGENT` prints."""
+
+    agent: AgentRecord
+    """The agent with its code, thought, lineage and summaries."""
+    row: AgentRow
+    """Its scores as in the table."""
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    """Self-review and debug rounds, in order."""
+    reflections: list[ReflectionRecord] = Field(default_factory=list)
+    """Reflections on it, in order."""
+    failure: FailureView | None = None
+    """Why it failed, when its status is failed."""
+    children: list[str] = Field(default_factory=list)
+    """Ids of agents derived from it."""
+
+
+def run_table(archive: Archive, *, sort: SortKey = "score") -> RunTable:
+    """The table data of a run."""
+    best = selected_agent(archive)
+    task = archive.config.get("task")
+    return RunTable(
+        run_dir=str(archive.run_dir),
+        task=task if isinstance(task, str) else None,
+        selected=best.id if best else None,
+        agents=agent_rows(archive, sort=sort),
+    )
+
+
+def agent_detail(archive: Archive, id_or_name: str) -> AgentDetail:
+    """One agent in detail, by id or unique name (ArchiveError when unknown or ambiguous)."""
+    agent = archive.agent(id_or_name)
+    best = selected_agent(archive)
+    return AgentDetail(
+        agent=agent,
+        row=agent_row(agent, selected_id=best.id if best else None),
+        reviews=archive.reviews(agent.id),
+        reflections=archive.reflections(agent_id=agent.id),
+        failure=failure_view(archive, agent) if agent.status == "failed" else None,
+        children=[child for parent, child in archive.lineage() if parent == agent.id],
+    )
+
+
+def open_run(run_dir: str | Path) -> Archive:
+    """Open a run's archive for reading (no agent files are rewritten)."""
+    from agentkit.archive import Archive
+
+    return Archive.open(run_dir, repair_files=False)
+
+
+_STATUS_STYLE = {"evaluated": "green", "screened": "blue", "failed": "red", "proposed": "dim"}
+
+
+def render_table(table: RunTable) -> RenderableType:
+    """The agents table as a rich Table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    title = Text(f"{table.run_dir}" + (f" · task {table.task}" if table.task else ""))
+    out = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
+    out.add_column("gen", justify="right")
+    out.add_column("id")
+    out.add_column("name", overflow="fold", max_width=36)
+    out.add_column("status")
+    out.add_column("search [95% CI]", justify="right")
+    out.add_column("n", justify="right")
+    out.add_column("test (sealed)", justify="right")
+    out.add_column("cost", justify="right")
+    out.add_column("parents")
+    for r in table.agents:
+        search = fmt_score(r.search)
+        if r.search is None and r.screen is not None:
+            search = f"screen {fmt_score(r.screen)}"
+        name = Text(r.name + (" ★" if r.selected else ""), style="bold green" if r.selected else "")
+        out.add_row(
+            str(r.generation),
+            r.id,
+            name,
+            Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
+            search,
+            str(r.search.n) if r.search else "",
+            fmt_score(r.test),
+            fmt_cost(r.cost_usd),
+            ", ".join(r.parents) or "-",
+        )
+    if not table.agents:
+        out.caption = "no agents yet"
+    elif table.selected:
+        out.caption = f"★ selected by search-split lower bound: {table.selected}"
+    else:
+        out.caption = "no agent has a search-split score yet"
+    return out
+
+
+def render_detail(detail: AgentDetail) -> RenderableType:
+    """One agent: facts, thought, highlighted code, review/debug history and reflections."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+    from rich.table import Table
+    from rich.text import Text
+
+    a, r = detail.agent, detail.row
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    facts.add_row("id", a.id + ("  ★ selected" if r.selected else ""))
+    facts.add_row("generation", f"{a.generation} ({a.origin})")
+    facts.add_row("status", Text(a.status, style=_STATUS_STYLE.get(a.status, "")))
+    facts.add_row("parents", Text(", ".join(a.parents) or "-"))
+    if detail.children:
+        facts.add_row("children", ", ".join(detail.children))
+    facts.add_row("search", fmt_score(r.search, with_n=True))
+    if r.screen:
+        facts.add_row("screen", fmt_score(r.screen, with_n=True))
+    facts.add_row("test (sealed)", fmt_score(r.test, with_n=True))
+    facts.add_row("cost", fmt_cost(r.cost_usd))
+    if detail.failure is not None:
+        kinds = ", ".join(f"{k} ×{n}" if n else k for k, n in detail.failure.error_kinds.items()) or "unknown"
+        facts.add_row("failed", Text(f"{kinds}: {detail.failure.message or '-'}", style="red"))
+    for key, value in a.meta.items():
+        facts.add_row(Text(f"meta.{key}"), Text(_short(value)))
+    parts: list[Any] = [Panel(facts, title=Text(a.name, style="bold"), title_align="left")]
+    if a.thought.strip():
+        parts.append(Panel(Text(a.thought.strip()), title="thought", title_align="left"))
+    parts.append(Panel(Syntax(a.code, "python", line_numbers=True, word_wrap=True), title="code", title_align="left"))
+    for rv in detail.reviews:
+        body = Text()
+        if rv.error_shown:
+            body.append("error shown: ", style="bold red")
+            body.append(rv.error_shown.strip() + "\n")
+        body.append(_clip(rv.reply.strip(), 2000))
+        parts.append(Panel(body, title=Text(f"{rv.kind} round {rv.round}"), title_align="left", border_style="dim"))
+    for rf in detail.reflections:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="dim")
+        grid.add_column()
+        for key, value in rf.payload.items():
+            grid.add_row(Text(key), Text(_short(value, 600)))
+        parts.append(
+            Panel(grid, title=Text(f"reflection g{rf.generation}: {rf.outcome}"), title_align="left", border_style="cyan")
+        )
+    return Group(*parts)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f" … ({len(text) - limit} more characters)"
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return _clip(text, limit)
