@@ -16,10 +16,14 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 log = logging.getLogger("agentkit.llm")
+
+T = TypeVar("T")
 
 CACHE_FILE = "llm_cache.sqlite3"
 _KEY_VERSION = 1
@@ -89,39 +93,55 @@ class ReplyCache:
             conn = sqlite3.connect(
                 self.path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
             )
-            conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute(_SCHEMA)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute(_SCHEMA)
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
 
     def get(self, key: str) -> CachedReply | None:
         """The stored reply for `key`, or None (also when the cache cannot be read)."""
-        with self._lock:
-            try:
-                row = (
-                    self._connection()
-                    .execute(
-                        "SELECT text, prompt_tokens, completion_tokens FROM completions WHERE key = ?", (key,)
-                    )
-                    .fetchone()
-                )
-            except (sqlite3.Error, OSError) as exc:
-                log.warning("LLM cache %s not readable, treating as a miss: %s", self.path, exc)
-                return None
+        try:
+            row = self._with_retry(
+                lambda conn: conn.execute(
+                    "SELECT text, prompt_tokens, completion_tokens FROM completions WHERE key = ?", (key,)
+                ).fetchone()
+            )
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("LLM cache %s not readable, treating as a miss: %s", self.path, exc)
+            return None
         return None if row is None else CachedReply(row[0], int(row[1]), int(row[2]))
 
     def put(self, key: str, *, model: str, text: str, prompt_tokens: int, completion_tokens: int) -> None:
         """Store a reply (first writer wins; identical keys mean interchangeable replies)."""
+        row = (key, model, text, prompt_tokens, completion_tokens, time.time())
+        try:
+            self._with_retry(
+                lambda conn: conn.execute("INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?, ?)", row)
+            )
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("LLM cache %s not writable, reply not stored: %s", self.path, exc)
+
+    def _with_retry(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        # The busy timeout covers ordinary lock waits, but SQLite reports some conflicts at once
+        # (another process switching the file to WAL, or recovering it), so those are retried here.
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        pause = 0.005
         with self._lock:
-            try:
-                self._connection().execute(
-                    "INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?, ?)",
-                    (key, model, text, prompt_tokens, completion_tokens, time.time()),
-                )
-            except (sqlite3.Error, OSError) as exc:
-                log.warning("LLM cache %s not writable, reply not stored: %s", self.path, exc)
+            while True:
+                try:
+                    return operation(self._connection())
+                except sqlite3.OperationalError as exc:
+                    transient = "locked" in str(exc) or "busy" in str(exc)
+                    if not transient or time.monotonic() + pause > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
 
     def close(self) -> None:
         """Close the connection (it reopens on next use)."""

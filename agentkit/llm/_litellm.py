@@ -19,26 +19,30 @@ from types import ModuleType
 from typing import Any
 
 _import_lock = threading.Lock()
+_configured: ModuleType | None = None
 
 
 def get_litellm() -> ModuleType:
     """The litellm module, imported (once) with the local price map and quiet settings."""
-    module = sys.modules.get("litellm")
-    if module is not None and hasattr(module, "acompletion"):
-        return module
+    global _configured
+    if _configured is not None:
+        return _configured
     with _import_lock:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
+        if _configured is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            # litellm's provider types trip a pydantic notice on first use; it tells our users nothing.
+            warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
+            import litellm
 
-        litellm.suppress_debug_info = True
-        return litellm
+            litellm.suppress_debug_info = True
+            _configured = litellm
+        return _configured
 
 
 async def ensure_litellm() -> ModuleType:
     """Import litellm in a worker thread so the first call does not block the event loop."""
-    module = sys.modules.get("litellm")
-    if module is not None and hasattr(module, "acompletion"):
-        return module
+    if _configured is not None:
+        return _configured
     return await asyncio.to_thread(get_litellm)
 
 

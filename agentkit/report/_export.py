@@ -49,7 +49,9 @@ def strip_module_docstring(code: str) -> str:
         return code
     first = tree.body[0]
     if not (
-        isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
     ):
         return code
     lines = code.splitlines(keepends=True)
@@ -106,7 +108,9 @@ def render_export(
         else "search score: not measured"
     )
     lines.append(
-        f"sealed test score: {fmt_score(test)} on {test.n} examples" if test else "sealed test score: not measured"
+        f"sealed test score: {fmt_score(test)} on {test.n} examples"
+        if test
+        else "sealed test score: not measured"
     )
     lines.append(f"run: {run_dir.resolve()}")
     lines.append(
@@ -120,7 +124,7 @@ def render_export(
         "Use it in an app (the code runs in agentkit's sandbox; its model calls go through agentkit):",
         "",
         "    import agentkit",
-        f"    with agentkit.load_agent({file_name!r}, model=\"local\"{task_arg}) as agent:",
+        f'    with agentkit.load_agent({file_name!r}, model="local"{task_arg}) as agent:',
         '        print(agent("your question").answer)',
     ]
     doc = _docstring_safe("\n".join(lines))
@@ -135,7 +139,9 @@ def default_export_path(run_dir: Path, agent: AgentRecord, *, chosen: bool) -> P
     return run_dir / f"{agent.id}_{slug}.py"
 
 
-def export_agent(run_dir: str | Path, agent: str | None = None, *, out: str | Path | None = None) -> ExportResult:
+def export_agent(
+    run_dir: str | Path, agent: str | None = None, *, out: str | Path | None = None
+) -> ExportResult:
     """Write one agent of a run (default: the selected one, by search-split lower bound) as an agent file.
 
     Returns what was written. ArchiveError when the run has no evaluated agent and none is named."""
@@ -162,7 +168,9 @@ def export_agent(run_dir: str | Path, agent: str | None = None, *, out: str | Pa
     spec = read_agent_file(path)
     if spec.name != (_one_line(record.name) or record.id):  # the format must round-trip, or the file lies
         path.unlink(missing_ok=True)
-        raise AgentCodeError(f"internal error: exported file names the agent {spec.name!r}, not {record.name!r}")
+        raise AgentCodeError(
+            f"internal error: exported file names the agent {spec.name!r}, not {record.name!r}"
+        )
     return ExportResult(
         path=path,
         agent_id=record.id,

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentkit.report._data import (
-    AgentRow,
     ScoreView,
     agent_row,
     compiled_manual,
@@ -117,6 +116,12 @@ details[open] > summary { border-bottom:1px solid var(--line); background:#f9faf
 details > .body { padding:8px 12px; }
 .errors { color:var(--bad); }
 .small { font-size:12px; }
+.thought { white-space:pre-wrap; background:#f9fafb; border:1px solid var(--line); border-radius:6px;
+           padding:8px 12px; }
+.outcome { font-weight:600; }
+.oc-improved { color:var(--ok); }
+.oc-regressed, .oc-crashed { color:var(--bad); }
+.oc-no_change { color:var(--muted); }
 """
 
 
@@ -132,15 +137,21 @@ def _badge(status: str) -> str:
     return f'<span class="badge st-{_e(status)}">{_e(status)}</span>'
 
 
-def _table(headers: list[str], rows: list[list[str]], *, num_cols: set[int] | None = None,
-           row_classes: list[str] | None = None, cls: str = "") -> str:
+def _table(
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    num_cols: set[int] | None = None,
+    row_classes: list[str] | None = None,
+    cls: str = "",
+) -> str:
     """A table from already-escaped cells."""
     num_cols = num_cols or set()
-    head = "".join(f'<th{" class=num" if i in num_cols else ""}>{h}</th>' for i, h in enumerate(headers))
+    head = "".join(f"<th{' class=num' if i in num_cols else ''}>{h}</th>" for i, h in enumerate(headers))
     body = []
     for r, row in enumerate(rows):
         klass = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
-        cells = "".join(f'<td{" class=num" if i in num_cols else ""}>{c}</td>' for i, c in enumerate(row))
+        cells = "".join(f"<td{' class=num' if i in num_cols else ''}>{c}</td>" for i, c in enumerate(row))
         body.append(f"<tr{klass}>{cells}</tr>")
     cls_attr = f' class="{cls}"' if cls else ""
     return f"<table{cls_attr}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -206,7 +217,10 @@ class _Report:
         facts = [
             ("run directory", f"<code>{_e(self.info.run_dir)}</code>"),
             ("created", _e(self.info.created_at.strftime("%Y-%m-%d %H:%M UTC"))),
-            ("agents", _e(f"{len(self.agents)} ({', '.join(f'{n} {s}' for s, n in sorted(status.items()))})")),
+            (
+                "agents",
+                _e(f"{len(self.agents)} ({', '.join(f'{n} {s}' for s, n in sorted(status.items()))})"),
+            ),
             ("origin", _e(", ".join(f"{n} {o}" for o, n in sorted(origin.items())) or "-")),
             ("generations", _e(f"0 to {max(gens)}" if gens else "-")),
         ]
@@ -215,7 +229,9 @@ class _Report:
         )
         if last_stop is not None:
             detail = ", ".join(f"{k}={v}" for k, v in payload_items(last_stop.payload)[:4])
-            facts.append(("last stop event", _e(f"{last_stop.kind} ({detail})" if detail else last_stop.kind)))
+            facts.append(
+                ("last stop event", _e(f"{last_stop.kind} ({detail})" if detail else last_stop.kind))
+            )
         redacted = {k: ("(hidden)" if _SECRET_KEY.search(k) and v else v) for k, v in cfg.items()}
         full = json.dumps(redacted, indent=2, ensure_ascii=False, default=str)
         return (
@@ -329,9 +345,19 @@ class _Report:
             x_label="generation",
             y_label="search-split score",
             y_range=(0.0, 1.0),
+            width=1060,
+            height=320,
         )
         table = _table(
-            ["gen", "agents", "scored", "failed", "best of generation", "its search score", "best lower bound so far"],
+            [
+                "gen",
+                "agents",
+                "scored",
+                "failed",
+                "best of generation",
+                "its search score",
+                "best lower bound so far",
+            ],
             rows,
             num_cols={0, 1, 2, 3, 6},
         )
@@ -361,11 +387,15 @@ class _Report:
                     if r.search is not None
                 ],
                 title="Every agent's search-split score with its interval",
+                width=1060,
+                label_width=330,
             )
         table_rows = []
         classes = []
         for r in rows:
-            parents = ", ".join(_agent_ref(p, self.names) for p in r.parents) or '<span class="muted">-</span>'
+            parents = (
+                ", ".join(_agent_ref(p, self.names) for p in r.parents) or '<span class="muted">-</span>'
+            )
             search = _score_cell(r.search)
             if r.search is None and r.screen is not None:
                 search = f'<span class="muted">screen only: {_e(fmt_score(r.screen))}</span>'
@@ -384,9 +414,19 @@ class _Report:
             )
             classes.append("selected" if r.selected else "")
         table = _table(
-            ["gen", "id", "name", "status", "search score [95% interval]", "n", "sealed test", "cost", "parents"],
+            [
+                "gen",
+                "id",
+                "name",
+                "status",
+                "search score [95% interval]",
+                "n",
+                "sealed test",
+                "cost",
+                "parents",
+            ],
             table_rows,
-            num_cols={0, 5, 7},
+            num_cols={0, 4, 5, 6, 7},
             row_classes=classes,
         )
         chart_html = f'<div class="chart-box" id="chart-scores">{chart}</div>' if chart else ""
@@ -451,8 +491,13 @@ class _Report:
         tot_cost: float | None = None
         for role, t in by_role.items():
             rows.append(
-                [_e(role), _e(fmt_int(t.calls)), _e(fmt_int(t.prompt_tokens)), _e(fmt_int(t.completion_tokens)),
-                 _e(fmt_cost(t.cost_usd))]
+                [
+                    _e(role),
+                    _e(fmt_int(t.calls)),
+                    _e(fmt_int(t.prompt_tokens)),
+                    _e(fmt_int(t.completion_tokens)),
+                    _e(fmt_cost(t.cost_usd)),
+                ]
             )
             tot_calls += t.calls
             tot_p += t.prompt_tokens
@@ -460,8 +505,13 @@ class _Report:
             if t.cost_usd is not None:
                 tot_cost = (tot_cost or 0.0) + t.cost_usd
         rows.append(
-            ["<b>total</b>", f"<b>{fmt_int(tot_calls)}</b>", f"<b>{fmt_int(tot_p)}</b>",
-             f"<b>{fmt_int(tot_c)}</b>", f"<b>{_e(fmt_cost(tot_cost))}</b>"]
+            [
+                "<b>total</b>",
+                f"<b>{fmt_int(tot_calls)}</b>",
+                f"<b>{fmt_int(tot_p)}</b>",
+                f"<b>{fmt_int(tot_c)}</b>",
+                f"<b>{_e(fmt_cost(tot_cost))}</b>",
+            ]
         )
         role_table = _table(
             ["role", "calls", "prompt tokens", "completion tokens", "cost"], rows, num_cols={1, 2, 3, 4}
@@ -475,11 +525,20 @@ class _Report:
             if u.cost_usd is not None:
                 acc[3] = (acc[3] or 0.0) + u.cost_usd
         model_rows = [
-            [_e(role), f"<code>{_e(model)}</code>", _e(fmt_int(c)), _e(fmt_int(p)), _e(fmt_int(k)), _e(fmt_cost(cost))]
+            [
+                _e(role),
+                f"<code>{_e(model)}</code>",
+                _e(fmt_int(c)),
+                _e(fmt_int(p)),
+                _e(fmt_int(k)),
+                _e(fmt_cost(cost)),
+            ]
             for (role, model), (c, p, k, cost) in sorted(per_model.items())
         ]
         model_table = _table(
-            ["role", "model", "calls", "prompt tokens", "completion tokens", "cost"], model_rows, num_cols={2, 3, 4, 5}
+            ["role", "model", "calls", "prompt tokens", "completion tokens", "cost"],
+            model_rows,
+            num_cols={2, 3, 4, 5},
         )
         note = (
             '<p class="small muted">Cost is n/a where the model has no known price (e.g. the embedded local '
@@ -491,7 +550,7 @@ class _Report:
         failed = [a for a in self.agents if a.status == "failed"]
         total = len(self.agents)
         if not failed:
-            return f'<p>None of the {total} agents failed.</p>'
+            return f"<p>None of the {total} agents failed.</p>"
         rows = []
         for a in failed:
             view = failure_view(self.archive, a)
@@ -505,7 +564,9 @@ class _Report:
                     f'<code class="small">{_e(view.message or "-")}</code>',
                 ]
             )
-        table = _table(["gen", "agent", "error kinds (examples)", "fix attempts", "first error"], rows, num_cols={0, 3})
+        table = _table(
+            ["gen", "agent", "error kinds (examples)", "fix attempts", "first error"], rows, num_cols={0, 3}
+        )
         return f"<p>{len(failed)} of {total} agents failed. They stay in the archive and in this report.</p>{table}"
 
     def manual(self) -> str | None:
@@ -515,7 +576,9 @@ class _Report:
             return None
         parts = []
         if text is not None:
-            parts.append(f"<h3>Compiled manual (as last shown to the meta agent)</h3><pre>{_e(_clip(text))}</pre>")
+            parts.append(
+                f"<h3>Compiled manual (as last shown to the meta agent)</h3><pre>{_e(_clip(text))}</pre>"
+            )
         order = {"active": 0, "candidate": 1, "retired": 2}
         rows = []
         for rule in sorted(rules, key=lambda r: (order.get(r.status, 3), r.type, r.id)):
@@ -534,7 +597,8 @@ class _Report:
                     _e(rule.type),
                     _badge(rule.status),
                     _e(rule.scope) or '<span class="muted">-</span>',
-                    _e(rule.text) + (f'<div class="small muted">e.g. {_e(rule.example)}</div>' if rule.example else ""),
+                    _e(rule.text)
+                    + (f'<div class="small muted">e.g. {_e(rule.example)}</div>' if rule.example else ""),
                     f'<span class="small">{_e(evidence) or "-"}</span>',
                     _e(lift_txt) + f'<div class="small muted">{_e(seen)}</div>',
                     _e(f"g{rule.created_gen}–g{rule.last_confirmed_gen}"),
@@ -557,14 +621,19 @@ class _Report:
             return None
         outcomes = Counter(r.outcome for r in refl)
         head = ", ".join(f"{n} {o}" for o, n in outcomes.most_common())
-        blocks = []
+        rows = []
         for r in refl:
-            items = [(_e(k), _e(_clip(v, 1200))) for k, v in payload_items(r.payload)]
-            blocks.append(
-                f"<details><summary>g{_e(r.generation)} · {_agent_ref(r.agent_id, self.names)} · "
-                f"<b>{_e(r.outcome)}</b></summary><div class=\"body\">{_kv(items) if items else ''}</div></details>"
+            items = [(_e(k.replace("_", " ")), _e(_clip(v, 1200))) for k, v in payload_items(r.payload)]
+            rows.append(
+                [
+                    _e(r.generation),
+                    _agent_ref(r.agent_id, self.names),
+                    f'<span class="outcome oc-{_e(r.outcome)}">{_e(r.outcome)}</span>',
+                    _kv(items) if items else '<span class="muted">-</span>',
+                ]
             )
-        return f"<p>{len(refl)} reflections: {_e(head)}.</p>" + "".join(blocks)
+        table = _table(["gen", "agent", "outcome", "reflection"], rows, num_cols={0})
+        return f"<p>{len(refl)} reflection{'s' if len(refl) != 1 else ''}: {_e(head)}.</p>{table}"
 
     def monitor(self) -> str | None:
         series = monitor_series(self.archive)
@@ -596,7 +665,9 @@ class _Report:
         blocks = []
         for a in sorted(self.agents, key=lambda a: (a.generation, a.created_at)):
             r = self.row_by_id[a.id]
-            score = fmt_score(r.search) if r.search else (f"screen {fmt_score(r.screen)}" if r.screen else "-")
+            score = (
+                fmt_score(r.search) if r.search else (f"screen {fmt_score(r.screen)}" if r.screen else "-")
+            )
             facts = [
                 ("id", f"<code>{_e(a.id)}</code>"),
                 ("generation / origin", _e(f"{a.generation} / {a.origin}")),
@@ -607,25 +678,35 @@ class _Report:
             if r.screen:
                 facts.append(("screen", _e(fmt_score(r.screen, with_n=True))))
             if r.test:
-                facts.append(("sealed test", f'<span class="test">{_e(fmt_score(r.test, with_n=True))}</span>'))
+                facts.append(
+                    ("sealed test", f'<span class="test">{_e(fmt_score(r.test, with_n=True))}</span>')
+                )
             facts.append(("cost", _e(fmt_cost(r.cost_usd))))
             if a.meta:
                 meta = json.dumps(a.meta, ensure_ascii=False, default=str)
                 facts.append(("meta", f'<code class="small">{_e(_clip(meta, 800))}</code>'))
-            thought = f"<h3>Thought</h3><pre>{_e(_clip(a.thought))}</pre>" if a.thought.strip() else ""
+            thought = (
+                f'<h3>Thought</h3><div class="thought">{_e(_clip(a.thought.strip()))}</div>'
+                if a.thought.strip()
+                else ""
+            )
             history = ""
             reviews = self.archive.reviews(a.id)
             if reviews:
                 history = "<h3>Self-review and debug rounds</h3>" + "".join(
-                    f"<details><summary>{_e(rv.kind)} round {_e(rv.round)}</summary><div class=\"body\">"
-                    + (f"<b>error shown</b><pre>{_e(_clip(rv.error_shown, 2000))}</pre>" if rv.error_shown else "")
+                    f'<details><summary>{_e(rv.kind)} round {_e(rv.round)}</summary><div class="body">'
+                    + (
+                        f"<b>error shown</b><pre>{_e(_clip(rv.error_shown, 2000))}</pre>"
+                        if rv.error_shown
+                        else ""
+                    )
                     + f"<b>reply</b><pre>{_e(_clip(rv.reply, 3000))}</pre></div></details>"
                     for rv in reviews
                 )
             star = " ★ selected" if r.selected else ""
             blocks.append(
                 f'<details id="code-{_e(a.id)}" class="agent"><summary>g{_e(a.generation)} · <b>{_e(a.name)}</b> '
-                f"<code>{_e(a.id)}</code> {_badge(a.status)} <span class=\"muted\">{_e(score)}</span>{star}"
+                f'<code>{_e(a.id)}</code> {_badge(a.status)} <span class="muted">{_e(score)}</span>{star}'
                 f'</summary><div class="body">{_kv(facts)}{thought}{history}<h3>Code</h3>'
                 f"{_highlight(a.code)}</div></details>"
             )
@@ -649,7 +730,7 @@ class _Report:
         more = f" (last 500 of {len(self.events)})" if len(self.events) > 500 else ""
         return (
             f"<p>{len(self.events)} events: {_e(summary)}.</p>"
-            f"<details><summary>Event log{_e(more)}</summary><div class=\"body\">"
+            f'<details><summary>Event log{_e(more)}</summary><div class="body">'
             + _table(["time", "gen", "kind", "payload"], rows)
             + "</div></details>"
         )

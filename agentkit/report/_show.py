@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from agentkit.archive import AgentRecord, ReflectionRecord, ReviewRecord
-from agentkit.report._data import AgentRow, FailureView, SortKey, agent_row, agent_rows, failure_view, selected_agent
+from agentkit.report._data import (
+    AgentRow,
+    FailureView,
+    ScoreView,
+    SortKey,
+    agent_row,
+    agent_rows,
+    failure_view,
+    selected_agent,
+)
 from agentkit.report._format import fmt_cost, fmt_score
 
 if TYPE_CHECKING:
@@ -85,42 +94,59 @@ _STATUS_STYLE = {"evaluated": "green", "screened": "blue", "failed": "red", "pro
 
 def render_table(table: RunTable) -> RenderableType:
     """The agents table as a rich Table."""
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
     title = Text(f"{table.run_dir}" + (f" · task {table.task}" if table.task else ""))
-    out = Table(title=title, title_justify="left", header_style="bold", pad_edge=False)
-    out.add_column("gen", justify="right")
-    out.add_column("id")
-    out.add_column("name", overflow="fold", max_width=36)
-    out.add_column("status")
-    out.add_column("search [95% CI]", justify="right")
-    out.add_column("n", justify="right")
-    out.add_column("test (sealed)", justify="right")
-    out.add_column("cost", justify="right")
-    out.add_column("parents")
+    out = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        pad_edge=False,
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+    )
+    has_test = any(r.test is not None for r in table.agents)
+    sizes = sorted({r.search.n for r in table.agents if r.search is not None})
+    out.add_column("gen", justify="right", no_wrap=True)
+    out.add_column("id", no_wrap=True)
+    out.add_column("name", overflow="fold", min_width=12, ratio=1)
+    out.add_column("status", no_wrap=True)
+    out.add_column("search [95% CI]", justify="right", no_wrap=True)
+    if has_test:
+        out.add_column("test", justify="right", no_wrap=True)
+    out.add_column("cost", justify="right", no_wrap=True)
+    out.add_column("parents", overflow="ellipsis", no_wrap=True, max_width=14)
     for r in table.agents:
-        search = fmt_score(r.search)
+        search = _short_score(r.search)
         if r.search is None and r.screen is not None:
-            search = f"screen {fmt_score(r.screen)}"
+            search = f"screen {r.screen.mean:.2f}"
         name = Text(r.name + (" ★" if r.selected else ""), style="bold green" if r.selected else "")
-        out.add_row(
+        cells: list[RenderableType] = [
             str(r.generation),
             r.id,
             name,
             Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
             search,
-            str(r.search.n) if r.search else "",
-            fmt_score(r.test),
-            fmt_cost(r.cost_usd),
-            ", ".join(r.parents) or "-",
-        )
+        ]
+        if has_test:
+            cells.append(f"{r.test.mean:.2f}" if r.test else "-")
+        cells += [fmt_cost(r.cost_usd), ", ".join(r.parents) or "-"]
+        out.add_row(*cells)
+    notes = []
+    if sizes:
+        notes.append(f"search split: {', '.join(map(str, sizes))} examples")
+    if has_test:
+        notes.append("test = sealed test split, scored once at the end, never used to select")
     if not table.agents:
-        out.caption = "no agents yet"
+        notes.append("no agents yet")
     elif table.selected:
-        out.caption = f"★ selected by search-split lower bound: {table.selected}"
+        notes.append(f"★ selected by search-split lower bound: {table.selected}")
     else:
-        out.caption = "no agent has a search-split score yet"
+        notes.append("no agent has a search-split score yet")
+    out.caption = Text(" · ".join(notes))
+    out.caption_justify = "left"
     return out
 
 
@@ -155,14 +181,18 @@ def render_detail(detail: AgentDetail) -> RenderableType:
     parts: list[Any] = [Panel(facts, title=Text(a.name, style="bold"), title_align="left")]
     if a.thought.strip():
         parts.append(Panel(Text(a.thought.strip()), title="thought", title_align="left"))
-    parts.append(Panel(Syntax(a.code, "python", line_numbers=True, word_wrap=True), title="code", title_align="left"))
+    parts.append(
+        Panel(Syntax(a.code, "python", line_numbers=True, word_wrap=True), title="code", title_align="left")
+    )
     for rv in detail.reviews:
         body = Text()
         if rv.error_shown:
             body.append("error shown: ", style="bold red")
             body.append(rv.error_shown.strip() + "\n")
         body.append(_clip(rv.reply.strip(), 2000))
-        parts.append(Panel(body, title=Text(f"{rv.kind} round {rv.round}"), title_align="left", border_style="dim"))
+        parts.append(
+            Panel(body, title=Text(f"{rv.kind} round {rv.round}"), title_align="left", border_style="dim")
+        )
     for rf in detail.reflections:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim")
@@ -170,9 +200,18 @@ def render_detail(detail: AgentDetail) -> RenderableType:
         for key, value in rf.payload.items():
             grid.add_row(Text(key), Text(_short(value, 600)))
         parts.append(
-            Panel(grid, title=Text(f"reflection g{rf.generation}: {rf.outcome}"), title_align="left", border_style="cyan")
+            Panel(
+                grid,
+                title=Text(f"reflection g{rf.generation}: {rf.outcome}"),
+                title_align="left",
+                border_style="cyan",
+            )
         )
     return Group(*parts)
+
+
+def _short_score(score: ScoreView | None) -> str:
+    return "-" if score is None else f"{score.mean:.2f} [{score.low:.2f},{score.high:.2f}]"
 
 
 def _clip(text: str, limit: int) -> str:

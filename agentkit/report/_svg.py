@@ -6,7 +6,7 @@ Every text that reaches the SVG goes through `html.escape`; numbers are formatte
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563")
@@ -36,20 +36,17 @@ class IntervalRow:
     highlight: bool = False
     muted: bool = False
     tooltip: str = ""
-    marks: list[str] = field(default_factory=list)
 
 
-def _num(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-
-
-def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi]."""
+def _nice_ticks(lo: float, hi: float, count: int = 5, *, integer: bool = False) -> list[float]:
+    """Round tick values covering [lo, hi] (whole numbers only when `integer`)."""
     if hi <= lo:
         hi = lo + 1.0
     raw = (hi - lo) / max(count, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if integer:
+        step = max(1.0, math.ceil(step))
     start = math.floor(lo / step) * step
     ticks = []
     value = start
@@ -77,7 +74,9 @@ def line_chart(
     integer_x: bool = True,
 ) -> str:
     """A line chart with axes, ticks, a legend and one `<title>` tooltip per point."""
-    left, right, top, bottom = 56, 16, 34, 46
+    left, right, bottom = 56, 16, 46
+    legend, legend_rows = _legend(series, x0=left, max_x=width - right)
+    top = 16 + 18 * legend_rows
     points = [p for s in series for p in s.points]
     if not points:
         return ""
@@ -94,7 +93,8 @@ def line_chart(
         y_lo, y_hi = y_lo - pad, y_hi + pad
         if min(ys) >= 0 > y_lo:
             y_lo = 0.0
-    y_ticks = [t for t in _nice_ticks(y_lo, y_hi) if y_lo - 1e-9 <= t <= y_hi + 1e-9]
+    integer_y = all(float(y).is_integer() for y in ys) and y_range is None
+    y_ticks = [t for t in _nice_ticks(y_lo, y_hi, integer=integer_y) if y_lo - 1e-9 <= t <= y_hi + 1e-9]
     plot_w, plot_h = width - left - right, height - top - bottom
 
     def sx(x: float) -> float:
@@ -111,7 +111,9 @@ def line_chart(
     for t in y_ticks:
         y = sy(t)
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f3"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">{_tick_label(t)}</text>')
+        out.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">{_tick_label(t)}</text>'
+        )
     if integer_x:
         span = int(x_hi - x_lo)
         step = max(1, math.ceil(span / 12))
@@ -120,7 +122,9 @@ def line_chart(
         x_ticks = _nice_ticks(x_lo, x_hi)
     for t in x_ticks:
         x = sx(t)
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="#9ca3af"/>')
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="#9ca3af"/>'
+        )
         out.append(
             f'<text x="{x:.1f}" y="{top + plot_h + 17}" text-anchor="middle" fill="#4b5563">{_tick_label(t)}</text>'
         )
@@ -148,13 +152,7 @@ def line_chart(
                     f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{s.color}">'
                     f"<title>{escape(s.name)}: {_tick_label(x)} → {y:.3f}</title></circle>"
                 )
-    # Legend across the top, one entry per series.
-    lx = left
-    for s in series:
-        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
-        out.append(f'<line x1="{lx}" x2="{lx + 22}" y1="16" y2="16" stroke="{s.color}" stroke-width="2"{dash}/>')
-        out.append(f'<text x="{lx + 27}" y="20" fill="#111827">{escape(s.name)}</text>')
-        lx += 40 + int(len(s.name) * 6.6)
+    out.extend(legend)
     out.append("</svg>")
     return "\n".join(out)
 
@@ -183,7 +181,9 @@ def interval_chart(rows: list[IntervalRow], *, title: str, width: int = 880, lab
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 6}" y2="{height - bottom}" '
             f'stroke="{"#d1d5db" if i % 5 == 0 else "#eef0f3"}"/>'
         )
-        out.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="#4b5563">{i / 10:g}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="#4b5563">{i / 10:g}</text>'
+        )
     out.append(
         f'<text x="{plot_x0 + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#111827">'
         "score (dot: search-split mean, bar: 95% interval, ◇: sealed test)</text>"
@@ -193,7 +193,9 @@ def interval_chart(rows: list[IntervalRow], *, title: str, width: int = 880, lab
     out.append(f'<text x="{plot_x0 + 15}" y="18" fill="#111827">search split</text>')
     out.append(f'<circle cx="{plot_x0 + 106}" cy="14" r="4.5" fill="{PALETTE[2]}"/>')
     out.append(f'<text x="{plot_x0 + 115}" y="18" fill="#111827">selected</text>')
-    out.append(f'<path d="{_diamond(plot_x0 + 190, 14)}" fill="#fff" stroke="{PALETTE[1]}" stroke-width="1.6"/>')
+    out.append(
+        f'<path d="{_diamond(plot_x0 + 190, 14)}" fill="#fff" stroke="{PALETTE[1]}" stroke-width="1.6"/>'
+    )
     out.append(f'<text x="{plot_x0 + 199}" y="18" fill="#111827">sealed test</text>')
     for i, row in enumerate(rows):
         cy = top + i * row_h + row_h / 2
@@ -228,6 +230,25 @@ def interval_chart(rows: list[IntervalRow], *, title: str, width: int = 880, lab
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _legend(series: list[Series], *, x0: float, max_x: float) -> tuple[list[str], int]:
+    """Legend entries laid out in rows that fit the chart's width; returns the SVG parts and row count."""
+    parts: list[str] = []
+    x, row = x0, 0
+    for s in series:
+        entry_w = 34 + len(s.name) * 6.8
+        if x > x0 and x + entry_w > max_x:
+            x, row = x0, row + 1
+        y = 14 + row * 18
+        dash = ' stroke-dasharray="6 4"' if s.dashed else ""
+        parts.append(
+            f'<line x1="{x:.0f}" x2="{x + 22:.0f}" y1="{y - 4}" y2="{y - 4}" stroke="{s.color}" '
+            f'stroke-width="2"{dash}/>'
+        )
+        parts.append(f'<text x="{x + 27:.0f}" y="{y}" fill="#111827">{escape(s.name)}</text>')
+        x += entry_w + 14
+    return parts, row + 1
 
 
 def _diamond(cx: float, cy: float, r: float = 5.5) -> str:

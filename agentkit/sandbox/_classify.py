@@ -36,7 +36,7 @@ def kind_of(exc: BaseException) -> str:
     names = _names(exc)
     if isinstance(exc, AgentTimeout):
         return "timeout"
-    if isinstance(exc, SyntaxError) or "AgentCodeError" in names:
+    if isinstance(exc, SyntaxError) or names & {"AgentCodeError", "InvalidAgentCode"}:
         return "syntax"
     # The runtime raises LLMCallError in agent code when the host answered a model call with an error.
     if "LLMCallError" in names:

@@ -22,7 +22,7 @@ class ProtocolError(Exception):
 
 def encode(message: Any) -> bytes:
     """One frame: length prefix plus compact JSON (ASCII, so lone surrogates survive the trip)."""
-    data = json.dumps(message, separators=(",", ":")).encode("ascii")
+    data = json.dumps(message, separators=(",", ":"), default=str).encode("ascii")
     return HEADER.pack(len(data)) + data
 
 

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import importlib
 import os
+import resource
 import select
 import shutil
 import signal
@@ -44,20 +45,24 @@ KILL_GRACE_S = 1.0
 FAILURE_KINDS = {"syntax", "exception", "timeout", "memory", "output_limit", "killed", "llm", "sandbox"}
 
 # Imported once in the worker so that children start with them warm, and so that they work where
-# the child (another uid) cannot read the interpreter's directory.
+# the child (another uid) cannot read the interpreter's directory. Importing socket or subprocess
+# grants nothing: seccomp and the namespaces are what refuse their system calls.
 PRELOAD = (
     "abc",
     "ast",
     "bisect",
+    "calendar",
     "cmath",
     "collections",
     "concurrent.futures",
+    "concurrent.futures.thread",
     "contextlib",
     "copy",
     "dataclasses",
     "datetime",
     "decimal",
     "difflib",
+    "encodings.idna",
     "enum",
     "fractions",
     "functools",
@@ -69,11 +74,16 @@ PRELOAD = (
     "math",
     "numbers",
     "operator",
+    "pathlib",
     "pprint",
     "random",
     "re",
+    "shutil",
+    "socket",
     "statistics",
     "string",
+    "subprocess",
+    "tempfile",
     "textwrap",
     "threading",
     "time",
@@ -261,8 +271,6 @@ class Worker:
             os._exit(1)
 
     def _confine(self, limits: dict[str, Any]) -> None:
-        import resource
-
         def cap(which: int, soft: int, hard: int | None = None) -> None:
             _, old_hard = resource.getrlimit(which)
             hard = soft if hard is None else hard
@@ -592,7 +600,7 @@ class Worker:
 
     def self_test_child(self) -> None:
         """Runs in a forked child: apply the confinement and check it holds. Exit status 0 = good."""
-        import socket
+        import socket  # before dropping privileges: the new uid may not read the stdlib
 
         problems = []
         try:

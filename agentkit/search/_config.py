@@ -18,8 +18,9 @@ class SearchConfig(BaseModel):
 
     task: str
     """Task name as `agentkit.tasks.load_task` takes it, e.g. ``gen/arithmetic`` or ``gsm8k``."""
-    task_split: str = "default"
-    """Which split of the task's source the examples are drawn from (``default``, ``train``, ``test``)."""
+    task_split: str | None = None
+    """Which split of the task's source the examples come from (``train``, ``test``; None: the task's
+    default)."""
     data_dir: str | None = None
     """Local data directory for tasks that read files (None: the task's default lookup)."""
     model: str = "local"
@@ -94,10 +95,11 @@ class SearchConfig(BaseModel):
     budget_tokens: int | None = Field(default=None, ge=0)
     """Hard limit on prompt plus completion tokens of the whole run, resumes included (None: no limit)."""
     reflection: bool = True
-    """Let the reflection hooks run (switch off for an ablation)."""
+    """Reflect on evaluated candidates (read by the reflection hooks; switch off for an ablation)."""
     manual: bool = True
     """Show the rule manual in the meta prompt (switch off for an ablation)."""
     progress: bool = True
     """Show live progress on a terminal (never shown when output is not a TTY)."""
     extra: dict[str, Any] = Field(default_factory=dict)
-    """Settings of optional components (reflection, monitor) kept with the run."""
+    """Settings of optional components kept with the run (reflection, monitor) and ``task_options``
+    passed to the task loader (e.g. ``{"difficulty": 1}`` for generated tasks)."""

@@ -340,12 +340,14 @@ class SearchRun:
 
     # --- generations ------------------------------------------------------------------------------------
 
-    def _pool(self, before_generation: int) -> list[ScoredAgent]:
-        """Agents with search-split results from earlier generations (fixed for the whole generation)."""
+    def _pool(self, before_generation: int, *, evaluated_only: bool = False) -> list[ScoredAgent]:
+        """Agents with search-split results from earlier generations (fixed for the whole generation);
+        with `evaluated_only`, only those scored on the full search split."""
+        wanted = ("evaluated",) if evaluated_only else _SCORED
         agents = [
             a
             for a in self.archive.agents()
-            if a.generation < before_generation and a.status in _SCORED and a.search_summary is not None
+            if a.generation < before_generation and a.status in wanted and a.search_summary is not None
         ]
         matrix = self.archive.correctness_matrix("search", agent_ids=[a.id for a in agents])
         pool = []
@@ -372,11 +374,9 @@ class SearchRun:
             settings = GenerationSettings(
                 meta_temperature=c.meta_temperature, inspirations=c.inspirations, screen_size=c.screen_size
             )
-            if c.reflection:
-                settings = await self.hooks.before_generation(self.ctx, generation, settings)
+            settings = await self.hooks.before_generation(self.ctx, generation, settings)
             pool = self._pool(generation)
-            evaluated = [p for p in pool if self.archive.agent(p.id).status == "evaluated"]
-            best = max(evaluated, key=lambda p: p.key, default=None)
+            best = max(self._pool(generation, evaluated_only=True), key=lambda p: p.key, default=None)
             slots = []
             selections = []
             for slot in range(c.parallel):
@@ -436,8 +436,7 @@ class SearchRun:
             self.progress.log(f"resuming generation {generation}")
         self.meta.temperature = float(self._gen_state["settings"]["meta_temperature"])
         await _run_all([self._slot(generation, s) for s in self._gen_state["slots"] if not s["done"]])
-        if c.reflection:
-            await self.hooks.after_generation(self.ctx, generation)
+        await self.hooks.after_generation(self.ctx, generation)
         leader = self._best_evaluated()
         with self.archive.transaction():
             self._flush_usage(generation)
@@ -800,16 +799,15 @@ class SearchRun:
             f"g{generation}: {agent.id} {agent.name!r} {status}: {acc.mean:.2f} [{acc.low:.2f}, {acc.high:.2f}]"
         )
         self._refresh_progress()
-        if self.config.reflection:
-            outcome = CandidateOutcome(
-                agent_id=agent.id,
-                generation=generation,
-                parents=list(agent.parents),
-                status=status,
-                result=result,
-                extra={"attempt": agent.meta.get("attempt", 0), "fix_of": agent.meta.get("fix_of")},
-            )
-            await self.hooks.after_evaluation(self.ctx, outcome)
+        outcome = CandidateOutcome(
+            agent_id=agent.id,
+            generation=generation,
+            parents=list(agent.parents),
+            status=status,
+            result=result,
+            extra={"attempt": agent.meta.get("attempt", 0), "fix_of": agent.meta.get("fix_of")},
+        )
+        await self.hooks.after_evaluation(self.ctx, outcome)
 
     # --- the end --------------------------------------------------------------------------------------------
 

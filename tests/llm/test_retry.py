@@ -139,7 +139,9 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after({"Retry-After": "soon"}) is None
 
 
-async def test_sync_wrapper_works_across_loops(server: FakeOpenAIServer, fast: ModelConfig) -> None:
+async def test_sync_wrapper_refuses_inside_a_running_loop(
+    server: FakeOpenAIServer, fast: ModelConfig
+) -> None:
     # complete_sync refuses inside a running loop; the message says to await instead.
     client = LLMClient(cache=False)
     with pytest.raises(RuntimeError, match="await"):

@@ -1,0 +1,55 @@
+"""Small text helpers of the reflection prompts: filling templates and clipping long values."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def render(template: str, values: Mapping[str, object]) -> str:
+    """Fill ``{name}`` placeholders; braces naming no value stay as they are (code shown in prompts)."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying how much was cut."""
+    text = text.strip()
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip() + f" ... [{len(text) - limit} more characters cut]"
+
+
+def json_value(text: str) -> Any:
+    """A field value the model may have given as JSON text (a list or object) or as plain text: the
+    decoded value when it decodes, else the text itself."""
+    stripped = text.strip()
+    if stripped[:1] in "[{":
+        try:
+            return json.loads(stripped, strict=False)
+        except ValueError:
+            pass
+    return stripped
+
+
+def id_list(value: Any) -> list[str]:
+    """Ids the model listed, as a JSON list, a comma- or space-separated string, or a single id."""
+    if isinstance(value, str):
+        value = json_value(value)
+    if isinstance(value, list):
+        items = [str(v).strip() for v in value if isinstance(v, str | int)]
+    elif isinstance(value, str):
+        items = [p for p in re.split(r"[\s,;]+", value) if p]
+    else:
+        return []
+    seen: list[str] = []
+    for item in items:
+        item = item.strip("\"'`[]()")
+        if item and item not in seen:
+            seen.append(item)
+    return seen

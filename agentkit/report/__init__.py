@@ -1,0 +1,64 @@
+"""Seeing and shipping the results of a run: the `show` table, the self-contained `report.html`, agent
+export for apps, and importing ADAS archives.
+
+Public names:
+    run_table, agent_detail, render_table, render_detail: what `agentkit show` prints (data and rich)
+    build_report, write_report: the HTML report of a run
+    export_agent, render_export: one agent as a standalone agent file for `agentkit.load_agent`
+    import_adas, parse_adas_fitness: an ADAS archive file as a new run
+
+Selection is by the search split only: the selected agent has the highest lower bound of its search-split
+interval; sealed test scores are shown beside it, never used to choose.
+"""
+
+from __future__ import annotations
+
+from agentkit.report._adas_import import (
+    AdasFitness,
+    ImportedAgent,
+    ImportReport,
+    SkippedEntry,
+    import_adas,
+    parse_adas_fitness,
+)
+from agentkit.report._data import AgentRow, FailureView, ScoreView, agent_rows, failure_view, selected_agent
+from agentkit.report._export import ExportResult, export_agent, render_export, strip_module_docstring
+from agentkit.report._html import REPORT_NAME, build_report, write_report
+from agentkit.report._show import (
+    AgentDetail,
+    RunTable,
+    agent_detail,
+    open_run,
+    render_detail,
+    render_table,
+    run_table,
+)
+
+__all__ = [
+    "REPORT_NAME",
+    "AdasFitness",
+    "AgentDetail",
+    "AgentRow",
+    "ExportResult",
+    "FailureView",
+    "ImportReport",
+    "ImportedAgent",
+    "RunTable",
+    "ScoreView",
+    "SkippedEntry",
+    "agent_detail",
+    "agent_rows",
+    "build_report",
+    "export_agent",
+    "failure_view",
+    "import_adas",
+    "open_run",
+    "parse_adas_fitness",
+    "render_detail",
+    "render_export",
+    "render_table",
+    "run_table",
+    "selected_agent",
+    "strip_module_docstring",
+    "write_report",
+]

@@ -1,0 +1,243 @@
+"""`agentkit import-adas`: an ADAS archive file (a JSON list of `{thought, name, code, fitness, ...}`) as a
+new run, so its agents can be re-evaluated here with sound statistics and a sealed test split.
+
+ADAS's fitness is kept as it was (a string such as ``95% Bootstrap Confidence Interval: (12.5%, 25.0%),
+Median: 18.8%``) in each agent's meta and in an import event; it is never stored as one of our scores,
+because it was measured elsewhere, on other examples, with another model.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agentkit.errors import ArchiveError, ConfigError
+
+_CORE_KEYS = ("thought", "name", "code", "fitness", "generation")
+_INTERVAL = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*%?\s*,\s*(-?\d+(?:\.\d+)?)\s*%?\s*\)")
+_MEDIAN = re.compile(r"median\s*[:=]?\s*(-?\d+(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
+_CONFIDENCE = re.compile(r"(\d+(?:\.\d+)?)\s*%\s*bootstrap", re.IGNORECASE)
+
+
+class AdasFitness(BaseModel):
+    """An ADAS fitness value read into numbers (fractions, 0..1)."""
+
+    median: float | None = None
+    """The median (ADAS's point estimate)."""
+    low: float | None = None
+    """Lower bound of ADAS's bootstrap interval."""
+    high: float | None = None
+    """Upper bound of ADAS's bootstrap interval."""
+    confidence: float | None = None
+    """Confidence level of the interval, where stated."""
+
+
+class SkippedEntry(BaseModel):
+    """An entry of the ADAS file that was not imported."""
+
+    index: int
+    """Position of the entry in the JSON list (0-based)."""
+    reason: str
+    """Why it was skipped."""
+
+
+class ImportedAgent(BaseModel):
+    """An entry imported as an agent."""
+
+    index: int
+    """Position of the entry in the JSON list (0-based)."""
+    agent_id: str
+    """Id of the new agent in the run."""
+    name: str
+    """Its name."""
+    generation: int
+    """Generation taken from the entry (0 when it had none, or ``initial``)."""
+    fitness: str | None
+    """ADAS's fitness text, as it was."""
+
+
+class ImportReport(BaseModel):
+    """What `import_adas` did."""
+
+    run_dir: Path
+    """The new run directory."""
+    source: Path
+    """The ADAS file read."""
+    imported: list[ImportedAgent] = Field(default_factory=list)
+    """Entries that became agents, in file order."""
+    skipped: list[SkippedEntry] = Field(default_factory=list)
+    """Entries that were malformed, with the reason."""
+
+
+def parse_adas_fitness(value: Any) -> AdasFitness | None:
+    """Read ADAS's fitness (string with an interval and a median, or a bare number) into fractions.
+
+    Percentages become fractions; a bare number above 1 is taken as a percentage. None when nothing in it
+    is a number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        v = float(value)
+        v = v / 100 if v > 1 else v
+        return AdasFitness(median=v)
+    if not isinstance(value, str):
+        return None
+    out = AdasFitness()
+    interval = _INTERVAL.search(value)
+    if interval:
+        out.low, out.high = (float(interval.group(i)) / 100 for i in (1, 2))
+    median = _MEDIAN.search(value)
+    if median:
+        out.median = float(median.group(1)) / 100 if median.group(2) or interval else float(median.group(1))
+    conf = _CONFIDENCE.search(value)
+    if conf:
+        out.confidence = float(conf.group(1)) / 100
+    if out.median is None and out.low is None:
+        bare = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(%?)\s*", value)
+        if not bare:
+            return None
+        v = float(bare.group(1))
+        out.median = v / 100 if bare.group(2) or v > 1 else v
+    return out
+
+
+def _generation(value: Any) -> int | None:
+    """ADAS marks seeds `"initial"`; later entries carry an int (sometimes as a string)."""
+    if value is None or value == "initial":
+        return 0
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _check_entry(entry: Any) -> str | None:
+    """Why an entry cannot be imported, or None when it can."""
+    if not isinstance(entry, dict):
+        return f"not an object but {type(entry).__name__}"
+    code = entry.get("code")
+    if not isinstance(code, str) or not code.strip():
+        return "no 'code' string"
+    name = entry.get("name")
+    if name is not None and not isinstance(name, str):
+        return "'name' is not a string"
+    thought = entry.get("thought")
+    if thought is not None and not isinstance(thought, str):
+        return "'thought' is not a string"
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        return f"code does not parse (line {exc.lineno}: {exc.msg})"
+    if not any(
+        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "forward" for n in tree.body
+    ):
+        return "code defines no forward() function"
+    if _generation(entry.get("generation")) is None:
+        return f"'generation' {entry.get('generation')!r} is not a generation number"
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def default_import_dir(source: Path) -> Path:
+    """`archives/adas-<file stem>` (relative to the working directory)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", source.stem).strip("-") or "import"
+    return Path("archives") / f"adas-{stem}"
+
+
+def import_adas(
+    source: str | Path, *, out: str | Path | None = None, task: str | None = None
+) -> ImportReport:
+    """Create a new run from an ADAS archive file. Every well-formed entry becomes an agent with origin
+    ``import`` (status ``proposed``, so it gets evaluated here); malformed entries are reported by index and
+    skipped. ConfigError when the file is not a JSON list; ArchiveError when the run directory holds one."""
+    from agentkit.archive import Archive
+
+    src = Path(source)
+    try:
+        data = json.loads(src.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read ADAS file {src}: {exc.strerror or exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{src} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    if not isinstance(data, list):
+        raise ConfigError(f"{src}: an ADAS archive is a JSON list of agents, got {type(data).__name__}")
+    run_dir = Path(out) if out is not None else default_import_dir(src)
+    if Archive.exists(run_dir):
+        raise ArchiveError(f"{run_dir} already holds an archive; choose another --out")
+    report = ImportReport(run_dir=run_dir, source=src)
+    config = {
+        "task": task,
+        "source": "adas-import",
+        "adas_file": str(src.resolve()),
+        "adas_entries": len(data),
+        "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    with Archive.create(run_dir, config) as archive, archive.transaction():
+        for index, entry in enumerate(data):
+            problem = _check_entry(entry)
+            if problem is not None:
+                report.skipped.append(SkippedEntry(index=index, reason=problem))
+                continue
+            generation = _generation(entry.get("generation"))
+            assert generation is not None  # _check_entry made sure
+            fitness_raw = entry.get("fitness")
+            parsed = parse_adas_fitness(fitness_raw)
+            name = (entry.get("name") or "").strip() or f"ADAS agent {index}"
+            extra = {k: _jsonable(v) for k, v in entry.items() if k not in _CORE_KEYS}
+            meta: dict[str, Any] = {
+                "adas_index": index,
+                "adas_fitness": None if fitness_raw is None else _jsonable(fitness_raw),
+                "adas_fitness_parsed": parsed.model_dump() if parsed else None,
+                "adas_generation": _jsonable(entry.get("generation")),
+            }
+            if extra:
+                meta["adas_extra"] = extra
+            record = archive.add_agent(
+                name,
+                entry["code"],
+                thought=(entry.get("thought") or "").strip(),
+                generation=generation,
+                origin="import",
+                status="proposed",
+                meta=meta,
+            )
+            fitness_text = fitness_raw if isinstance(fitness_raw, str) else None
+            if fitness_text is None and fitness_raw is not None:
+                fitness_text = json.dumps(_jsonable(fitness_raw))
+            report.imported.append(
+                ImportedAgent(
+                    index=index, agent_id=record.id, name=name, generation=generation, fitness=fitness_text
+                )
+            )
+        archive.log_event(
+            "adas_import",
+            {
+                "source": str(src.resolve()),
+                "entries": len(data),
+                "imported": [
+                    {"index": a.index, "agent_id": a.agent_id, "name": a.name, "fitness": a.fitness}
+                    for a in report.imported
+                ],
+                "skipped": [s.model_dump() for s in report.skipped],
+            },
+            generation=0,
+        )
+    return report

@@ -1,0 +1,19 @@
+"""Errors raised inside agent code. Stdlib only: this package also runs inside the sandbox worker."""
+
+from __future__ import annotations
+
+
+class LLMCallError(Exception):
+    """A model call made by agent code failed for good (provider error, budget exhausted, call limit).
+
+    `kind` is the host's classification (``"llm"`` unless the host says otherwise). Agent code may catch
+    it, but usually should not: the evaluator records it as an ``llm`` failure of the example.
+    """
+
+    def __init__(self, message: str, *, kind: str = "llm") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class InvalidAgentCode(Exception):
+    """Agent code cannot be run at all: it does not define a usable `forward(self, taskInfo)`."""

@@ -1,0 +1,46 @@
+"""Settings and results of the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from agentkit.evaluate._records import AgentFailure
+
+LLMHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Host side of a model call made by agent code: runtime request dict -> runtime response dict."""
+
+
+class SandboxConfig(BaseModel):
+    """How agent code is confined and limited, per example."""
+
+    isolation: Literal["auto", "bwrap", "process"] = "auto"
+    """"auto" picks the strongest level that works here; "bwrap" insists on bubblewrap (error if it
+    does not work); "process" runs workers as plain processes (with seccomp where available)."""
+    workers: int = Field(default=8, ge=1, le=256)
+    """Warm worker processes, i.e. examples run at the same time."""
+    wall_time_s: float = Field(default=120.0, gt=0)
+    """Wall-clock limit per example, model calls included."""
+    cpu_time_s: float = Field(default=60.0, gt=0)
+    """CPU-time limit per example (all threads of the agent together)."""
+    memory_mb: int = Field(default=2048, ge=64)
+    """Address-space limit per example, in MiB."""
+    max_output_bytes: int = Field(default=1_000_000, ge=1024)
+    """Cap on captured stdout+stderr and on the answer; past it the example fails with output_limit."""
+    max_file_bytes: int = Field(default=10_000_000, ge=0)
+    """Largest file agent code may write (in its private /tmp)."""
+
+
+class AgentRun(BaseModel):
+    """The outcome of running agent code on one question."""
+
+    answer: str | None
+    """The agent's answer as text; None when it failed."""
+    error: AgentFailure | None = None
+    """Why there is no answer, when there is none."""
+    duration_s: float = 0.0
+    """Wall time from submitting the example to getting the outcome (waiting for a worker excluded)."""
+    stdout: str = ""
+    """What the agent printed (stdout and stderr), cut at max_output_bytes."""

@@ -1,0 +1,190 @@
+"""The Sandbox: a pool of warm, isolated workers that run untrusted agent code one example at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from agentkit.errors import SandboxError
+from agentkit.evaluate._records import AgentFailure
+
+from ._config import AgentRun, LLMHandler, SandboxConfig
+from ._isolation import LEVEL_NOTES, WorkerSpec
+from ._payload import DEFAULT_RUNTIME_DIR
+from ._pool import WorkerDied, WorkerProcess, WorkerTimeout, start_first_worker
+from ._worker import FAILURE_KINDS, KILL_GRACE_S
+
+logger = logging.getLogger("agentkit.sandbox")
+
+# How long past the worker's own kill deadline the host waits before killing the worker itself.
+HOST_GRACE_S = 5.0
+
+
+class Sandbox:
+    """Runs agent code in isolated worker processes; see `isolation_level` for how isolated.
+
+    Use as an async context manager. `run()` takes a free worker (at most `config.workers` examples
+    run at once), forks a fresh child in it for the example, answers the child's model calls with
+    `llm`, and returns an AgentRun; failures of the agent code never raise.
+
+    Example:
+        >>> async with Sandbox(SandboxConfig(workers=4)) as sandbox:  # doctest: +SKIP
+        ...     run = await sandbox.run(code, "What is 6*7?", answer_format="a number", llm=handler)
+    """
+
+    def __init__(self, config: SandboxConfig | None = None, *, runtime_dir: Path | str | None = None) -> None:
+        """`runtime_dir` replaces the agent runtime shipped to the workers (default: agentkit/runtime)."""
+        self.config = config or SandboxConfig()
+        self._runtime_dir = Path(runtime_dir).resolve() if runtime_dir else DEFAULT_RUNTIME_DIR
+        self._spec: WorkerSpec | None = None
+        self._idle: list[WorkerProcess] = []
+        self._busy: set[WorkerProcess] = set()
+        self._slots = asyncio.Semaphore(self.config.workers)
+        self._start_lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def isolation_level(self) -> str:
+        """ "bwrap+seccomp", "bwrap", "process+seccomp" or "process"; known once started."""
+        if self._spec is None:
+            raise SandboxError("the sandbox is not started yet (use `async with Sandbox(...)`)")
+        return self._spec.level
+
+    @property
+    def isolation_notes(self) -> str:
+        """What the level in force does, and what it does not protect against."""
+        return LEVEL_NOTES[self.isolation_level]
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Pids of the live worker processes (for diagnostics)."""
+        return [w.pid for w in (*self._idle, *self._busy) if w.pid is not None and w.alive]
+
+    @property
+    def _tmp_bytes(self) -> int:
+        return max(32 * 2**20, 4 * self.config.max_file_bytes)
+
+    async def start(self) -> None:
+        """Pick the isolation level (probing once per process), start one worker, say the level once."""
+        async with self._start_lock:
+            if self._spec is not None:
+                return
+            if self._closed:
+                raise SandboxError("the sandbox is closed")
+            worker, spec = await start_first_worker(
+                self.config.isolation, self._runtime_dir, tmp_bytes=self._tmp_bytes
+            )
+            self._spec = spec
+            self._idle.append(worker)
+        log = logger.info if spec.level == "bwrap+seccomp" else logger.warning
+        log("sandbox isolation level: %s: %s", spec.level, LEVEL_NOTES[spec.level])
+
+    async def __aenter__(self) -> Sandbox:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop every worker."""
+        self._closed = True
+        workers = [*self._idle, *self._busy]
+        self._idle.clear()
+        self._busy.clear()
+        await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+
+    async def _acquire(self) -> WorkerProcess:
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.alive:
+                return worker
+            await worker.close(graceful=False)  # died while idle: replace it
+        assert self._spec is not None
+        worker = WorkerProcess(self._spec, self._runtime_dir)
+        await worker.start()
+        return worker
+
+    def _limits(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "wall": c.wall_time_s,
+            "cpu": c.cpu_time_s,
+            "mem": c.memory_mb * 2**20,
+            "out": c.max_output_bytes,
+            "file": c.max_file_bytes,
+        }
+
+    async def run(self, code: str, question: str, *, answer_format: str, llm: LLMHandler) -> AgentRun:
+        """Run agent `code` on `question` in a fresh sandboxed child; never raises for agent failures."""
+        await self.start()
+        task = {"code": code, "question": question, "answer_format": answer_format, "limits": self._limits()}
+        hard_timeout = self.config.wall_time_s + KILL_GRACE_S + HOST_GRACE_S
+        async with self._slots:
+            if self._closed:
+                raise SandboxError("the sandbox is closed")
+            try:
+                worker = await self._acquire()
+            except SandboxError as exc:
+                return _failed("sandbox", f"could not start a sandbox worker: {exc}", 0.0)
+            self._busy.add(worker)
+            started = time.perf_counter()
+            try:
+                done = await worker.run(task, llm, hard_timeout)
+            except WorkerTimeout:
+                return _failed(
+                    "timeout", f"wall time limit of {self.config.wall_time_s:g} s exceeded", _since(started)
+                )
+            except WorkerDied as exc:
+                return _failed("killed", str(exc), _since(started), exc.detail)
+            finally:
+                self._busy.discard(worker)
+                if worker.alive and not self._closed:
+                    self._idle.append(worker)
+                else:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(worker.close(graceful=False))
+            return _to_run(done, _since(started))
+
+
+def _since(started: float) -> float:
+    return time.perf_counter() - started
+
+
+def _failed(kind: Any, message: str, duration: float, traceback: str = "", stdout: str = "") -> AgentRun:
+    return AgentRun(
+        answer=None,
+        error=AgentFailure(kind=kind, message=message, traceback=traceback),
+        duration_s=duration,
+        stdout=stdout,
+    )
+
+
+def _clean(text: Any) -> str:
+    """A str that is valid UTF-8 (agent code can produce lone surrogates)."""
+    return str(text).encode("utf-8", "replace").decode("utf-8")
+
+
+def _to_run(done: dict[str, Any], duration: float) -> AgentRun:
+    stdout = _clean(done.get("stdout") or "")
+    error = done.get("error")
+    if isinstance(error, dict):
+        kind = error.get("kind")
+        return _failed(
+            kind if kind in FAILURE_KINDS else "sandbox",
+            _clean(error.get("message", "")),
+            duration,
+            _clean(error.get("traceback", "")),
+            stdout,
+        )
+    answer = done.get("answer")
+    if not isinstance(answer, str):
+        return _failed("sandbox", "the worker reported neither an answer nor an error", duration, stdout=stdout)
+    return AgentRun(answer=_clean(answer), error=None, duration_s=duration, stdout=stdout)

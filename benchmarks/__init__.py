@@ -1,0 +1,1 @@
+"""Benchmark definitions and the performance benchmarks (`python -m benchmarks.perf`)."""

@@ -1,0 +1,102 @@
+"""The table data of `agentkit show` and one agent's detail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentkit.archive import Archive
+from agentkit.errors import ArchiveError
+from agentkit.report import agent_detail, open_run, render_detail, render_table, run_table, selected_agent
+
+
+def test_table_rows_sorted_by_search_lower_bound(run: tuple[Path, dict[str, str]]) -> None:
+    run_dir, ids = run
+    with open_run(run_dir) as archive:
+        table = run_table(archive)
+    order = [r.id for r in table.agents]
+    # Evaluated agents by lower bound, the failed one (no search score) last.
+    assert order == [
+        ids["Self-Refine Critic"],
+        ids["Chain of Thought"],
+        ids["evil"],
+        ids["Direct"],
+        ids["Broken Indexer"],
+    ]
+    assert table.selected == ids["Self-Refine Critic"]
+    assert table.task == "gen/arithmetic"
+    top = table.agents[0]
+    assert top.selected and top.generation == 1 and top.parents == [ids["Chain of Thought"], ids["Direct"]]
+    assert top.search is not None and top.search.n == 20 and top.search.mean == pytest.approx(0.9)
+    assert top.search.low <= top.search.mean <= top.search.high
+    assert top.test is not None and top.test.mean == pytest.approx(0.85)
+    assert top.screen is not None and top.screen.n == 5
+    assert top.cost_usd == pytest.approx(0.0003 * (20 + 5 + 20))  # search + screen + test; failures cost 0
+    failed = table.agents[-1]
+    assert failed.status == "failed" and failed.search is None and failed.cost_usd is None
+    assert sum(r.selected for r in table.agents) == 1
+    assert [r.test is not None for r in table.agents].count(True) == 2
+
+
+def test_generation_sort_and_json_roundtrip(run: tuple[Path, dict[str, str]]) -> None:
+    run_dir, _ = run
+    with open_run(run_dir) as archive:
+        table = run_table(archive, sort="generation")
+    assert [r.generation for r in table.agents] == [0, 0, 1, 1, 2]
+    again = type(table).model_validate_json(table.model_dump_json())
+    assert again == table
+
+
+def test_selected_is_by_search_lower_bound_not_test(tmp_path: Path) -> None:
+    from agentkit.evaluate import ExampleResult, summarize
+
+    def res(pattern: str) -> list[ExampleResult]:
+        return [ExampleResult(example_id=f"e{i}", answer="x", score=float(c)) for i, c in enumerate(pattern)]
+
+    with Archive.create(tmp_path / "r", {"task": "t"}) as archive:
+        steady = archive.add_agent("Steady", "def forward(self, taskInfo):\n    return 'a'\n")
+        lucky = archive.add_agent("Lucky", "def forward(self, taskInfo):\n    return 'b'\n")
+        # Lucky has the higher mean on few examples but the wider interval; Steady the higher lower bound.
+        archive.record_summary(steady.id, "search", summarize(res("1" * 16 + "0" * 4)))
+        archive.record_summary(lucky.id, "search", summarize(res("11110")))
+        archive.record_summary(lucky.id, "test", summarize(res("1" * 20)))
+        archive.record_summary(steady.id, "test", summarize(res("1" * 10 + "0" * 10)))
+        best = selected_agent(archive)
+    assert best is not None and best.name == "Steady"
+
+
+def test_detail_by_id_and_name(run: tuple[Path, dict[str, str]]) -> None:
+    run_dir, ids = run
+    with open_run(run_dir) as archive:
+        by_name = agent_detail(archive, "Broken Indexer")
+        by_id = agent_detail(archive, ids["Broken Indexer"])
+        refine = agent_detail(archive, ids["Self-Refine Critic"])
+        with pytest.raises(ArchiveError):
+            agent_detail(archive, "No Such Agent")
+    assert by_name.agent.id == by_id.agent.id == ids["Broken Indexer"]
+    assert by_name.failure is not None
+    assert by_name.failure.error_kinds == {"exception": 5}
+    assert "IndexError" in by_name.failure.message
+    assert by_name.failure.debug_rounds == 1
+    assert [r.kind for r in by_name.reviews] == ["debug"]
+    assert [r.outcome for r in by_name.reflections] == ["crashed"]
+    assert refine.failure is None and refine.row.selected
+    assert refine.children == [ids["evil"]]
+
+
+def test_rich_rendering_keeps_markup_literal(run: tuple[Path, dict[str, str]]) -> None:
+    from rich.console import Console
+
+    run_dir, ids = run
+    with open_run(run_dir) as archive:
+        table = run_table(archive, sort="generation")
+        detail = agent_detail(archive, ids["evil"])
+    console = Console(width=200, record=True, color_system=None)
+    console.print(render_table(table))
+    console.print(render_detail(detail))
+    text = console.export_text()
+    assert "Self-Refine Critic ★" in text
+    assert "<script>alert('name')</script>" in text  # printed as text, not eaten as markup
+    assert "def forward(self, taskInfo):" in text
+    assert "★ selected" in text

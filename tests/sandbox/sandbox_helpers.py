@@ -1,0 +1,64 @@
+"""Helpers shared by the sandbox tests: which isolation levels work here, model handlers, agent code."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from pathlib import Path
+from typing import Any
+
+from agentkit.errors import SandboxError
+from agentkit.sandbox import Sandbox, SandboxConfig
+
+REPO = Path(__file__).resolve().parents[2]
+STANDIN_RUNTIME = Path(__file__).resolve().parent / "standin_runtime"
+
+
+def runtime_dir() -> Path | None:
+    """None (the real agentkit.runtime) once it defines run_agent, else the stand-in."""
+    init = REPO / "agentkit" / "runtime" / "__init__.py"
+    return None if "run_agent" in init.read_text(encoding="utf-8") else STANDIN_RUNTIME
+
+
+@functools.cache
+def level_for(isolation: str) -> str | None:
+    """The level a Sandbox gets for `isolation` here, or None when it cannot start at all."""
+
+    async def probe() -> str:
+        async with Sandbox(SandboxConfig(isolation=isolation, workers=1), runtime_dir=runtime_dir()) as sb:  # type: ignore[arg-type]
+            return sb.isolation_level
+
+    try:
+        return asyncio.run(probe())
+    except SandboxError:
+        return None
+
+
+def has_seccomp(isolation: str) -> bool:
+    return (level_for(isolation) or "").endswith("+seccomp")
+
+
+def field_values(request: dict[str, Any], answer: str = "42") -> dict[str, Any]:
+    """A well-formed model response: every requested field filled, `answer` fields with `answer`."""
+    fields = request.get("fields") or ["answer"]
+    values = {f: (answer if "answer" in f else f"some {f}") for f in fields}
+    return {"fields": values, "raw": str(values), "parse_error": None}
+
+
+async def instant_llm(request: dict[str, Any]) -> dict[str, Any]:
+    """An LLM handler that answers at once."""
+    return field_values(request)
+
+
+# Agent code used by several tests (ADAS style, so it runs on the real runtime and on the stand-in).
+ONE_CALL_AGENT = '''
+def forward(self, taskInfo):
+    agent = LLMAgentBase(["thinking", "answer"], "CoT Agent")
+    thinking, answer = agent([taskInfo], "Think step by step, then answer.")
+    return answer.content + "|" + taskInfo.content
+'''
+
+NO_CALL_AGENT = """
+def forward(self, taskInfo):
+    return "echo:" + taskInfo.content
+"""

@@ -1,0 +1,130 @@
+"""The meta prompt stays bounded however large the archive grows."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit.archive import Archive
+from agentkit.evaluate import AgentFailure, ExampleResult
+from agentkit.evaluate._summary import summarize
+from agentkit.search import NoHooks, SearchConfig, SearchContext, SearchRun, prompt_tokens, select_parents
+from agentkit.search._prompt import AgentCard, FailureExample, PromptLimits, build_meta_prompt
+from agentkit.tasks import load_task
+
+LONG_CODE = (
+    "def forward(self, taskInfo):\n"
+    + "".join(
+        f"    step{i} = LLMAgentBase(['thinking', 'answer'], 'Step {i}')([taskInfo], 'Work on part {i} "
+        f"of the question very carefully and check every intermediate number twice.')\n"
+        for i in range(60)
+    )
+    + "    return step0[1]\n"
+)
+
+
+class HugeManual(NoHooks):
+    def manual_text(self, ctx: SearchContext, generation: int) -> str:
+        return "Rule: always check the arithmetic twice. " * 2000
+
+
+def fill_archive(archive: Archive, n_agents: int, task: Any) -> None:
+    rng = random.Random(0)
+    examples = task.examples
+    for i in range(n_agents):
+        agent = archive.add_agent(
+            f"Agent number {i} with a rather long descriptive name " * 2,
+            LONG_CODE + f"# variant {i}\n",
+            thought="This design splits the problem into many steps and verifies each. " * 40,
+            generation=1 + i // 10,
+            status="evaluated",
+        )
+        results = []
+        for example in examples:
+            ok = rng.random() < 0.5
+            error = None
+            if not ok and rng.random() < 0.3:
+                error = AgentFailure(
+                    kind="exception", message="ValueError: " + "x" * 3000, traceback="tb " * 2000
+                )
+            results.append(
+                ExampleResult(
+                    example_id=example.id,
+                    answer=None if error else ("7" * 500 if not ok else example.target),
+                    score=1.0 if ok else 0.0,
+                    error=error,
+                )
+            )
+        archive.record_results(agent.id, "search", results)
+        archive.record_summary(agent.id, "search", summarize(results))
+
+
+def make_run(archive: Archive, task: Any, config: SearchConfig, hooks: NoHooks | None = None) -> SearchRun:
+    none: Any = None
+    return SearchRun(
+        config=config,
+        archive=archive,
+        client=none,
+        runner=none,
+        agent_model=none,
+        meta_model=none,
+        task=task,
+        search_examples=list(task.examples),
+        load_test=list,
+        hooks=hooks,
+    )
+
+
+@pytest.mark.parametrize("n_agents", [10, 100, 200])
+def test_meta_prompt_stays_under_the_bound(tmp_path: Path, n_agents: int) -> None:
+    task = load_task("gen/arithmetic", size=30)
+    config = SearchConfig(task="gen/arithmetic", inspirations=6, prompt_failures=4)
+    with Archive.create(tmp_path / "run", {"search": config.model_dump(mode="json")}) as archive:
+        fill_archive(archive, n_agents, task)
+        run = make_run(archive, task, config, HugeManual())
+        run._runtime_api = "API reference line. " * 300  # TEMP
+        generation = 1 + n_agents // 10 + 1
+        pool = run._pool(generation)
+        assert len(pool) == n_agents
+        selection = select_parents(pool, mode="complementary", rng=random.Random(1), inspirations=6)
+        slot = {"slot": 0, "parents": selection.parents, "inspirations": selection.inspirations}
+        messages = run.meta_prompt(slot, generation)
+    size = prompt_tokens(messages)
+    assert size <= config.prompt_max_tokens < 8000
+    text = messages[-1]["content"]
+    # The main parent is always shown, with its failures; the manual is in, clipped.
+    assert f"id {selection.parents[0]}" in text
+    assert "Questions it got wrong" in text
+    assert "Rule: always check the arithmetic twice." in text
+    assert "more characters cut" in text
+
+
+def test_builder_drops_least_important_agents_last() -> None:
+    cards = [
+        AgentCard(
+            id=f"a{i:04d}",
+            name=f"Agent {i}",
+            generation=1,
+            thought="idea " * 500,
+            code=LONG_CODE,
+            score="0.50 [0.30, 0.70] on 20 questions",
+            label="Main parent" if i == 0 else "Also shown",
+            failures=tuple(FailureExample(question="q " * 400, target="1", answer="2") for _ in range(3)),
+        )
+        for i in range(40)
+    ]
+    limits = PromptLimits(max_tokens=3000)
+    messages = build_meta_prompt(
+        runtime_api="API " * 1000,
+        task_description="Compute things.",
+        answer_format="A number.",
+        cards=cards,
+        limits=limits,
+    )
+    assert prompt_tokens(messages) <= 3000
+    text = messages[-1]["content"]
+    assert "id a0000" in text  # the main parent survives; the tail was dropped
+    assert "id a0039" not in text

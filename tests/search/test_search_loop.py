@@ -1,0 +1,191 @@
+"""Whole searches against the real fake HTTP server with a scripted meta agent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit.archive import Archive
+from agentkit.search import SearchConfig, run_search
+from agentkit.testing import FakeOpenAIServer
+from tests.search.scripted import (
+    AgentWorld,
+    ScriptedMeta,
+    agent_code,
+    broken_code,
+    hanging_code,
+    is_meta,
+    proposal,
+    responder,
+)
+
+pytestmark = pytest.mark.sandbox
+
+GOOD = agent_code("ALPHA")
+# The same program with comments, a docstring and other layout: a duplicate by normalised code.
+DUPLICATE = '"""A brand new idea (it is not)."""\n\n' + GOOD.replace(
+    "    return answer\n", "\n    # hand back the answer\n    return   answer\n"
+)
+FIXED = agent_code("BETAFIX")
+
+
+def scripted_propose(index: int, body: dict[str, Any]) -> str:
+    script = [
+        proposal("Alpha solver", GOOD, "Compute carefully in one call."),
+        proposal("Beta broken", broken_code("boom-beta"), "An idea with a bug."),
+        proposal("Alpha again", DUPLICATE, "Looks new, is not."),
+        proposal("Gamma hanger", hanging_code(0), "Think forever."),
+    ]
+    return script[min(index, len(script) - 1)]
+
+
+def scripted_fix(body: dict[str, Any]) -> str:
+    text = "\n".join(str(m.get("content", "")) for m in body["messages"])
+    if "boom-beta" in text.split("did not work")[-1]:
+        return proposal("Beta fixed", FIXED, "Removed the raise.")
+    return proposal("Gamma still hanging", hanging_code(1), "Tried to stop the loop.")
+
+
+@pytest.fixture
+def world() -> AgentWorld:
+    return AgentWorld({"ALPHA": lambda q: True, "BETAFIX": lambda q: True})
+
+
+@pytest.fixture
+def server(world: AgentWorld) -> Iterator[tuple[FakeOpenAIServer, ScriptedMeta]]:
+    meta = ScriptedMeta(scripted_propose, scripted_fix)
+    with FakeOpenAIServer(responder(world, meta)) as srv:
+        yield srv, meta
+
+
+def base_config(server: FakeOpenAIServer, **changes: Any) -> SearchConfig:
+    settings: dict[str, Any] = {
+        "task": "gen/arithmetic",
+        "model": "openai/fake-agent",
+        "meta_model": "openai/fake-meta",
+        "api_base": server.base_url,
+        "generations": 4,
+        "search_size": 6,
+        "test_size": 4,
+        "screen_size": 2,
+        "parallel": 1,
+        "self_review": 1,
+        "debug_attempts": 1,
+        "seeds": ["cot"],
+        "isolation": "process",
+        "workers": 2,
+        "concurrency": 4,
+        "wall_time_s": 1.0,
+        "cache": False,
+        "top_k": 2,
+        "model_timeout_s": 10.0,
+    }
+    settings.update(changes)
+    return SearchConfig(**settings)
+
+
+async def test_full_search_stores_good_broken_duplicate_and_hanging_agents(
+    tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta]
+) -> None:
+    srv, meta = server
+    config = base_config(srv)
+    outcome = await run_search(config, tmp_path / "run")
+    assert outcome.status == "finished", outcome.reason
+    assert outcome.generations_done == 4
+
+    with Archive.open(tmp_path / "run") as archive:
+        assert archive.integrity_check() == []
+        agents = {a.name: a for a in archive.agents()}
+        seed = next(a for a in agents.values() if a.origin == "seed")
+        assert seed.status == "evaluated" and seed.generation == 0
+
+        alpha = agents["Alpha solver"]
+        assert alpha.status == "evaluated" and alpha.generation == 1
+        assert alpha.search_summary is not None and alpha.search_summary.accuracy.mean == 1.0
+        assert alpha.parents == [seed.id]
+        assert [r.kind for r in archive.reviews(alpha.id)] == ["review"]
+
+        # The broken agent ran, failed with its exception, and the fix it got was evaluated too.
+        beta = agents["Beta broken"]
+        assert beta.status in ("screened", "evaluated")
+        errors = [r.error for r in archive.results(beta.id, "search")]
+        assert errors and all(
+            e is not None and e.kind == "exception" and "boom-beta" in e.message for e in errors
+        )
+        fixed = agents["Beta fixed"]
+        assert fixed.meta["fix_of"] == beta.id and fixed.meta["attempt"] == 1
+        assert fixed.parents == beta.parents
+        assert fixed.status == "evaluated" and fixed.search_summary is not None
+        assert fixed.search_summary.accuracy.mean == 1.0
+        debug = [r for r in archive.reviews(fixed.id) if r.kind == "debug"]
+        assert len(debug) == 1 and debug[0].error_shown is not None and "boom-beta" in debug[0].error_shown
+
+        # The duplicate was rejected before running anything.
+        dup = agents["Alpha again"]
+        assert dup.status == "failed" and dup.meta["duplicate_of"] == alpha.id
+        assert archive.results(dup.id, "search") == []
+        assert [e.payload["of"] for e in archive.events("duplicate")] == [alpha.id]
+
+        # The hanging agent hit the wall-time limit on the screening subset and stopped there; its
+        # (still hanging) fix was evaluated as the last attempt and the slot ended.
+        for name in ("Gamma hanger", "Gamma still hanging"):
+            hang = agents[name]
+            assert hang.status == "screened", name
+            kinds = {r.error.kind for r in archive.results(hang.id, "search") if r.error}
+            assert kinds == {"timeout"}
+            assert len(archive.results(hang.id, "search")) == config.screen_size
+        assert agents["Gamma still hanging"].meta["fix_of"] == agents["Gamma hanger"].id
+        assert len(meta.fixes) == 2  # one for the broken agent, one for the hanging one; none for the rest
+
+        # Selection was logged with a random-partner control each generation.
+        selections = archive.events("selection")
+        assert len(selections) == 4
+        assert all("control_partner" in e.payload and "partner_gain" in e.payload for e in selections)
+
+        # Only the top agents by search score were scored on the test split; alpha was selected.
+        tested = [a for a in archive.agents() if a.test_summary is not None]
+        assert {a.id for a in tested} == {alpha.id, fixed.id}
+        final = archive.get_state("final_summary")
+        assert final["selected"]["id"] == alpha.id
+        assert "search split" in final["reason"] and "test split played no part" in final["reason"]
+        assert archive.get_state("status") == "finished"
+        assert len(list((archive.run_dir / "agents").glob("*.py"))) == len(agents)
+
+    assert outcome.selected is not None and outcome.selected.id == alpha.id
+    # The meta agent used the meta model, agents the agent model.
+    models = {(is_meta(r), r["model"]) for r in srv.requests}
+    assert models == {(True, "fake-meta"), (False, "fake-agent")}
+
+
+async def test_budget_stops_the_run_cleanly_at_the_limit(
+    tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta]
+) -> None:
+    srv, _ = server
+    limit = 14
+    config = base_config(srv, budget_calls=limit, generations=6)
+    outcome = await run_search(config, tmp_path / "run")
+    assert outcome.status == "budget_exhausted"
+    assert len(srv.requests) <= limit
+    assert outcome.spent["calls"] == len(srv.requests)
+    with Archive.open(tmp_path / "run") as archive:
+        assert archive.integrity_check() == []
+        assert archive.get_state("status") == "budget_exhausted"
+        assert len(archive.events("budget_exhausted")) == 1
+        # No result damaged by the budget was stored, and every scored agent has its summary.
+        for agent in archive.agents():
+            for result in archive.results(agent.id, "search"):
+                assert result.error is None or "Budget" not in result.error.message
+            if agent.status in ("screened", "evaluated"):
+                assert agent.search_summary is not None
+        assert sum(u.calls for u in archive.usage()) == len(srv.requests)
+
+    # Resuming with a larger budget finishes the run, spending only what was left to do.
+    before = len(srv.requests)
+    resumed = await run_search(None, tmp_path / "run", resume=True, overrides={"budget_calls": 1000})
+    assert resumed.status == "finished", resumed.reason
+    assert resumed.generations_done == 6
+    assert resumed.spent["calls"] == len(srv.requests)
+    assert len(srv.requests) > before
