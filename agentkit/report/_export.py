@@ -112,6 +112,9 @@ def render_export(
         if test
         else "sealed test score: not measured"
     )
+    adas = agent.meta.get("adas_fitness")
+    if isinstance(adas, str) and adas:
+        lines.append(f"ADAS fitness (measured by ADAS, elsewhere): {_one_line(adas)}")
     lines.append(f"run: {run_dir.resolve()}")
     lines.append(
         f"agent: {agent.id}, generation {agent.generation}, origin {agent.origin}, "
@@ -128,7 +131,7 @@ def render_export(
         '        print(agent("your question").answer)',
     ]
     doc = _docstring_safe("\n".join(lines))
-    return f'"""{doc}\n"""\n\n{body.strip()}\n'
+    return f'"""{doc}\n"""\n\n\n{body.strip()}\n'
 
 
 def default_export_path(run_dir: Path, agent: AgentRecord, *, chosen: bool) -> Path:

@@ -106,6 +106,7 @@ pre { white-space:pre-wrap; word-break:break-word; background:#f6f8fa; padding:1
 .grid { display:grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap:12px; }
 .chart { max-width:100%; height:auto; display:block; }
 .chart-box { overflow-x:auto; }
+.monitor-chart svg { width:100%; }
 ul.tree, ul.tree ul { list-style:none; margin:0; padding-left:18px; }
 ul.tree { padding-left:0; }
 ul.tree ul { border-left:1px dashed #cbd5e1; margin-left:6px; }

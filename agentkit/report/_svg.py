@@ -193,10 +193,11 @@ def interval_chart(rows: list[IntervalRow], *, title: str, width: int = 880, lab
     out.append(f'<text x="{plot_x0 + 15}" y="18" fill="#111827">search split</text>')
     out.append(f'<circle cx="{plot_x0 + 106}" cy="14" r="4.5" fill="{PALETTE[2]}"/>')
     out.append(f'<text x="{plot_x0 + 115}" y="18" fill="#111827">selected</text>')
-    out.append(
-        f'<path d="{_diamond(plot_x0 + 190, 14)}" fill="#fff" stroke="{PALETTE[1]}" stroke-width="1.6"/>'
-    )
-    out.append(f'<text x="{plot_x0 + 199}" y="18" fill="#111827">sealed test</text>')
+    if any(r.test is not None for r in rows):
+        out.append(
+            f'<path d="{_diamond(plot_x0 + 190, 14)}" fill="#fff" stroke="{PALETTE[1]}" stroke-width="1.6"/>'
+        )
+        out.append(f'<text x="{plot_x0 + 199}" y="18" fill="#111827">sealed test</text>')
     for i, row in enumerate(rows):
         cy = top + i * row_h + row_h / 2
         if row.highlight:
