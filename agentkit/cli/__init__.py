@@ -9,6 +9,7 @@ from agentkit.cli import (  # noqa: F401  (registers commands)
     _doctor,
     _eval,
     _local,
+    _manual,
     _results,
     _search,
     _tasks,

@@ -61,7 +61,9 @@ class ExampleCalls:
         messages = request.get("messages") or []
         fields = [str(f) for f in request.get("fields") or ["answer"]]
         temperature = request.get("temperature")
-        sample_index = self._sample_index(request)
+        # The runtime numbers repeats of an identical prompt itself; count here for older callers.
+        given = request.get("sample_index")
+        sample_index = int(given) if isinstance(given, int) else self._sample_index(request)
         try:
             result = await self._client.complete_fields(
                 messages,

@@ -55,22 +55,32 @@ CONTEXT_TOKENS = 8192
 #    that advertise AMX; in VMs that advertise it without enabling tile state (Firecracker here) the
 #    first `ldtilecfg` faults and the server segfaults on its first request. This model's Q4_1
 #    weights gain nothing from the other extra buffer (repacking), so turning them off costs nothing.
-#  - the watchdog: exit when the parent's pipe closes (parent died, however) or we are re-parented.
+#  - the watchdog: exit (removing our log) when the parent's pipe closes (parent died, however) or
+#    we are re-parented.
 _CHILD_BOOTSTRAP = """\
 import os, runpy, select, threading
 
-def _watch(fd, ppid):
+def _orphaned(log):
+    # Nobody is left to clean up after us: remove our log, then go.
+    try:
+        os.unlink(log)
+    except OSError:
+        pass
+    os._exit(0)
+
+def _watch(fd, ppid, log):
     while True:
         ready, _, _ = select.select([fd], [], [], 1.0)
         if (ready and not os.read(fd, 64)) or os.getppid() != ppid:
-            os._exit(0)
+            _orphaned(log)
 
 _fd = int(os.environ.pop("AGENTKIT_PARENT_PIPE_FD", "-1"))
 _ppid = int(os.environ.pop("AGENTKIT_PARENT_PID", "0"))
+_log = os.environ.pop("AGENTKIT_SERVER_LOG", "")
 if _ppid and os.getppid() != _ppid:
-    os._exit(0)
+    _orphaned(_log)
 if _fd >= 0:
-    threading.Thread(target=_watch, args=(_fd, _ppid), daemon=True, name="parent-watchdog").start()
+    threading.Thread(target=_watch, args=(_fd, _ppid, _log), daemon=True, name="parent-watchdog").start()
 
 import llama_cpp.llama_cpp as _lc
 _default_params = _lc.llama_model_default_params
@@ -299,6 +309,7 @@ class LocalModelServer:
         env = dict(os.environ)
         env["AGENTKIT_PARENT_PIPE_FD"] = str(pipe_r)
         env["AGENTKIT_PARENT_PID"] = str(os.getpid())
+        env["AGENTKIT_SERVER_LOG"] = str(self._log_path)
         # Idle OpenMP threads otherwise spin and steal the CPU from everything else on the machine.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -351,19 +362,15 @@ class LocalModelServer:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
-    def _terminate(self, *, keep_log: bool, timeout_s: float = 5.0) -> None:
+    def _terminate(self, *, keep_log: bool, timeout_s: float = 5.0, blocking: bool = True) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             # The server leads its own process group (new session): signal the group, so anything
             # it spawned goes too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            _signal_group(process, signal.SIGTERM)
+            if not _wait_for(process, timeout_s, blocking):
+                _signal_group(process, signal.SIGKILL)
+                _wait_for(process, None if blocking else 2.0, blocking)
         pipe_w, self._pipe_w = self._pipe_w, None
         if pipe_w is not None:
             with contextlib.suppress(OSError):
@@ -375,6 +382,40 @@ class LocalModelServer:
                 log_path.unlink()
         if process is not None:
             self._port = None if self._requested_port is None else self._requested_port
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def _wait_for(process: subprocess.Popen[bytes], timeout_s: float | None, blocking: bool) -> bool:
+    """True once the process has ended. ``blocking=False`` only polls: signal handlers may run inside
+    a ``Popen.wait`` of the interrupted code, which holds the lock a nested blocking wait needs."""
+    if blocking:
+        try:
+            process.wait(timeout_s)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    deadline = time.monotonic() + (timeout_s if timeout_s is not None else 5.0)
+    while process.poll() is None and not _exited(process.pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _exited(pid: int) -> bool:
+    # poll() answers None while another frame holds Popen's wait lock; /proc shows a zombie
+    # (exited, not yet reaped) without reaping it behind Popen's back.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"])
 
 
 # --- process-wide bookkeeping: every live server is stopped at exit and on SIGTERM/SIGHUP --------
@@ -406,7 +447,7 @@ def _stop_all() -> None:
     # thread frozen at exit, may hold them); _terminate tolerates racing with a concurrent stop().
     for server in tuple(_live):  # tuple(set) copies under the GIL in one step
         with contextlib.suppress(Exception):
-            server._terminate(keep_log=False, timeout_s=3.0)
+            server._terminate(keep_log=False, timeout_s=3.0, blocking=False)
         _live.discard(server)
 
 

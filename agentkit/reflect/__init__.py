@@ -1,1 +1,123 @@
-"""TODO"""
+"""Learning from why agents fail: reflection, the rule manual, contrastive pairs and the exploration
+monitor, plugged into the search through its hooks.
+
+```python
+from agentkit.reflect import ReflectConfig, ReflectHooks
+from agentkit.search import SearchConfig, run_search
+
+config = SearchConfig(task="gen/arithmetic", extra=ReflectConfig(hide_share=0.3).to_extra())
+outcome = await run_search(config, "archives/run", hooks=ReflectHooks())   # settings read from the run
+print(compile_manual(archive))                                            # or: agentkit manual archives/run
+```
+
+Pieces: `classify_outcome` (improved / regressed / no change / crashed, beyond noise by a paired test),
+`Reflector` (one structured reflection per candidate, stored with `Archive.add_reflection`),
+`ManualBuilder` with `check_operations` (rule operations proposed by the model, checked by code),
+`RuleKeeper` (lift, expiry, activation, the cap and consolidation), `formulate` (active rules -> manual
+text), `contrast_block` (a rise and a fall with their diffs), `compute_snapshot` / `decide` (the monitor),
+and `ReflectHooks`, which implements `agentkit.search.SearchHooks`.
+"""
+
+from __future__ import annotations
+
+from agentkit.reflect._builder import (
+    ArchiveFacts,
+    CheckedOps,
+    ManualBuilder,
+    Rejection,
+    RuleOp,
+    apply_operations,
+    check_operations,
+    parse_operations,
+)
+from agentkit.reflect._config import CONFIG_KEY, ReflectConfig
+from agentkit.reflect._contrast import Change, contrast_block, score_changes
+from agentkit.reflect._hooks import ReflectHooks, candidate_scores, compile_manual, monitor_history
+from agentkit.reflect._manual import (
+    TYPE_ORDER,
+    Formulated,
+    Merge,
+    RuleKeeper,
+    check_merges,
+    formulate,
+    hidden_rules,
+    least_supported,
+    lift_retirements,
+    stale_rules,
+    support_key,
+)
+from agentkit.reflect._monitor import (
+    AgentFacts,
+    Decision,
+    MonitorSnapshot,
+    compute_snapshot,
+    decide,
+    distance,
+    pearson,
+)
+from agentkit.reflect._outcome import (
+    CODE_FAILURES,
+    FAILURES,
+    OUTCOMES,
+    Outcome,
+    OutcomeVerdict,
+    classify_outcome,
+    code_failure_share,
+)
+from agentkit.reflect._reflection import (
+    REFLECTION_FIELDS,
+    PickedExample,
+    Reflector,
+    choose_contrast,
+    pick_examples,
+)
+
+__all__ = [
+    "CODE_FAILURES",
+    "CONFIG_KEY",
+    "FAILURES",
+    "OUTCOMES",
+    "REFLECTION_FIELDS",
+    "TYPE_ORDER",
+    "AgentFacts",
+    "ArchiveFacts",
+    "Change",
+    "CheckedOps",
+    "Decision",
+    "Formulated",
+    "ManualBuilder",
+    "Merge",
+    "MonitorSnapshot",
+    "Outcome",
+    "OutcomeVerdict",
+    "PickedExample",
+    "ReflectConfig",
+    "ReflectHooks",
+    "Reflector",
+    "Rejection",
+    "RuleKeeper",
+    "RuleOp",
+    "apply_operations",
+    "candidate_scores",
+    "check_merges",
+    "check_operations",
+    "choose_contrast",
+    "classify_outcome",
+    "code_failure_share",
+    "compile_manual",
+    "compute_snapshot",
+    "contrast_block",
+    "decide",
+    "distance",
+    "formulate",
+    "hidden_rules",
+    "least_supported",
+    "lift_retirements",
+    "monitor_history",
+    "parse_operations",
+    "pearson",
+    "pick_examples",
+    "score_changes",
+    "stale_rules",
+    "support_key",
+]

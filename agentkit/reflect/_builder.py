@@ -160,7 +160,9 @@ def check_operations(
     touched: set[str] = set()
     for index, item in enumerate(raw_ops):
         if index >= config.max_ops_per_reflection:
-            out.rejected.append(Rejection(op=item, reason=f"more than {config.max_ops_per_reflection} operations"))
+            out.rejected.append(
+                Rejection(op=item, reason=f"more than {config.max_ops_per_reflection} operations")
+            )
             continue
         if not isinstance(item, dict):
             out.rejected.append(Rejection(op=item, reason="an operation must be a JSON object"))
@@ -179,7 +181,9 @@ def check_operations(
                 out.rejected.append(Rejection(op=item, reason=f"rule {rule_id} is retired"))
                 continue
             if rule_id in touched:
-                out.rejected.append(Rejection(op=item, reason=f"rule {rule_id} was already changed by this reply"))
+                out.rejected.append(
+                    Rejection(op=item, reason=f"rule {rule_id} was already changed by this reply")
+                )
                 continue
         if kind == "retire":
             if retires >= config.max_retires_per_reflection:
@@ -208,7 +212,9 @@ def check_operations(
                 out.rejected.append(Rejection(op=item, reason=problem))
                 continue
         if kind == "write" and " ".join(text.lower().split()) in live_texts:
-            out.rejected.append(Rejection(op=item, reason="the manual already has this rule; update it instead"))
+            out.rejected.append(
+                Rejection(op=item, reason="the manual already has this rule; update it instead")
+            )
             continue
         cited = [e for e in id_list(item.get("example_ids", [])) if e in own]
         note = _text(item.get("note")) or (
@@ -237,9 +243,9 @@ def check_operations(
             live_texts.add(" ".join(text.lower().split()))
         out.accepted.append(
             RuleOp(
-                op=kind,  # type: ignore[arg-type]  # checked above
+                op=kind,
                 rule_id=rule_id or None,
-                type=rule_type,  # type: ignore[arg-type]  # checked by _type_problem where it matters
+                type=rule_type,
                 scope=clip(_text(item.get("scope")), 300) or None,
                 text=text or None,
                 example=clip(_text(item.get("example")), 400) or None,
@@ -332,13 +338,17 @@ def _allowed_text(verdict: OutcomeVerdict) -> str:
 class ManualBuilder:
     """Runs the builder step after a reflection: asks the model, checks its operations, applies them."""
 
-    def __init__(self, archive: Archive, client: LLMClient, model: ModelConfig, config: ReflectConfig) -> None:
+    def __init__(
+        self, archive: Archive, client: LLMClient, model: ModelConfig, config: ReflectConfig
+    ) -> None:
         self.archive = archive
         self.client = client
         self.model = model
         self.config = config
 
-    def messages(self, reflection: ReflectionRecord, verdict: OutcomeVerdict, rules: Sequence[RuleRecord]) -> list[dict[str, str]]:
+    def messages(
+        self, reflection: ReflectionRecord, verdict: OutcomeVerdict, rules: Sequence[RuleRecord]
+    ) -> list[dict[str, str]]:
         """The builder prompt."""
         shown = {k: v for k, v in reflection.payload.items() if k not in ("raw", "examples_shown", "verdict")}
         user = render(

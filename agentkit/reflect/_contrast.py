@@ -63,7 +63,9 @@ def score_changes(archive: Archive) -> list[Change]:
 def _diff(archive: Archive, change: Change, limit: int) -> str:
     old = archive.agent(change.parent_id).code.splitlines()
     new = archive.agent(change.child_id).code.splitlines()
-    lines = difflib.unified_diff(old, new, fromfile=change.parent_id, tofile=change.child_id, n=1, lineterm="")
+    lines = difflib.unified_diff(
+        old, new, fromfile=change.parent_id, tofile=change.child_id, n=1, lineterm=""
+    )
     return clip("\n".join(lines), limit) or "(no difference in code)"
 
 
@@ -71,7 +73,9 @@ def _label(archive: Archive, agent_id: str) -> str:
     return f"{archive.agent(agent_id).name} ({agent_id})"
 
 
-def contrast_block(archive: Archive, *, generation: int, seed: int, probability: float, diff_chars: int) -> str:
+def contrast_block(
+    archive: Archive, *, generation: int, seed: int, probability: float, diff_chars: int
+) -> str:
     """The contrastive block for `generation`, or "" when this generation does not draw one (chance
     `probability`, seeded) or the archive has no rise and no fall to show yet."""
     rng = random.Random(f"agentkit-reflect/contrast/{seed}/{generation}")

@@ -68,7 +68,12 @@ class Formulated(BaseModel):
 def support_key(rule: RuleRecord) -> tuple[int, float, int, int]:
     """How well a rule is supported (higher is better): evidence rows, measured lift, last confirmation,
     then age (older first)."""
-    return (len(rule.evidence), rule.lift if rule.lift is not None else 0.0, rule.last_confirmed_gen, -_seq(rule.id))
+    return (
+        len(rule.evidence),
+        rule.lift if rule.lift is not None else 0.0,
+        rule.last_confirmed_gen,
+        -_seq(rule.id),
+    )
 
 
 def _seq(rule_id: str) -> int:
@@ -106,7 +111,9 @@ def formulate(rules: Iterable[RuleRecord], *, max_chars: int | None = None) -> F
     while max_chars is not None and chosen and len(text) > max_chars:
         left_out.append(chosen.pop().id)
         text = _render(chosen)
-    order = {r.id: i for i, r in enumerate(sorted(chosen, key=lambda r: (TYPE_ORDER.index(r.type), _seq(r.id))))}
+    order = {
+        r.id: i for i, r in enumerate(sorted(chosen, key=lambda r: (TYPE_ORDER.index(r.type), _seq(r.id))))
+    }
     return Formulated(text=text, included=sorted(order, key=order.__getitem__), left_out=left_out)
 
 
@@ -115,14 +122,22 @@ def hidden_rules(rule_ids: Iterable[str], *, generation: int, seed: int, share: 
     generator seeded by (seed, generation, rule id)."""
     if share <= 0:
         return set()
-    return {rid for rid in rule_ids if random.Random(f"agentkit-reflect/hide/{seed}/{generation}/{rid}").random() < share}
+    return {
+        rid
+        for rid in rule_ids
+        if random.Random(f"agentkit-reflect/hide/{seed}/{generation}/{rid}").random() < share
+    }
 
 
 def lift_retirements(rules: Iterable[RuleRecord], config: ReflectConfig) -> list[tuple[str, str]]:
     """Active rules whose measured lift says they do not help, with the reason."""
     out = []
     for r in rules:
-        if r.status != "active" or r.shown_count < config.lift_min_shown or r.hidden_count < config.lift_min_hidden:
+        if (
+            r.status != "active"
+            or r.shown_count < config.lift_min_shown
+            or r.hidden_count < config.lift_min_hidden
+        ):
             continue
         lift = r.lift
         if lift is not None and lift <= config.lift_min:
@@ -169,7 +184,9 @@ class Merge(BaseModel):
     """Every evidence row of the replaced rules, in their order."""
 
 
-def check_merges(raw: Any, active: Sequence[RuleRecord], config: ReflectConfig) -> tuple[list[Merge], list[dict[str, Any]]]:
+def check_merges(
+    raw: Any, active: Sequence[RuleRecord], config: ReflectConfig
+) -> tuple[list[Merge], list[dict[str, Any]]]:
     """Merges that may be applied (each over two or more distinct active rules not used by an earlier
     merge, keeping one of their types, with a short non-empty text) and the refused ones with reasons."""
     by_id = {r.id: r for r in active if r.status == "active"}
@@ -182,7 +199,8 @@ def check_merges(raw: Any, active: Sequence[RuleRecord], config: ReflectConfig) 
             rejected.append({"merge": item, "reason": "a merge must be a JSON object"})
             continue
         ids = id_list(item.get("rule_ids", []))
-        text = item.get("text").strip() if isinstance(item.get("text"), str) else ""
+        raw_text = item.get("text")
+        text = raw_text.strip() if isinstance(raw_text, str) else ""
         rule_type = str(item.get("type", "")).strip().lower()
         problem = None
         if len(ids) < 2:
@@ -202,7 +220,7 @@ def check_merges(raw: Any, active: Sequence[RuleRecord], config: ReflectConfig) 
         accepted.append(
             Merge(
                 rule_ids=ids,
-                type=rule_type,  # type: ignore[arg-type]  # one of the merged rules' types
+                type=rule_type,
                 scope=clip(str(item.get("scope", "") or ""), 300),
                 text=text,
                 example=clip(str(item.get("example", "") or ""), 400),
@@ -215,7 +233,9 @@ def check_merges(raw: Any, active: Sequence[RuleRecord], config: ReflectConfig) 
 class RuleKeeper:
     """End-of-generation upkeep of the rules: lift, expiry, activation and the cap."""
 
-    def __init__(self, archive: Archive, client: LLMClient, model: ModelConfig, config: ReflectConfig) -> None:
+    def __init__(
+        self, archive: Archive, client: LLMClient, model: ModelConfig, config: ReflectConfig
+    ) -> None:
         self.archive = archive
         self.client = client
         self.model = model
@@ -235,7 +255,9 @@ class RuleKeeper:
         ids = [r.id for r in self.archive.rules("candidate")]
         with self.archive.transaction():
             for rule_id in ids:
-                self.archive.set_rule_status(rule_id, "active", generation=generation, reason="written from a reflection")
+                self.archive.set_rule_status(
+                    rule_id, "active", generation=generation, reason="written from a reflection"
+                )
         return ids
 
     async def consolidate(self, generation: int) -> dict[str, Any]:
@@ -243,7 +265,13 @@ class RuleKeeper:
         least supported. Returns what happened (also logged as a ``manual_consolidation`` event)."""
         cap = self.config.rule_cap
         active = self.archive.rules("active")
-        report: dict[str, Any] = {"before": len(active), "cap": cap, "merged": [], "rejected": [], "retired": []}
+        report: dict[str, Any] = {
+            "before": len(active),
+            "cap": cap,
+            "merged": [],
+            "rejected": [],
+            "retired": [],
+        }
         if len(active) <= cap:
             return report
         raw = ""
@@ -281,14 +309,19 @@ class RuleKeeper:
                 if kept != len(merge.evidence):  # pragma: no cover - the archive stores what it is given
                     raise AssertionError("a merge lost evidence")
                 for rule_id in merge.rule_ids:
-                    self.archive.set_rule_status(rule_id, "retired", generation=generation, reason=f"merged into {new.id}")
+                    self.archive.set_rule_status(
+                        rule_id, "retired", generation=generation, reason=f"merged into {new.id}"
+                    )
                 report["merged"].append({"into": new.id, "from": merge.rule_ids, "evidence": kept})
             active = self.archive.rules("active")
             over = len(active) - cap
             if over > 0:
                 for rule_id in least_supported(active, over):
                     self.archive.set_rule_status(
-                        rule_id, "retired", generation=generation, reason=f"over the cap of {cap}: least supported"
+                        rule_id,
+                        "retired",
+                        generation=generation,
+                        reason=f"over the cap of {cap}: least supported",
                     )
                     report["retired"].append(rule_id)
         report["after"] = len(self.archive.rules("active"))

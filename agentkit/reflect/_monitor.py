@@ -118,7 +118,8 @@ def compute_snapshot(
     upto = [a for a in agents if a.generation <= generation]
     scored = [a for a in upto if matrix.get(a.id)]
     coverage = (
-        sum(1 for e in example_ids if any(matrix[a.id].get(e, 0.0) >= SOLVED for a in scored)) / len(example_ids)
+        sum(1 for e in example_ids if any(matrix[a.id].get(e, 0.0) >= SOLVED for a in scored))
+        / len(example_ids)
         if example_ids
         else None
     )
@@ -217,13 +218,17 @@ def decide(
     w = config.flat_window
     if len(history) >= w + 1:
         now, then = history[-1].coverage, history[-1 - w].coverage
-        if now is not None and then is not None and now - then <= config.flat_coverage_eps and _falling(history):
-            if level < config.explore_max_level:
-                level += 1
-                notes.append(
-                    f"coverage flat ({then:.2f} -> {now:.2f} over {w} generations) and diversity falling: "
-                    f"exploration level {level}"
-                )
+        if (
+            now is not None
+            and then is not None
+            and now - then <= config.flat_coverage_eps
+            and _falling(history)
+        ) and level < config.explore_max_level:
+            level += 1
+            notes.append(
+                f"coverage flat ({then:.2f} -> {now:.2f} over {w} generations) and diversity falling: "
+                f"exploration level {level}"
+            )
     if len(history) >= 2 and level > 0:
         now, before = history[-1].coverage, history[-2].coverage
         if now is not None and before is not None and now - before > config.flat_coverage_eps and not notes:
@@ -233,12 +238,15 @@ def decide(
         last = history[-1]
         corr = last.screen_correlation
         limit = max(base_screen_size, int(n_examples * config.screen_max_share))
-        if corr is not None and corr < config.screen_min_correlation:
-            if last.fully_scored >= config.screen_min_agents and screen < limit:
-                grown = min(limit, max(screen + 1, math.ceil(screen * config.screen_growth)))
-                notes.append(
-                    f"screening predicted the full score poorly (r = {corr:.2f}): screening subset {screen} -> {grown}"
-                )
-                screen = grown
+        if (
+            corr is not None
+            and corr < config.screen_min_correlation
+            and last.fully_scored >= config.screen_min_agents
+            and screen < limit
+        ):
+            grown = min(limit, max(screen + 1, math.ceil(screen * config.screen_growth)))
+            notes.append(
+                f"screening predicted the full score poorly (r = {corr:.2f}): screening subset {screen} -> {grown}"
+            )
+            screen = grown
     return Decision(level=level, screen_size=screen, notes=notes)
-

@@ -14,7 +14,9 @@ OUTCOMES: tuple[Outcome, ...] = ("improved", "regressed", "no_change", "crashed"
 FAILURES: frozenset[str] = frozenset({"regressed", "no_change", "crashed"})
 """Outcomes that may only add ``unresolved_error`` rules (or update existing ones)."""
 
-CODE_FAILURES: frozenset[str] = frozenset({"syntax", "exception", "timeout", "memory", "output_limit", "killed"})
+CODE_FAILURES: frozenset[str] = frozenset(
+    {"syntax", "exception", "timeout", "memory", "output_limit", "killed"}
+)
 """Failure kinds that lie in the agent's own code (not the provider's or the sandbox's)."""
 
 SOLVED = 1.0

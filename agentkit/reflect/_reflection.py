@@ -109,9 +109,7 @@ def choose_contrast(
     if not counts:
         return None, {}
     best = max(counts, key=lambda a: (counts[a], a == parent_id, -order[a]))
-    per_example = {
-        p.example_id: best if best in p.solvers else p.solvers[0] for p in failures if p.solvers
-    }
+    per_example = {p.example_id: best if best in p.solvers else p.solvers[0] for p in failures if p.solvers}
     return best, per_example
 
 
@@ -122,7 +120,9 @@ def _trace_text(result: ExampleResult, limit: int) -> str:
     lines = []
     for i, call in enumerate(result.trace, 1):
         who = f" ({call.agent_name})" if call.agent_name else ""
-        lines.append(f"  call {i}{who}\n    prompt: {clip(call.prompt, each)}\n    reply: {clip(call.reply, each)}")
+        lines.append(
+            f"  call {i}{who}\n    prompt: {clip(call.prompt, each)}\n    reply: {clip(call.reply, each)}"
+        )
     return clip("\n".join(lines), limit)
 
 
@@ -139,7 +139,9 @@ def _example_text(p: PickedExample, example: Example | None, contrast: str | Non
     if r.error is not None:
         lines.append(f"Error: {r.error.kind}: {clip(r.error.message, cfg.example_chars)}")
         if r.error.traceback:
-            lines.append(f"Traceback (end):\n{clip(r.error.traceback[-cfg.example_chars :], cfg.example_chars)}")
+            lines.append(
+                f"Traceback (end):\n{clip(r.error.traceback[-cfg.example_chars :], cfg.example_chars)}"
+            )
     trace = _trace_text(r, cfg.trace_chars)
     if trace:
         lines.append(f"Model calls:\n{trace}")
@@ -151,7 +153,7 @@ def _example_text(p: PickedExample, example: Example | None, contrast: str | Non
 def _normal_fault(text: str) -> str:
     low = text.lower()
     rules, agent = "rule" in low or "manual" in low, "agent" in low or "design" in low
-    if rules and agent or "both" in low:
+    if (rules and agent) or "both" in low:
         return "both"
     if rules:
         return "rules"
@@ -206,7 +208,8 @@ class Reflector:
         matrix = self.archive.correctness_matrix("search")
         parent_scores = matrix.get(verdict.parent_id) if verdict.parent_id else None
         rank = {
-            a.id: (a.search_summary.accuracy.mean if a.search_summary else 0.0) + (1.0 if a.id == verdict.parent_id else 0.0)
+            a.id: (a.search_summary.accuracy.mean if a.search_summary else 0.0)
+            + (1.0 if a.id == verdict.parent_id else 0.0)
             for a in self.archive.agents()
         }
         picked = pick_examples(
@@ -221,7 +224,8 @@ class Reflector:
         )
         contrast, per_example = choose_contrast(picked, verdict.parent_id)
         blocks = [
-            _example_text(p, self.examples.get(p.example_id), per_example.get(p.example_id), cfg) for p in picked
+            _example_text(p, self.examples.get(p.example_id), per_example.get(p.example_id), cfg)
+            for p in picked
         ]
         if contrast is not None:
             other = self.archive.agent(contrast)
@@ -247,9 +251,16 @@ class Reflector:
             },
         )
         system = read_prompt("reflect_system.md").strip()
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}], picked, contrast, per_example
+        return (
+            [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            picked,
+            contrast,
+            per_example,
+        )
 
-    async def reflect(self, agent_id: str, generation: int, *, manual: str = "") -> tuple[ReflectionRecord, OutcomeVerdict]:
+    async def reflect(
+        self, agent_id: str, generation: int, *, manual: str = ""
+    ) -> tuple[ReflectionRecord, OutcomeVerdict]:
         """Reflect on `agent_id` and store the reflection. A reply that does not parse, or a failed model
         call, still leaves a reflection (with what parsed, the raw text and the error); only a budget stop
         is raised."""

@@ -12,7 +12,9 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 def render(template: str, values: Mapping[str, object]) -> str:
     """Fill ``{name}`` placeholders; braces naming no value stay as they are (code shown in prompts)."""
-    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+    return _PLACEHOLDER.sub(
+        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+    )
 
 
 def clip(text: str, limit: int) -> str:

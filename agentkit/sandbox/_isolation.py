@@ -4,6 +4,7 @@ filter, and what each isolation level does and does not protect against."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import functools
 import os
@@ -34,8 +35,8 @@ LEVEL_NOTES: dict[str, str] = {
     "process+seccomp": (
         "agent code runs in a separate process with a scrubbed environment, rlimits and seccomp (no sockets, "
         "processes, exec or ptrace), as uid 65534 when agentkit runs as root. NOT protected: it can READ any "
-        "file that user can read (the project, the data, world-readable homes) and write to world-writable "
-        "places. Install bubblewrap for filesystem isolation."
+        "file that user can read (the project, the data, world-readable homes), see other processes' command "
+        "lines and write to world-writable places. Install bubblewrap for filesystem isolation."
     ),
     "process": (
         "agent code runs in a separate process with a scrubbed environment and rlimits only. NOT protected: "
@@ -101,10 +102,8 @@ def seccomp_filter() -> bytes | None:
         filt.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)  # e.g. 32-bit syscalls via int 0x80
         eperm = sc.ERRNO(errno.EPERM)
         for name in _BLOCKED_SYSCALLS:
-            try:
+            with contextlib.suppress(OSError):  # not a syscall on this architecture
                 filt.add_rule(eperm, name)
-            except OSError:
-                pass  # not a syscall on this architecture
         # clone without CLONE_THREAD makes a process; with it, a thread (ThreadPoolExecutor needs those).
         filt.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
         # clone3 hides its flags in memory seccomp cannot read; ENOSYS makes glibc fall back to clone.
@@ -184,7 +183,8 @@ def bwrap_spec(boot: str, *, tmp_bytes: int, seccomp: bool) -> WorkerSpec:
 
     As root, bwrap makes no user namespace: the worker keeps only CAP_SETUID/CAP_SETGID to switch each
     child to the real host uid 65534 (so RLIMIT_NPROC binds and nothing maps to host root). As another
-    user, bwrap makes an unprivileged user namespace in which everything runs as uid 65534.
+    user, bwrap makes an unprivileged user namespace in which everything runs as uid 65534. (CAP_KILL lets
+    the root worker kill its uid 65534 children; it only sees the processes of its own pid namespace.)
     """
     exe_bwrap = shutil.which("bwrap") or "bwrap"
     features = bwrap_features()
@@ -193,7 +193,16 @@ def bwrap_spec(boot: str, *, tmp_bytes: int, seccomp: bool) -> WorkerSpec:
     argv = [exe_bwrap]
     if as_root:
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-        argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        argv += [
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--cap-add",
+            "CAP_KILL",
+        ]
     else:
         argv += ["--unshare-all", "--unshare-user"]
         if "--disable-userns" in features:

@@ -47,6 +47,7 @@ class WorkerProcess:
         self._stderr_task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
         self._seq = 0
+        self._killed = False
         self.ready: dict[str, Any] = {}
 
     @property
@@ -57,7 +58,7 @@ class WorkerProcess:
     @property
     def alive(self) -> bool:
         """False once the process has exited or been killed."""
-        return self._proc is not None and self._proc.returncode is None
+        return self._proc is not None and self._proc.returncode is None and not self._killed
 
     def stderr_tail(self) -> str:
         """The last lines the worker wrote to stderr (its crash report, or bwrap's complaint)."""
@@ -175,6 +176,7 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """Kill the worker's whole process group (bwrap takes the sandbox down with it)."""
+        self._killed = True
         if self._proc is None or self._proc.returncode is not None:
             return
         try:
@@ -233,7 +235,7 @@ def make_spec(kind: str, seccomp: bool, *, tmp_bytes: int) -> WorkerSpec:
 
 
 async def start_first_worker(
-    requested: str, runtime_dir: Path, *, tmp_bytes: int
+    requested: str, runtime_dir: Path, *, tmp_bytes: int, max_frame: int = DEFAULT_MAX_FRAME
 ) -> tuple[WorkerProcess, WorkerSpec]:
     """Start a worker at the strongest level that works (self-tested the first time in a process)."""
     cached = _RESOLVED.get(requested)
@@ -244,7 +246,7 @@ async def start_first_worker(
             problems.append("bwrap: not installed (apt-get install bubblewrap)")
             continue
         spec = make_spec(kind, seccomp, tmp_bytes=tmp_bytes)
-        worker = WorkerProcess(spec, runtime_dir)
+        worker = WorkerProcess(spec, runtime_dir, max_frame=max_frame)
         try:
             ready = await worker.start(self_test=cached is None)
         except SandboxError as exc:
@@ -260,5 +262,7 @@ async def start_first_worker(
     if cached is not None:
         # the cached choice stopped working (e.g. bwrap removed): probe again from scratch
         _RESOLVED.pop(requested, None)
-        return await start_first_worker(requested, runtime_dir, tmp_bytes=tmp_bytes)
-    raise SandboxError(f"no sandbox isolation level works for isolation={requested!r}: " + "; ".join(problems))
+        return await start_first_worker(requested, runtime_dir, tmp_bytes=tmp_bytes, max_frame=max_frame)
+    raise SandboxError(
+        f"no sandbox isolation level works for isolation={requested!r}: " + "; ".join(problems)
+    )

@@ -17,6 +17,7 @@ from ._config import AgentRun, LLMHandler, SandboxConfig
 from ._isolation import LEVEL_NOTES, WorkerSpec
 from ._payload import DEFAULT_RUNTIME_DIR
 from ._pool import WorkerDied, WorkerProcess, WorkerTimeout, start_first_worker
+from ._protocol import DEFAULT_MAX_FRAME
 from ._worker import FAILURE_KINDS, KILL_GRACE_S
 
 logger = logging.getLogger("agentkit.sandbox")
@@ -69,6 +70,11 @@ class Sandbox:
     def _tmp_bytes(self) -> int:
         return max(32 * 2**20, 4 * self.config.max_file_bytes)
 
+    @property
+    def _max_frame(self) -> int:
+        # a "done" report holds the output and the answer, JSON-escaped (up to 12 bytes a character)
+        return DEFAULT_MAX_FRAME + 20 * self.config.max_output_bytes
+
     async def start(self) -> None:
         """Pick the isolation level (probing once per process), start one worker, say the level once."""
         async with self._start_lock:
@@ -77,7 +83,7 @@ class Sandbox:
             if self._closed:
                 raise SandboxError("the sandbox is closed")
             worker, spec = await start_first_worker(
-                self.config.isolation, self._runtime_dir, tmp_bytes=self._tmp_bytes
+                self.config.isolation, self._runtime_dir, tmp_bytes=self._tmp_bytes, max_frame=self._max_frame
             )
             self._spec = spec
             self._idle.append(worker)
@@ -108,7 +114,7 @@ class Sandbox:
                 return worker
             await worker.close(graceful=False)  # died while idle: replace it
         assert self._spec is not None
-        worker = WorkerProcess(self._spec, self._runtime_dir)
+        worker = WorkerProcess(self._spec, self._runtime_dir, max_frame=self._max_frame)
         await worker.start()
         return worker
 
@@ -186,5 +192,7 @@ def _to_run(done: dict[str, Any], duration: float) -> AgentRun:
         )
     answer = done.get("answer")
     if not isinstance(answer, str):
-        return _failed("sandbox", "the worker reported neither an answer nor an error", duration, stdout=stdout)
+        return _failed(
+            "sandbox", "the worker reported neither an answer nor an error", duration, stdout=stdout
+        )
     return AgentRun(answer=_clean(answer), error=None, duration_s=duration, stdout=stdout)

@@ -45,7 +45,9 @@ class TrustedRunner:
     isolation_level = "trusted"
     isolation_notes = "agent code runs inside this process with no isolation at all"
 
-    def __init__(self, config: SandboxConfig | None = None, *, run_agent: Callable[..., str] | None = None) -> None:
+    def __init__(
+        self, config: SandboxConfig | None = None, *, run_agent: Callable[..., str] | None = None
+    ) -> None:
         """`run_agent` replaces agentkit.runtime.run_agent (for tests and embedding)."""
         self.config = config or SandboxConfig()
         self._run_agent = run_agent
@@ -83,7 +85,7 @@ class TrustedRunner:
             return AgentRun(answer=None, error=failure, duration_s=time.perf_counter() - started)
         except Exception as exc:
             info = describe(exc)
-            failure = AgentFailure(kind=info["kind"], message=info["message"], traceback=info["traceback"])  # type: ignore[arg-type]
+            failure = AgentFailure.model_validate(info)
             return AgentRun(answer=None, error=failure, duration_s=time.perf_counter() - started)
         text = answer if isinstance(answer, str) else str(answer)
         return AgentRun(answer=text, error=None, duration_s=time.perf_counter() - started)

@@ -165,8 +165,9 @@ class _PipeBackend:
                 if not data:
                     break
                 for msg in decoder.feed(data):
+                    rid = msg.get("id") if isinstance(msg, dict) else None
                     with self._lock:
-                        slot = self._pending.pop(msg.get("id"), None) if isinstance(msg, dict) else None
+                        slot = self._pending.pop(rid, None) if isinstance(rid, int) else None
                     if slot is not None:
                         slot[1] = msg.get("resp")
                         slot[0].set()
@@ -355,7 +356,9 @@ class Worker:
             write_all(rpc_out, encode(message))
         except BaseException:
             with contextlib.suppress(BaseException):
-                write_all(rpc_out, encode({"t": "error", "kind": "exception", "message": "unsendable result"}))
+                write_all(
+                    rpc_out, encode({"t": "error", "kind": "exception", "message": "unsendable result"})
+                )
         os._exit(0)
 
     # -- one task, seen from the worker -------------------------------------------------------------------
@@ -516,7 +519,9 @@ class Worker:
                             if not isinstance(frame, dict):
                                 kill("protocol")
                             elif frame.get("t") == "llm" and isinstance(frame.get("req"), dict):
-                                self.send({"t": "llm", "seq": seq, "id": frame.get("id"), "req": frame["req"]})
+                                self.send(
+                                    {"t": "llm", "seq": seq, "id": frame.get("id"), "req": frame["req"]}
+                                )
                             elif frame.get("t") in ("result", "error") and final is None:
                                 final = frame
         finally:
@@ -651,6 +656,19 @@ class Worker:
         _, status = os.waitpid(pid, 0)
         ok = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         detail = b"".join(chunks).decode("utf-8", "replace").strip() or f"status {status}"
+        if ok:
+            # the worker must be able to kill a child that runs as another uid
+            pid = os.fork()
+            if pid == 0:
+                with contextlib.suppress(BaseException):
+                    self._drop_privileges()
+                    time.sleep(2)
+                os._exit(0)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError as exc:
+                ok, detail = False, f"the worker cannot kill its children: {exc}"
+            os.waitpid(pid, 0)  # unkillable, it still exits after its short sleep
         return {"self_test": {"ok": ok, "detail": "" if ok else detail}}
 
 

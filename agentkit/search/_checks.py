@@ -3,9 +3,7 @@ runtime's names, and is not an agent the archive already holds."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from agentkit.errors import AgentCodeError
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord, Archive
@@ -17,22 +15,7 @@ def code_problems(code: str) -> list[str]:
         return ["the proposal contains no code"]
     from agentkit.runtime import check_agent_code
 
-    try:
-        found: Any = check_agent_code(code)
-    except AgentCodeError as exc:
-        return [str(exc)]
-    except SyntaxError as exc:  # a checker that lets the parser's error through
-        return [f"SyntaxError: {exc}"]
-    if found is None or found is True:
-        return []
-    if isinstance(found, str):
-        return [found] if found else []
-    if isinstance(found, list | tuple):
-        return [str(p) for p in found]
-    problems = getattr(found, "problems", None) or getattr(found, "errors", None)
-    if problems is not None:
-        return [str(p) for p in problems]
-    return [] if getattr(found, "ok", True) else [str(found)]
+    return check_agent_code(code)
 
 
 def duplicate_of(archive: Archive, agent: AgentRecord) -> AgentRecord | None:

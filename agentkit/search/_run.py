@@ -110,6 +110,15 @@ def model_configs(config: SearchConfig) -> tuple[ModelConfig, ModelConfig]:
     return agent, meta
 
 
+async def _warm_up() -> None:
+    """Load the model library before any agent runs: its import takes seconds, and an agent's wall-time
+    limit should not pay for it on the first example."""
+    with contextlib.suppress(Exception):
+        from agentkit.llm import _litellm
+
+        await _litellm.ensure_litellm()
+
+
 def _spent(archive: Archive) -> dict[str, float]:
     calls = tokens = 0
     cost = 0.0
@@ -222,6 +231,7 @@ async def run_search(
                 cache=config.cache, cache_dir=config.cache_dir, budget=remaining_budget(config, spent)
             )
         progress = progress or SearchProgress("off")
+        await _warm_up()
         try:
             async with Session.open(
                 agent_model,

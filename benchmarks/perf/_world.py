@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.tasks import Example, Task
-from agentkit.testing import FakeOpenAIServer, FakeReply, SimulatedModel
+from agentkit.testing import FakeReply, SimulatedModel
 
 # Keywords an agent's instruction may contain, and the accuracy they give. The runtime's own prompt
 # text contains none of them (it says "step by step", which is therefore not used as a keyword).
@@ -89,7 +89,9 @@ def one_call_agent(instruction: str = "Work it out, then answer.", *, variant: i
     )
 
 
-def sequential_agent(calls: int = 5, instruction: str = "Work it out, then answer.", *, variant: int = 0) -> str:
+def sequential_agent(
+    calls: int = 5, instruction: str = "Work it out, then answer.", *, variant: int = 0
+) -> str:
     """An ADAS-style agent making `calls` model calls one after the other (answer, then refinements)."""
     return (
         "def forward(self, taskInfo):\n"
@@ -189,13 +191,17 @@ class ScriptedMeta:
             n = self.proposals
             self.proposals += 1
         design = SCRIPT[n % len(SCRIPT)]
-        reply = {"thought": f"Idea {n}: {design.name}.", "name": f"{design.name} #{n}", "code": design.code(n)}
+        reply = {
+            "thought": f"Idea {n}: {design.name}.",
+            "name": f"{design.name} #{n}",
+            "code": design.code(n),
+        }
         return FakeReply(content=json.dumps(reply), completion_tokens=400)
 
 
-def search_responder(agent_model: SimulatedModel, meta: ScriptedMeta, meta_name: str = "fake-meta") -> Callable[
-    [dict[str, Any]], FakeReply
-]:
+def search_responder(
+    agent_model: SimulatedModel, meta: ScriptedMeta, meta_name: str = "fake-meta"
+) -> Callable[[dict[str, Any]], FakeReply]:
     """Route requests to the meta script or the simulated agent model by the model named in the body."""
 
     def respond(body: dict[str, Any]) -> FakeReply:
@@ -206,6 +212,26 @@ def search_responder(agent_model: SimulatedModel, meta: ScriptedMeta, meta_name:
     return respond
 
 
-def server(latency_s: float = 0.0, jitter_s: float = 0.0, *, responder: Any = None) -> FakeOpenAIServer:
-    """A started fake server playing the simulated model (or `responder`)."""
-    return FakeOpenAIServer(responder or simulated_model(), latency_s=latency_s, jitter_s=jitter_s).start()
+def dspy_aware(model: SimulatedModel) -> Callable[[dict[str, Any]], FakeReply]:
+    """The simulated model, answering DSPy's ChatAdapter prompts in the ``[[ ## field ## ]]`` format
+    (other prompts as usual), so DSPy parses the reply on its first try."""
+
+    def respond(body: dict[str, Any]) -> FakeReply:
+        reply = model(body)
+        text = "\n".join(str(m.get("content", "")) for m in body.get("messages") or [])
+        if "[[ ## answer ## ]]" not in text:
+            return reply
+        value = reply.content
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            value = next((str(v) for k, v in parsed.items() if "answer" in k.lower()), value)
+        content = (
+            "[[ ## reasoning ## ]]\nI thought about it step by step.\n\n"
+            f"[[ ## answer ## ]]\n{value}\n\n[[ ## completed ## ]]"
+        )
+        return FakeReply(content=content, completion_tokens=reply.completion_tokens)
+
+    return respond

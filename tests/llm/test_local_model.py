@@ -158,7 +158,10 @@ def test_server_answers_a_chat_completion_and_stops_cleanly() -> None:
             server.base_url,
             {
                 "messages": [
-                    {"role": "system", "content": 'Reply with a JSON object with keys "thinking" and "answer".'},
+                    {
+                        "role": "system",
+                        "content": 'Reply with a JSON object with keys "thinking" and "answer".',
+                    },
                     {"role": "user", "content": "What is 2+3?"},
                 ],
                 "max_tokens": 128,
@@ -184,6 +187,10 @@ def test_server_that_dies_during_startup_reports_its_log(tmp_path: Path) -> None
     message = str(info.value)
     assert "exited during start-up" in message
     assert str(bogus) in message or "gguf" in message.lower()
+    # The log is kept for the user to read; this test has no further use for it.
+    log = Path(message.split("log ", 1)[1].split(":\n", 1)[0])
+    assert log.is_file()
+    log.unlink()
 
 
 @pytest.mark.local_model
@@ -216,7 +223,8 @@ _OWNER = textwrap.dedent(
     else:
         url = ensure_local_server()
     handled = signal.getsignal(signal.SIGTERM) is local._on_signal
-    print(json.dumps({"url": url, "pid": local._singleton.pid, "handled": handled}), flush=True)
+    log = str(local._singleton.log_path)
+    print(json.dumps({"url": url, "pid": local._singleton.pid, "handled": handled, "log": log}), flush=True)
     time.sleep(600)
     """
 )
@@ -254,6 +262,7 @@ def test_server_dies_with_its_owner(started_in: str, signum: int) -> None:
         assert _eventually(lambda: _process_gone(server_pid)), "the server outlived its owner"
         # The thread-group leader turns zombie while its other threads still exit; the socket goes last.
         assert _eventually(lambda: not _port_accepts(port)), "the port stayed open"
+        assert _eventually(lambda: not Path(info["log"]).exists()), "the server log was left behind"
 
     finally:
         if owner.poll() is None:
@@ -282,3 +291,45 @@ async def test_llm_client_reaches_the_local_model(tmp_path: Path) -> None:
     finally:
         await client.aclose()
         stop_local_server()
+
+
+# --- the CLI -----------------------------------------------------------------------------------------
+
+
+def _default_sigint() -> None:
+    # A shell runs background jobs with SIGINT ignored, and children inherit that; Ctrl-C must work.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.local_model
+@needs_extra
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_cli_serve_runs_until_interrupted(signum: int) -> None:
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", "local", "serve"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    try:
+        assert serve.stdout is not None
+        lines: list[str] = []
+        while not any("Ctrl-C" in line for line in lines):
+            line = serve.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        base_url = next(line.split()[1] for line in lines if line.startswith("base_url:"))
+        assert any(LITELLM_MODEL in line and "api_key='x'" in line for line in lines)
+        port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+        assert _port_accepts(port)
+
+        serve.send_signal(signum)
+        # Ctrl-C is handled (clean exit 0); SIGTERM keeps its default meaning after we clean up.
+        assert serve.wait(timeout=30) == (0 if signum == signal.SIGINT else -signum)
+        assert _eventually(lambda: not _port_accepts(port))
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()

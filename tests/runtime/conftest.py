@@ -60,3 +60,40 @@ def backend() -> ScriptedBackend:
 @pytest.fixture
 def scripted() -> type[ScriptedBackend]:
     return ScriptedBackend
+
+
+# An agent written the way ADAS agents are published: only Info, LLMAgentBase and taskInfo, a model
+# name that must be ignored, imports inside forward, list concatenation, rounds and `.content` checks.
+ADAS_STYLE_AGENT = """
+def forward(self, taskInfo):
+    from collections import Counter
+
+    def majority_voting(answers):
+        return Counter(answers).most_common(1)[0][0]
+
+    cot_instruction = "Please think step by step and then solve the task."
+    N = 3
+    cot_agents = [LLMAgentBase(['thinking', 'answer'], 'Chain-of-Thought Agent', model='gpt-4o-2024', temperature=0.8) for _ in range(N)]
+    possible_answers = []
+    for i in range(N):
+        thinking, answer = cot_agents[i]([taskInfo], cot_instruction)
+        possible_answers.extend([thinking, answer])
+
+    critic_agent = LLMAgentBase(['feedback', 'correct'], 'Critic Agent', role='strict math teacher')
+    refine_agent = LLMAgentBase(['thinking', 'answer'], 'Refine Agent')
+    thinking, answer = refine_agent([taskInfo] + possible_answers, "Combine the attempts above.")
+    for i in range(2):
+        feedback, correct = critic_agent([taskInfo, thinking, answer], "Is the answer correct? Reply True or False in correct.", i)
+        if correct.content == 'True':
+            break
+        thinking, answer = refine_agent([taskInfo, thinking, answer, feedback], "Improve the answer.", i + 1)
+
+    votes = [answer.content] + [info.content for info in possible_answers if info.name == 'answer']
+    final = majority_voting(votes)
+    return Info('answer', 'Final Decision Agent', final, -1)
+"""
+
+
+@pytest.fixture
+def adas_style_agent() -> str:
+    return ADAS_STYLE_AGENT

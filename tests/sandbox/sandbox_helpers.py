@@ -51,12 +51,12 @@ async def instant_llm(request: dict[str, Any]) -> dict[str, Any]:
 
 
 # Agent code used by several tests (ADAS style, so it runs on the real runtime and on the stand-in).
-ONE_CALL_AGENT = '''
+ONE_CALL_AGENT = """
 def forward(self, taskInfo):
     agent = LLMAgentBase(["thinking", "answer"], "CoT Agent")
     thinking, answer = agent([taskInfo], "Think step by step, then answer.")
     return answer.content + "|" + taskInfo.content
-'''
+"""
 
 NO_CALL_AGENT = """
 def forward(self, taskInfo):

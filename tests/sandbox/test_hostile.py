@@ -98,14 +98,13 @@ def forward(self, taskInfo):
     seen = [k + "=" + v for k, v in os.environ.items()]
     for pid in os.listdir("/proc"):
         if pid.isdigit():
-            for name in ("environ", "cmdline"):
-                try:
-                    with open("/proc/" + pid + "/" + name, "rb") as fh:
-                        seen.append(fh.read().decode("utf-8", "replace"))
-                except OSError:
-                    pass
-    print("\\n".join(seen))
-    return "\\n".join(seen)
+            try:
+                with open("/proc/" + pid + "/environ", "rb") as fh:
+                    seen.append(fh.read().decode("utf-8", "replace"))
+            except OSError:
+                pass
+    print("\\n".join(seen)[:20000])
+    return "\\n".join(seen)[:50000]
 """
 
 
@@ -236,9 +235,11 @@ async def test_allocating_8_gb_is_a_memory_failure(make_sandbox) -> None:
 
 
 async def test_endless_loops_time_out(make_sandbox) -> None:
-    sandbox = await make_sandbox(workers=3, wall_time_s=3.0, cpu_time_s=1.0)
+    # CPU-bound loops meet the CPU limit (the wall limit is far away, so host load cannot blur it);
+    # a sleeping agent uses no CPU and meets the wall limit.
+    cpu_box = await make_sandbox(workers=2, wall_time_s=60.0, cpu_time_s=1.0)
+    wall_box = await make_sandbox(workers=1, wall_time_s=2.0, cpu_time_s=30.0)
     spin = "def forward(self, taskInfo):\n    while True:\n        pass\n"
-    sleep = "import time\n\ndef forward(self, taskInfo):\n    time.sleep(1000)\n"
     stubborn = (
         "def forward(self, taskInfo):\n"
         "    while True:\n"
@@ -248,18 +249,23 @@ async def test_endless_loops_time_out(make_sandbox) -> None:
         "        except BaseException:\n"
         "            pass\n"
     )
-    runs = await asyncio.gather(
-        *(sandbox.run(code, "q", answer_format="", llm=instant_llm) for code in (spin, sleep, stubborn))
+    sleep = "import time\n\ndef forward(self, taskInfo):\n    time.sleep(1000)\n"
+    spun, swallowed, slept = await asyncio.gather(
+        cpu_box.run(spin, "q", answer_format="", llm=instant_llm),
+        cpu_box.run(stubborn, "q", answer_format="", llm=instant_llm),
+        wall_box.run(sleep, "q", answer_format="", llm=instant_llm),
     )
-    for run in runs:
+    for run in (spun, swallowed, slept):
         assert run.answer is None
         assert run.error is not None and run.error.kind == "timeout", run.error
-        assert run.duration_s < 3.0 + 5.0
-    assert "CPU" in runs[0].error.message  # type: ignore[union-attr]
-    assert "wall" in runs[1].error.message  # type: ignore[union-attr]
-    assert "forward" in runs[0].error.traceback  # type: ignore[union-attr]
-    after = await sandbox.run(ONE_CALL_AGENT, "after", answer_format="", llm=instant_llm)
-    assert after.answer == "42|after"
+    assert spun.error is not None and "CPU" in spun.error.message
+    assert "forward" in spun.error.traceback  # the loop is visible in the traceback
+    assert swallowed.error is not None and "CPU" in swallowed.error.message  # killed at the hard limit
+    assert slept.error is not None and "wall" in slept.error.message
+    assert slept.duration_s < 2.0 + 5.0
+    for box in (cpu_box, wall_box):
+        after = await box.run(ONE_CALL_AGENT, "after", answer_format="", llm=instant_llm)
+        assert after.answer == "42|after"
 
 
 async def test_printing_1_gb_hits_the_output_limit(make_sandbox) -> None:

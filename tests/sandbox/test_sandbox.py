@@ -217,3 +217,35 @@ async def test_run_result_is_a_model(make_sandbox) -> None:
     assert run.answer == "x"
     assert "hello from the agent" in run.stdout
     assert AgentRun.model_validate_json(run.model_dump_json()) == run
+
+
+async def test_cancelled_run_discards_its_worker(make_sandbox) -> None:
+    sandbox = await make_sandbox(workers=1)
+    sleeper = "import time\n\ndef forward(self, taskInfo):\n    time.sleep(30)\n"
+    task = asyncio.create_task(sandbox.run(sleeper, "q", answer_format="", llm=instant_llm))
+    await asyncio.sleep(0.3)
+    [pid] = sandbox.worker_pids
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    after = await sandbox.run(NO_CALL_AGENT, "after", answer_format="", llm=instant_llm)
+    assert after.answer == "echo:after"
+    assert pid not in sandbox.worker_pids
+
+
+async def test_auto_falls_back_when_bwrap_is_missing(monkeypatch, caplog) -> None:
+    from agentkit.errors import SandboxError
+    from agentkit.sandbox import Sandbox, SandboxConfig, _pool
+
+    monkeypatch.setattr(_pool, "_RESOLVED", {})
+    monkeypatch.setattr(_pool, "bwrap_available", lambda: False)
+    with pytest.raises(SandboxError, match="bwrap"):
+        async with Sandbox(SandboxConfig(isolation="bwrap"), runtime_dir=runtime_dir()):
+            pass
+    caplog.set_level(logging.INFO, logger="agentkit.sandbox")
+    async with Sandbox(SandboxConfig(isolation="auto", workers=1), runtime_dir=runtime_dir()) as sandbox:
+        assert sandbox.isolation_level.startswith("process")
+        run = await sandbox.run(NO_CALL_AGENT, "q", answer_format="", llm=instant_llm)
+        assert run.answer == "echo:q"
+    warnings = [r for r in caplog.records if r.name == "agentkit.sandbox" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "NOT protected" in warnings[0].getMessage()

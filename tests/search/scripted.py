@@ -32,11 +32,16 @@ def agent_code(marker: str, *, extra: str = "") -> str:
 
 
 def broken_code(message: str) -> str:
-    return f"def forward(self, taskInfo):\n    raise ValueError('{message}')\n"
+    return (
+        "def forward(self, taskInfo):\n"
+        "    if taskInfo.content:\n"
+        f"        raise ValueError('{message}')\n"
+        "    return taskInfo.content\n"
+    )
 
 
 def hanging_code(variant: int = 0) -> str:
-    return f"def forward(self, taskInfo):\n    n = {variant}\n    while True:\n        n += 1\n"
+    return f"def forward(self, taskInfo):\n    n = {variant}\n    while n >= 0:\n        n += 1\n    return str(n)\n"
 
 
 _OPS: dict[type, Callable[[int, int], int]] = {
@@ -98,6 +103,28 @@ class AgentWorld:
             right = evaluate_expression(match.group(1))
             value = str(right if self.correct(marker, match.group(1).strip()) else right + 1)
         return json.dumps({f: (value if "answer" in f.lower() else "Working it out.") for f in fields})
+
+
+def marker(body: dict[str, Any]) -> str | None:
+    """The marker of the agent that sent a request (None for seed agents)."""
+    found = MARKER.search(_all_text(body))
+    return found.group(1) if found else None
+
+
+def code_marker(code: str) -> str | None:
+    """The marker an agent's code puts in its requests."""
+    found = MARKER.search(code)
+    return found.group(1) if found else None
+
+
+def question_of(text: str) -> str:
+    found = QUESTION.search(text)
+    return found.group(1).strip() if found else ""
+
+
+def question(body: dict[str, Any]) -> str:
+    """The arithmetic expression a request asks about."""
+    return question_of(_all_text(body))
 
 
 def last_user(body: dict[str, Any]) -> str:

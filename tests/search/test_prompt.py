@@ -85,7 +85,6 @@ def test_meta_prompt_stays_under_the_bound(tmp_path: Path, n_agents: int) -> Non
     with Archive.create(tmp_path / "run", {"search": config.model_dump(mode="json")}) as archive:
         fill_archive(archive, n_agents, task)
         run = make_run(archive, task, config, HugeManual())
-        run._runtime_api = "API reference line. " * 300  # TEMP
         generation = 1 + n_agents // 10 + 1
         pool = run._pool(generation)
         assert len(pool) == n_agents

@@ -99,7 +99,12 @@ def child_env(tmp_path: Path) -> dict[str, str]:
 
 
 def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    except sqlite3.OperationalError:
+        return []
     try:
         return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError:

@@ -9,16 +9,20 @@ from typing import Any
 import pytest
 
 from agentkit.archive import Archive
-from agentkit.search import SearchConfig, run_search
+from agentkit.search import SearchConfig, load_search_task, run_search
 from agentkit.testing import FakeOpenAIServer
 from tests.search.scripted import (
     AgentWorld,
     ScriptedMeta,
     agent_code,
     broken_code,
+    code_marker,
     hanging_code,
     is_meta,
+    marker,
     proposal,
+    question,
+    question_of,
     responder,
 )
 
@@ -101,6 +105,7 @@ async def test_full_search_stores_good_broken_duplicate_and_hanging_agents(
         agents = {a.name: a for a in archive.agents()}
         seed = next(a for a in agents.values() if a.origin == "seed")
         assert seed.status == "evaluated" and seed.generation == 0
+        assert seed.search_summary is not None and seed.search_summary.error_rate == 0.0
 
         alpha = agents["Alpha solver"]
         assert alpha.status == "evaluated" and alpha.generation == 1
@@ -160,11 +165,12 @@ async def test_full_search_stores_good_broken_duplicate_and_hanging_agents(
     assert models == {(True, "fake-meta"), (False, "fake-agent")}
 
 
+# 11 calls run out in the middle of an agent's evaluation, 14 at a meta agent call.
+@pytest.mark.parametrize("limit", [11, 14])
 async def test_budget_stops_the_run_cleanly_at_the_limit(
-    tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta]
+    tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta], limit: int
 ) -> None:
     srv, _ = server
-    limit = 14
     config = base_config(srv, budget_calls=limit, generations=6)
     outcome = await run_search(config, tmp_path / "run")
     assert outcome.status == "budget_exhausted"
@@ -181,6 +187,11 @@ async def test_budget_stops_the_run_cleanly_at_the_limit(
             if agent.status in ("screened", "evaluated"):
                 assert agent.search_summary is not None
         assert sum(u.calls for u in archive.usage()) == len(srv.requests)
+        stored = {(a.id, r.example_id) for a in archive.agents() for r in archive.results(a.id, "search")}
+        if limit == 11:
+            # The budget ran out during the first candidate's evaluation: it is still pending.
+            pending = [a for a in archive.agents() if a.status == "proposed"]
+            assert len(pending) == 1 and 0 < len(archive.results(pending[0].id, "search")) < 6
 
     # Resuming with a larger budget finishes the run, spending only what was left to do.
     before = len(srv.requests)
@@ -189,3 +200,12 @@ async def test_budget_stops_the_run_cleanly_at_the_limit(
     assert resumed.generations_done == 6
     assert resumed.spent["calls"] == len(srv.requests)
     assert len(srv.requests) > before
+    with Archive.open(tmp_path / "run") as archive:
+        # What was stored before the stop was kept, not run again.
+        for agent_id, example_id in stored:
+            assert any(r.example_id == example_id for r in archive.results(agent_id, "search"))
+        asked_again = {(marker(r), question(r)) for r in srv.requests[before:] if not is_meta(r)}
+        examples = {e.id: e.input for e in load_search_task(config)[1].search}
+        for agent_id, example_id in stored:
+            key = (code_marker(archive.agent(agent_id).code), question_of(examples[example_id]))
+            assert key not in asked_again, key

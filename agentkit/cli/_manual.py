@@ -1,0 +1,64 @@
+"""`agentkit manual RUN_DIR`: the rule manual a search learned, as the meta agent reads it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from agentkit.cli._app import app
+
+
+@app.command("manual")
+def manual_command(
+    run_dir: Path = typer.Argument(..., help="Run directory of a search (archives/<run>)."),
+    all_rules: bool = typer.Option(
+        False, "--all", help="Also list candidate and retired rules with their evidence, lift and history."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the rules as JSON (for scripts)."),
+) -> None:
+    """Print the rule manual compiled from the run's active rules (every rule's text word for word)."""
+    from agentkit.archive import Archive
+    from agentkit.reflect import compile_manual
+
+    with Archive.open(run_dir, repair_files=False) as archive:
+        rules = archive.rules()
+        if as_json:
+            chosen = rules if all_rules else [r for r in rules if r.status == "active"]
+            out = [
+                {
+                    **r.model_dump(mode="json"),
+                    "lift": r.lift,
+                    "shown_mean": r.shown_mean,
+                    "hidden_mean": r.hidden_mean,
+                }
+                for r in chosen
+            ]
+            typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+            return
+        text = compile_manual(archive)
+        typer.echo(text if text else f"{run_dir}: no active rules (yet).")
+        if not all_rules:
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"rules of {run_dir}", show_lines=False)
+        for column in ("id", "type", "status", "rule", "evidence", "lift", "gens"):
+            table.add_column(column, overflow="fold")
+        for r in rules:
+            lift = "-" if r.lift is None else f"{r.lift:+.3f}"
+            cited = ", ".join(f"{e.agent_id}@g{e.generation}" for e in r.evidence[:4])
+            if len(r.evidence) > 4:
+                cited += f", +{len(r.evidence) - 4}"
+            table.add_row(
+                r.id,
+                r.type,
+                r.status,
+                r.text,
+                cited or "-",
+                f"{lift} ({r.shown_count} shown / {r.hidden_count} hidden)",
+                f"g{r.created_gen}-g{r.last_confirmed_gen}",
+            )
+        Console().print(table)

@@ -1,0 +1,61 @@
+"""TrustedRunner: same interface as the Sandbox, runs in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sandbox_helpers import ONE_CALL_AGENT, field_values, instant_llm, runtime_dir
+
+from agentkit.sandbox import SandboxConfig, TrustedRunner
+
+pytestmark = pytest.mark.sandbox
+
+
+def _run_agent() -> Callable[..., str] | None:
+    if runtime_dir() is None:
+        return None  # the real agentkit.runtime
+    import standin_runtime
+
+    return standin_runtime.run_agent
+
+
+async def test_trusted_runner_bridges_model_calls_to_the_loop() -> None:
+    runner = TrustedRunner(run_agent=_run_agent())
+    loop_thread: list[int] = []
+
+    async def llm(request: dict[str, Any]) -> dict[str, Any]:
+        loop_thread.append(threading.get_ident())
+        await asyncio.sleep(0)
+        return field_values(request, answer="7")
+
+    async with runner:
+        runs = await asyncio.gather(
+            *(runner.run(ONE_CALL_AGENT, f"q{i}", answer_format="", llm=llm) for i in range(4))
+        )
+    assert [r.answer for r in runs] == [f"7|q{i}" for i in range(4)]
+    assert set(loop_thread) == {threading.get_ident()}  # the handler ran on the event loop
+    assert runner.isolation_level == "trusted"
+
+
+async def test_trusted_runner_reports_failures() -> None:
+    runner = TrustedRunner(SandboxConfig(wall_time_s=0.5), run_agent=_run_agent())
+    boom = "def forward(self, taskInfo):\n    raise ValueError('boom')\n"
+    bad = "def forward(self taskInfo):\n    pass\n"
+    slow = "import time\n\ndef forward(self, taskInfo):\n    time.sleep(1.5)\n    return 'late'\n"
+
+    async def refusing(request: dict[str, Any]) -> dict[str, Any]:
+        return {"error": "BudgetExceeded: spent", "error_kind": "llm"}
+
+    failed = await runner.run(boom, "q", answer_format="", llm=instant_llm)
+    assert failed.error is not None and failed.error.kind == "exception" and "boom" in failed.error.message
+    assert "ValueError" in failed.error.traceback
+    syntax = await runner.run(bad, "q", answer_format="", llm=instant_llm)
+    assert syntax.error is not None and syntax.error.kind == "syntax"
+    refused = await runner.run(ONE_CALL_AGENT, "q", answer_format="", llm=refusing)
+    assert refused.error is not None and refused.error.kind == "llm"
+    late = await runner.run(slow, "q", answer_format="", llm=instant_llm)
+    assert late.error is not None and late.error.kind == "timeout"
