@@ -44,9 +44,8 @@ def _agents_table(run_dir: Path) -> Any:
                     early = " (screen)" if s.stopped_early else ""
                     cells.append(f"{a.mean:.2f} [{a.low:.2f}, {a.high:.2f}] n={s.n}{early}")
             status: str = agent.status
-            failure = agent.meta.get("failure")
-            if failure:
-                status += f": {str(failure).splitlines()[0][:60]}"
+            if agent.meta.get("failure_kind"):
+                status += f" ({agent.meta['failure_kind']})"
             table.add_row(
                 agent.id,
                 str(agent.generation),
@@ -90,11 +89,20 @@ def _execute(
 ) -> None:
     import asyncio
 
-    from agentkit.search import SearchProgress, run_search, run_sync
+    from agentkit.search import SearchProgress, default_hooks, run_search, run_sync
 
     reporter = SearchProgress.auto(progress and not as_json)
     try:
-        outcome = run_sync(run_search(config, run_dir, resume=resume, overrides=overrides, progress=reporter))
+        outcome = run_sync(
+            run_search(
+                config,
+                run_dir,
+                resume=resume,
+                overrides=overrides,
+                hook_factory=default_hooks,
+                progress=reporter,
+            )
+        )
     except asyncio.CancelledError:
         # Ctrl-C before the loop took over (while starting); nothing was half-written.
         print(f"interrupted; continue with: agentkit search --resume {run_dir}", file=sys.stderr)
@@ -158,6 +166,12 @@ def search(
     top_k: int | None = typer.Option(
         None, "--top-k", help="Top agents (by search score) scored on the test split."
     ),
+    no_reflection: bool = typer.Option(
+        False, "--no-reflection", help="Do not reflect on candidates (ablation)."
+    ),
+    no_manual: bool = typer.Option(
+        False, "--no-manual", help="Show the meta agent no rule manual (ablation)."
+    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
@@ -190,6 +204,8 @@ def search(
         "workers": workers,
         "concurrency": concurrency,
         "top_k": top_k,
+        "reflection": False if no_reflection else None,
+        "manual": False if no_manual else None,
     }
     given = {k: v for k, v in given.items() if v is not None}
     if resume is not None:

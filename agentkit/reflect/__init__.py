@@ -2,12 +2,12 @@
 monitor, plugged into the search through its hooks.
 
 ```python
-from agentkit.reflect import ReflectConfig, ReflectHooks
+from agentkit.reflect import ReflectConfig, ReflectHooks, compile_manual
 from agentkit.search import SearchConfig, run_search
 
 config = SearchConfig(task="gen/arithmetic", extra=ReflectConfig(hide_share=0.3).to_extra())
 outcome = await run_search(config, "archives/run", hooks=ReflectHooks())   # settings read from the run
-print(compile_manual(archive))                                            # or: agentkit manual archives/run
+print(compile_manual(archive))                # or on the command line: agentkit manual archives/run
 ```
 
 Pieces: `classify_outcome` (improved / regressed / no change / crashed, beyond noise by a paired test),
@@ -15,7 +15,8 @@ Pieces: `classify_outcome` (improved / regressed / no change / crashed, beyond n
 `ManualBuilder` with `check_operations` (rule operations proposed by the model, checked by code),
 `RuleKeeper` (lift, expiry, activation, the cap and consolidation), `formulate` (active rules -> manual
 text), `contrast_block` (a rise and a fall with their diffs), `compute_snapshot` / `decide` (the monitor),
-and `ReflectHooks`, which implements `agentkit.search.SearchHooks`.
+and `ReflectHooks`, which implements `agentkit.search.SearchHooks` (`search_hooks(config)` builds it
+for `agentkit.search.default_hooks`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from agentkit.reflect._builder import (
 )
 from agentkit.reflect._config import CONFIG_KEY, ReflectConfig
 from agentkit.reflect._contrast import Change, contrast_block, score_changes
-from agentkit.reflect._hooks import ReflectHooks, candidate_scores, compile_manual, monitor_history
+from agentkit.reflect._hooks import (
+    ReflectHooks,
+    candidate_scores,
+    compile_manual,
+    monitor_history,
+    search_hooks,
+)
 from agentkit.reflect._manual import (
     TYPE_ORDER,
     Formulated,
@@ -118,6 +125,7 @@ __all__ = [
     "pearson",
     "pick_examples",
     "score_changes",
+    "search_hooks",
     "stale_rules",
     "support_key",
 ]

@@ -35,7 +35,7 @@ from agentkit.reflect._text import clip
 if TYPE_CHECKING:
     from agentkit.archive import Archive
     from agentkit.llm import ModelConfig
-    from agentkit.search import CandidateOutcome, GenerationSettings, SearchContext
+    from agentkit.search import CandidateOutcome, GenerationSettings, SearchConfig, SearchContext
 
 MANUAL_STATE = "reflect.manual"
 DECISIONS_STATE = "reflect.decisions"
@@ -73,6 +73,12 @@ def monitor_history(archive: Archive) -> list[MonitorSnapshot]:
 def compile_manual(archive: Archive, *, max_chars: int | None = None) -> str:
     """The manual compiled from every active rule of a run (none hidden)."""
     return formulate(archive.rules("active"), max_chars=max_chars).text
+
+
+def search_hooks(config: SearchConfig) -> ReflectHooks:
+    """The hooks for a search run with `config` (settings from ``config.extra["reflect"]``); what
+    `agentkit.search.default_hooks` builds for a command-line search."""
+    return ReflectHooks(ReflectConfig.from_search(config))
 
 
 class ReflectHooks:
@@ -172,7 +178,7 @@ class ReflectHooks:
         """Reflect on the candidate and run the builder step."""
         try:
             cfg = self.config(ctx)
-            if not cfg.reflection or not candidate.parents:
+            if not (cfg.reflection and ctx.config.reflection) or not candidate.parents:
                 return  # seeds have no parent to be compared with
             if ctx.archive.reflections(agent_id=candidate.agent_id):
                 return  # already reflected on (a resumed run)

@@ -120,9 +120,7 @@ def _trace_text(result: ExampleResult, limit: int) -> str:
     lines = []
     for i, call in enumerate(result.trace, 1):
         who = f" ({call.agent_name})" if call.agent_name else ""
-        lines.append(
-            f"  call {i}{who}\n    prompt: {clip(call.prompt, each)}\n    reply: {clip(call.reply, each)}"
-        )
+        lines.append(f"Call {i}{who}\n  prompt: {clip(call.prompt, each)}\n  reply: {clip(call.reply, each)}")
     return clip("\n".join(lines), limit)
 
 

@@ -78,6 +78,14 @@ _BLOCKED_SYSCALLS = (
     "open_by_handle_at",
     "name_to_handle_at",
     "acct",
+    # signals to other processes: without bwrap, the children of all workers share uid 65534
+    "kill",
+    "tkill",
+    "tgkill",
+    "rt_sigqueueinfo",
+    "rt_tgsigqueueinfo",
+    "pidfd_open",
+    "pidfd_send_signal",
     "swapon",
     "swapoff",
     "reboot",
@@ -91,7 +99,7 @@ def seccomp_filter() -> bytes | None:
 
     Built here (libseccomp via pyseccomp) and loaded in the child with prctl, so the sandbox needs no
     libseccomp of its own. Everything is allowed except process creation (threads stay allowed),
-    sockets, exec, ptrace and namespace/kernel-admin calls, which fail with EPERM.
+    sockets, exec, ptrace, sending signals and namespace/kernel-admin calls, which fail with EPERM.
     """
     try:
         import pyseccomp as sc

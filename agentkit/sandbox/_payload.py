@@ -16,7 +16,7 @@ from ._protocol import HEADER
 
 WORKER_PACKAGE = "agentkit_sandbox_worker"
 RUNTIME_PACKAGE = "agentkit_runtime"
-_WORKER_MODULES = ("_worker", "_protocol", "_classify")
+_WORKER_MODULES = ("_worker", "_child", "_protocol", "_classify")
 _HERE = Path(__file__).resolve().parent
 DEFAULT_RUNTIME_DIR = _HERE.parent / "runtime"
 

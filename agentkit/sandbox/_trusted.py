@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +37,7 @@ class _LoopBridge:
 
 
 class TrustedRunner:
-    """Runs agent code in a thread of this process: no isolation and no limits but the wall time.
+    """Runs agent code in threads of this process: no isolation and no limits but the wall time.
 
     Only for code a person has reviewed (`load_agent(..., trusted=True)`): the code sees everything
     this process sees, including API keys. On a wall-time overrun the example is reported as timed
@@ -51,6 +53,7 @@ class TrustedRunner:
         """`run_agent` replaces agentkit.runtime.run_agent (for tests and embedding)."""
         self.config = config or SandboxConfig()
         self._run_agent = run_agent
+        self._slots = asyncio.Semaphore(self.config.workers)
 
     async def __aenter__(self) -> TrustedRunner:
         return self
@@ -70,22 +73,42 @@ class TrustedRunner:
             run_agent = runtime_run_agent
         loop = asyncio.get_running_loop()
         backend = _LoopBridge(llm, loop)
-        started = time.perf_counter()
+        async with self._slots:
+            started = time.perf_counter()
+            outcome: asyncio.Future[str] = loop.create_future()
 
-        def call() -> str:
-            return run_agent(code, question, backend=backend, answer_format=answer_format)
+            def settle(value: str | None, exc: BaseException | None) -> None:
+                if outcome.done():
+                    return
+                if exc is not None:
+                    outcome.set_exception(exc)
+                else:
+                    outcome.set_result(value or "")
 
-        try:
-            async with asyncio.timeout(self.config.wall_time_s):
-                answer = await asyncio.to_thread(call)
-        except TimeoutError:
-            failure = AgentFailure(
-                kind="timeout", message=f"wall time limit of {self.config.wall_time_s:g} s exceeded"
-            )
-            return AgentRun(answer=None, error=failure, duration_s=time.perf_counter() - started)
-        except Exception as exc:
-            info = describe(exc)
-            failure = AgentFailure.model_validate(info)
-            return AgentRun(answer=None, error=failure, duration_s=time.perf_counter() - started)
+            def call() -> None:
+                # Our own thread, not the loop's default executor: agent threads block on model calls
+                # whose plumbing (DNS lookups, for one) may itself need that executor.
+                try:
+                    value: str | None = run_agent(
+                        code, question, backend=backend, answer_format=answer_format
+                    )
+                    error: BaseException | None = None
+                except BaseException as exc:
+                    value, error = None, exc
+                with contextlib.suppress(RuntimeError):  # the loop may be closed by now
+                    loop.call_soon_threadsafe(settle, value, error)
+
+            threading.Thread(target=call, name="agentkit-trusted-agent", daemon=True).start()
+            try:
+                async with asyncio.timeout(self.config.wall_time_s):
+                    answer = await outcome
+            except TimeoutError:
+                failure = AgentFailure(
+                    kind="timeout", message=f"wall time limit of {self.config.wall_time_s:g} s exceeded"
+                )
+                return AgentRun(answer=None, error=failure, duration_s=time.perf_counter() - started)
+            except Exception as exc:
+                failure = AgentFailure.model_validate(describe(exc))
+                return AgentRun(answer=None, error=failure, duration_s=time.perf_counter() - started)
         text = answer if isinstance(answer, str) else str(answer)
         return AgentRun(answer=text, error=None, duration_s=time.perf_counter() - started)

@@ -1,7 +1,7 @@
 """The sandbox worker: a warm interpreter that forks one short-lived child per example.
 
-STDLIB ONLY. This file never runs in the host: the host ships its source (with `_protocol`,
-`_classify` and the `agentkit.runtime` sources) over a pipe to a fresh base interpreter, which loads
+STDLIB ONLY. This file never runs in the host: the host ships its source (with `_child`,
+`_protocol`, `_classify` and the `agentkit.runtime` sources) over a pipe to a fresh base interpreter, which loads
 them from memory as the packages `agentkit_sandbox_worker` and `agentkit_runtime`.
 
 Why fork per example: the child starts from the warm worker in about a millisecond, applies the
@@ -30,14 +30,18 @@ import time
 from collections import deque
 from typing import Any
 
-from ._classify import AgentTimeout, clip_tail, describe, one_line
+from ._child import (
+    PR_SET_DUMPABLE,
+    PR_SET_NO_NEW_PRIVS,
+    PR_SET_PDEATHSIG,
+    PipeBackend,
+    libc,
+    load_seccomp,
+    prctl,
+    raise_timeout,
+)
+from ._classify import clip_tail, describe, one_line
 from ._protocol import DEFAULT_MAX_FRAME, FrameDecoder, ProtocolError, encode, write_all
-
-PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
-PR_SET_SECCOMP = 22
-PR_SET_NO_NEW_PRIVS = 38
-SECCOMP_MODE_FILTER = 2
 
 # How long after the wall limit (which the child enforces on itself with SIGALRM, to get a traceback)
 # the worker stops waiting and kills the child.
@@ -93,102 +97,6 @@ PRELOAD = (
 )
 
 
-def _libc() -> Any:
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _prctl(libc: Any, option: int, arg: int) -> None:
-    import ctypes
-
-    if libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), ctypes.c_ulong(0), ctypes.c_ulong(0), 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"prctl({option}) failed: {os.strerror(err)}")
-
-
-def _load_seccomp(libc: Any, bpf: bytes) -> None:
-    """Install a classic-BPF seccomp filter built by the host (libseccomp output, native arch)."""
-    import ctypes
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-    buf = ctypes.create_string_buffer(bpf, len(bpf))
-    prog = SockFprog(len(bpf) // 8, ctypes.addressof(buf))
-    _prctl(libc, PR_SET_NO_NEW_PRIVS, 1)
-    if libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"seccomp filter refused: {os.strerror(err)}")
-
-
-class _PipeBackend:
-    """The runtime's LLM backend inside the child: each call is a framed request to the worker.
-
-    Thread-safe: any number of agent threads may wait at once; one reader thread hands each reply
-    to the thread that asked, by request id.
-    """
-
-    def __init__(self, rfd: int, wfd: int) -> None:
-        self._r = rfd
-        self._w = wfd
-        self._lock = threading.Lock()
-        self._pending: dict[int, list[Any]] = {}
-        self._next_id = 0
-        self._reader: threading.Thread | None = None
-        self._closed: str | None = None
-
-    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
-        frame_slot: list[Any] = [threading.Event(), None]
-        with self._lock:
-            if self._closed is not None:
-                return {"error": self._closed, "error_kind": "llm"}
-            self._next_id += 1
-            rid = self._next_id
-            self._pending[rid] = frame_slot
-            if self._reader is None:
-                self._reader = threading.Thread(target=self._read_loop, name="llm-rpc", daemon=True)
-                self._reader.start()
-            frame = encode({"t": "llm", "id": rid, "req": request})
-            write_all(self._w, frame)
-        frame_slot[0].wait()
-        reply = frame_slot[1]
-        if not isinstance(reply, dict):
-            return {"error": "malformed reply from the host", "error_kind": "llm"}
-        return reply
-
-    def _read_loop(self) -> None:
-        decoder = FrameDecoder()
-        try:
-            while True:
-                data = os.read(self._r, 1 << 16)
-                if not data:
-                    break
-                for msg in decoder.feed(data):
-                    rid = msg.get("id") if isinstance(msg, dict) else None
-                    with self._lock:
-                        slot = self._pending.pop(rid, None) if isinstance(rid, int) else None
-                    if slot is not None:
-                        slot[1] = msg.get("resp")
-                        slot[0].set()
-        except (OSError, ProtocolError):
-            pass
-        with self._lock:
-            self._closed = "the LLM channel to the host is closed"
-            waiting = list(self._pending.values())
-            self._pending.clear()
-        for slot in waiting:
-            slot[1] = {"error": "the LLM channel to the host is closed", "error_kind": "llm"}
-            slot[0].set()
-
-
-def _raise_timeout(what: str) -> Any:
-    def handler(signum: int, frame: Any) -> None:
-        raise AgentTimeout(what)
-
-    return handler
-
-
 class Worker:
     """One warm worker: reads tasks from the host, runs each in a forked child, reports the outcome."""
 
@@ -205,11 +113,11 @@ class Worker:
         self.own_group = bool(cfg.get("own_process_group"))
         bpf = cfg.get("bpf")
         self.bpf: bytes | None = base64.b64decode(bpf) if bpf else None
-        self.libc = _libc()
+        self.libc = libc()
         # Children run as another uid (or under no_new_privs); being non-dumpable keeps them out of
         # /proc/<worker>/fd, where the pipes to the host are.
         with contextlib.suppress(OSError):
-            _prctl(self.libc, PR_SET_DUMPABLE, 0)
+            prctl(self.libc, PR_SET_DUMPABLE, 0)
         tmp = cfg.get("tmp_dir")
         self.private_tmp = tmp is None
         if tmp is None:
@@ -267,7 +175,7 @@ class Worker:
             os.setresgid(gid, gid, gid)
             os.setresuid(self.drop_uid, self.drop_uid, self.drop_uid)
         # After the credential change, which clears it: die with the worker.
-        _prctl(self.libc, PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(self.libc, PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != self.pid:
             os._exit(1)
 
@@ -292,9 +200,9 @@ class Worker:
             # Without seccomp a child can fork; its own group lets the worker kill them all.
             os.setpgid(0, 0)
         if self.bpf is not None:
-            _load_seccomp(self.libc, self.bpf)
+            load_seccomp(self.libc, self.bpf)
         else:
-            _prctl(self.libc, PR_SET_NO_NEW_PRIVS, 1)
+            prctl(self.libc, PR_SET_NO_NEW_PRIVS, 1)
 
     def _child_fds(self, keep_rpc: tuple[int, int], out_w: int) -> None:
         null = os.open(os.devnull, os.O_RDONLY)
@@ -320,8 +228,8 @@ class Worker:
             os.environ["HOME"] = self.tmp
             self._drop_privileges()
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes raise OSError instead
-            signal.signal(signal.SIGXCPU, _raise_timeout(f"CPU time limit of {limits['cpu']:g} s exceeded"))
-            signal.signal(signal.SIGALRM, _raise_timeout(f"wall time limit of {limits['wall']:g} s exceeded"))
+            signal.signal(signal.SIGXCPU, raise_timeout(f"CPU time limit of {limits['cpu']:g} s exceeded"))
+            signal.signal(signal.SIGALRM, raise_timeout(f"wall time limit of {limits['wall']:g} s exceeded"))
             self._confine(limits)
         except BaseException as exc:
             message = {"t": "error", "kind": "sandbox", "message": one_line(f"sandbox setup failed: {exc!r}")}
@@ -330,7 +238,7 @@ class Worker:
             os._exit(0)
         try:
             signal.setitimer(signal.ITIMER_REAL, float(limits["wall"]))
-            backend = _PipeBackend(rpc_in, rpc_out)
+            backend = PipeBackend(rpc_in, rpc_out)
             answer = self.runtime.run_agent(
                 task["code"], task["question"], backend=backend, answer_format=task["answer_format"]
             )
@@ -396,11 +304,11 @@ class Worker:
         return {"t": "done", "seq": seq, "answer": answer, "error": error, "stdout": stdout}
 
     def _kill(self, pid: int) -> None:
-        with contextlib.suppress(OSError):
-            if self.own_group:
+        if self.own_group:  # the child and whatever it forked (it may not have its group yet)
+            with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-            else:
-                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
     def _relay(
         self, pid: int, seq: Any, limits: dict[str, Any], c2w: int, w2c: int, out: int, started: float
@@ -529,6 +437,9 @@ class Worker:
                 if killed is None:
                     kill("killed")
                 reap(True)
+            if self.own_group:  # whatever the child forked must not outlive the example
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
             if pidfd is not None:
                 os.close(pidfd)
         if host_gone:

@@ -29,7 +29,15 @@ from agentkit.search._prompt import (
     estimate_tokens,
     prompt_tokens,
 )
-from agentkit.search._run import load_search_task, model_configs, remaining_budget, run_search, run_sync
+from agentkit.search._run import (
+    default_hooks,
+    load_search_task,
+    model_configs,
+    preview_meta_prompt,
+    remaining_budget,
+    run_search,
+    run_sync,
+)
 from agentkit.search._selection import (
     ScoredAgent,
     SelectionResult,
@@ -61,11 +69,13 @@ __all__ = [
     "build_meta_prompt",
     "complementary_partner",
     "coverage_gain",
+    "default_hooks",
     "estimate_tokens",
     "extract_code",
     "load_search_task",
     "load_seeds",
     "model_configs",
+    "preview_meta_prompt",
     "prompt_tokens",
     "remaining_budget",
     "run_search",

@@ -6,7 +6,7 @@ per-example results land one by one, so no finished evaluation is ever run again
 
 Checkpoint keys in `run_state`:
 - ``phase``: ``seeds``, ``search``, ``final`` or ``done``.
-- ``status``: ``running``, ``interrupted``, ``budget_exhausted`` or ``finished``.
+- ``status``: ``running``, ``interrupted``, ``budget_exhausted``, ``error`` or ``finished``.
 - ``generations_done``: generations fully stored.
 - ``generation_state``: the generation in progress: its settings, the cascade bar, and one slot per
   candidate (parents, inspirations, prompt, current attempt and agent id, done flag).
@@ -37,7 +37,7 @@ from agentkit.search._prompt import (
     clip,
     prompt_tokens,
 )
-from agentkit.search._selection import ScoredAgent, select_parents
+from agentkit.search._selection import ScoredAgent, SelectionResult, select_parents
 
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord, Archive
@@ -275,6 +275,9 @@ class SearchRun:
             status = "interrupted"
             self._stop("interrupted", {})
             self.progress.log("interrupted: the archive holds everything finished so far")
+        except Exception as exc:
+            self._stop("error", {"message": f"{type(exc).__name__}: {exc}"})
+            raise
         finally:
             self.progress.stop()
         return self.outcome(status)
@@ -377,29 +380,21 @@ class SearchRun:
             settings = await self.hooks.before_generation(self.ctx, generation, settings)
             pool = self._pool(generation)
             best = max(self._pool(generation, evaluated_only=True), key=lambda p: p.key, default=None)
-            slots = []
-            selections = []
-            for slot in range(c.parallel):
-                rng = random.Random(f"agentkit-search/{c.seed}/{generation}/{slot}")
-                sel = select_parents(
-                    pool,
-                    mode=c.selection,
-                    rng=rng,
-                    tournament_size=c.tournament_size,
-                    inspirations=settings.inspirations,
-                )
-                selections.append(sel)
-                slots.append(
-                    {
-                        "slot": slot,
-                        "parents": sel.parents,
-                        "inspirations": sel.inspirations,
-                        "attempt": 0,
-                        "agent_id": None,
-                        "prompt": None,
-                        "done": False,
-                    }
-                )
+            selections = [
+                self.select(pool, generation, slot, settings.inspirations) for slot in range(c.parallel)
+            ]
+            slots = [
+                {
+                    "slot": slot,
+                    "parents": sel.parents,
+                    "inspirations": sel.inspirations,
+                    "attempt": 0,
+                    "agent_id": None,
+                    "prompt": None,
+                    "done": False,
+                }
+                for slot, sel in enumerate(selections)
+            ]
             self._gen_state = {
                 "generation": generation,
                 "bar": best.mean if best else None,
@@ -452,6 +447,20 @@ class SearchRun:
             )
         self.progress.log(f"generation {generation} done; best {leader.name if leader else '-'}")
         self._refresh_progress()
+
+    def select(
+        self, pool: Sequence[ScoredAgent], generation: int, slot: int, inspirations: int
+    ) -> SelectionResult:
+        """Parents and inspirations of candidate `slot` of `generation` (seeded by both, so a resumed run
+        chooses the same)."""
+        c = self.config
+        return select_parents(
+            pool,
+            mode=c.selection,
+            rng=random.Random(f"agentkit-search/{c.seed}/{generation}/{slot}"),
+            tournament_size=c.tournament_size,
+            inspirations=inspirations,
+        )
 
     async def _slot(self, generation: int, slot: dict[str, Any]) -> None:
         key = f"g{generation}/{slot['slot']}"
@@ -625,6 +634,7 @@ class SearchRun:
             meta["fix_of"] = fix_of
         if proposal.problem:
             meta["failure"] = proposal.problem
+            meta["failure_kind"] = "no code"
             meta["raw_reply"] = clip(proposal.raw, 4000)
         return self.archive.add_agent(
             proposal.name,
@@ -678,7 +688,14 @@ class SearchRun:
         if twin is not None:
             reason = f"duplicate of {twin.id} ({twin.name!r}): the same code up to layout and comments"
             with self.archive.transaction():
-                self.archive.update_agent(agent.id, meta={"failure": reason, "duplicate_of": twin.id})
+                self.archive.update_agent(
+                    agent.id,
+                    meta={
+                        "failure": reason,
+                        "failure_kind": f"duplicate of {twin.id}",
+                        "duplicate_of": twin.id,
+                    },
+                )
                 self.archive.set_status(agent.id, "failed")
                 self.archive.log_event("duplicate", {"agent": agent.id, "of": twin.id}, generation=generation)
             self.progress.log(f"g{generation}: {agent.id} rejected as a duplicate of {twin.id}")
@@ -687,7 +704,7 @@ class SearchRun:
         if problems:
             reason = "The code failed the static checks:\n" + "\n".join(f"- {p}" for p in problems)
             with self.archive.transaction():
-                self.archive.update_agent(agent.id, meta={"failure": reason})
+                self.archive.update_agent(agent.id, meta={"failure": reason, "failure_kind": "static check"})
                 self.archive.set_status(agent.id, "failed")
                 self.archive.log_event(
                     "check_failed", {"agent": agent.id, "problems": problems}, generation=generation

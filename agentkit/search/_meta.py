@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agentkit._resources import read_prompt
+from agentkit.errors import ProviderError
 from agentkit.search._prompt import clip, render
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 PROPOSAL_FIELDS = ["thought", "name", "code"]
 REVIEW_FIELDS = ["reflection", "thought", "name", "code"]
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
+_BARE_FORWARD = re.compile(r"^def forward\(.*", re.DOTALL | re.MULTILINE)
 
 
 @dataclass
@@ -53,8 +55,11 @@ def extract_code(text: str) -> str:
 def _proposal(fields: dict[str, str], raw: str, parse_error: str | None, fallback_name: str) -> Proposal:
     code = extract_code(fields.get("code", ""))
     if not code:
-        # A model that ignores JSON may still have written a fenced program.
-        code = extract_code(raw) if _FENCE.search(raw) else ""
+        # A model that ignores JSON may still have written a program, fenced or bare.
+        if _FENCE.search(raw):
+            code = extract_code(raw)
+        elif bare := _BARE_FORWARD.search(raw):
+            code = bare.group(0).strip()
     problem = None
     if not code:
         problem = "the reply contained no code" + (f" ({parse_error})" if parse_error else "")
@@ -88,16 +93,26 @@ class MetaAgent:
     async def _ask(
         self, messages: list[dict[str, str]], fields: list[str], *, sample_index: int, fallback_name: str
     ) -> Proposal:
-        result = await self.client.complete_fields(
-            messages,
-            self.model,
-            fields,
-            role="meta",
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            sample_index=sample_index,
-            strict=False,
-        )
+        try:
+            result = await self.client.complete_fields(
+                messages,
+                self.model,
+                fields,
+                role="meta",
+                temperature=self.temperature,
+                max_tokens=self.max_tokens,
+                sample_index=sample_index,
+                strict=False,
+            )
+        except ProviderError as exc:
+            # Retries are spent; this candidate fails (and is recorded), the search goes on.
+            return Proposal(
+                thought="",
+                name=fallback_name,
+                code="",
+                raw="",
+                problem=f"the meta agent's model call failed: {exc}",
+            )
         return _proposal(result.fields, result.completion.text, result.parse_error, fallback_name)
 
     async def propose(

@@ -39,13 +39,14 @@ class SearchProgress:
 
     @classmethod
     def auto(cls, enabled: bool, console: Console | None = None) -> SearchProgress:
-        """A live panel on a terminal, plain lines when output is redirected, nothing when disabled."""
-        if not enabled:
+        """A live panel on a terminal; nothing when disabled or when output is not a terminal (pipes, CI,
+        tests), where a redrawn panel would only fill logs."""
+        if not enabled or not sys.stderr.isatty():
             return cls("off")
         from rich.console import Console
 
         console = console or Console(stderr=True)
-        return cls("live" if console.is_terminal and sys.stderr.isatty() else "lines", console)
+        return cls("live" if console.is_terminal else "off", console)
 
     def start(self) -> None:
         """Begin showing progress."""

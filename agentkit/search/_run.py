@@ -9,13 +9,13 @@ import importlib.metadata
 import os
 import signal
 import subprocess
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentkit.errors import ConfigError, SearchError
 from agentkit.search._config import SearchConfig
-from agentkit.search._hooks import SearchHooks
+from agentkit.search._hooks import NoHooks, SearchHooks
 from agentkit.search._loop import SearchOutcome, SearchRun
 from agentkit.search._progress import SearchProgress
 
@@ -39,6 +39,25 @@ RESUMABLE_OVERRIDES = frozenset(
         "top_k",
     }
 )
+
+
+HookFactory = Callable[[SearchConfig], SearchHooks]
+
+
+def default_hooks(config: SearchConfig) -> SearchHooks:
+    """The hooks a command-line search runs with: `agentkit.reflect.search_hooks(config)` when that
+    component exists and reflection or the manual is on, else none."""
+    if not (config.reflection or config.manual):
+        return NoHooks()
+    try:
+        import agentkit.reflect as reflect
+    except ImportError:
+        return NoHooks()
+    factory = getattr(reflect, "search_hooks", None)
+    if factory is None:
+        return NoHooks()
+    hooks: SearchHooks = factory(config)
+    return hooks
 
 
 def _versions() -> dict[str, str | None]:
@@ -189,11 +208,15 @@ async def run_search(
     resume: bool = False,
     overrides: dict[str, Any] | None = None,
     hooks: SearchHooks | None = None,
+    hook_factory: HookFactory | None = None,
     progress: SearchProgress | None = None,
     client: LLMClient | None = None,
 ) -> SearchOutcome:
     """Start a search in a new `run_dir` with `config`, or with `resume=True` continue the one there
     (its stored settings, with the allowed `overrides` such as more generations or a larger budget).
+
+    `hooks` plug in reflection and the manual (default: none); `hook_factory` builds them from the
+    run's config instead (what a resumed run needs, since its config is read from the archive).
 
     Stops when the generations are done (then the top agents by search score are scored once on the
     sealed test split), when the budget runs out, or when cancelled; each stop leaves a consistent
@@ -213,6 +236,8 @@ async def run_search(
         raise ConfigError("a new search needs a SearchConfig")
     archive, config = _open_archive(None if resume else config, run_dir, overrides)
     try:
+        if hooks is None and hook_factory is not None:
+            hooks = hook_factory(config)
         task, split = load_search_task(config)
         ids = [e.id for e in split.search]
         stored_ids = archive.get_state("search_ids")
@@ -265,6 +290,41 @@ async def run_search(
                 await client.aclose()
     finally:
         archive.close()
+
+
+def preview_meta_prompt(
+    archive: Archive,
+    *,
+    generation: int | None = None,
+    slot: int = 0,
+    hooks: SearchHooks | None = None,
+) -> list[dict[str, str]]:
+    """The meta prompt the search would send for candidate `slot` of `generation` (default: the next
+    one) of the run in `archive`, without calling any model. For checking its size on big archives."""
+    stored = archive.config.get("search")
+    if not isinstance(stored, dict):
+        raise SearchError(f"{archive.run_dir} is not the archive of a search run")
+    config = SearchConfig.model_validate(stored)
+    task, split = load_search_task(config)
+    none: Any = None
+    run = SearchRun(
+        config=config,
+        archive=archive,
+        client=none,
+        runner=none,
+        agent_model=none,
+        meta_model=none,
+        task=task,
+        search_examples=list(split.search),
+        load_test=list,
+        hooks=hooks,
+    )
+    if generation is None:
+        generation = int(archive.get_state("generations_done", 0)) + 1
+    selection = run.select(run._pool(generation), generation, slot, config.inspirations)
+    return run.meta_prompt(
+        {"slot": slot, "parents": selection.parents, "inspirations": selection.inspirations}, generation
+    )
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

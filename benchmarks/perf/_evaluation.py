@@ -86,7 +86,7 @@ async def timed_eval(
     )
 
 
-def _open(server: ServerProcess, concurrency: int, isolation: str = "auto") -> Any:
+def open_session(server: ServerProcess, concurrency: int, isolation: str = "auto") -> Any:
     from agentkit.evaluate import Session
 
     return Session.open(
@@ -97,7 +97,7 @@ def _open(server: ServerProcess, concurrency: int, isolation: str = "auto") -> A
     )
 
 
-async def _warm(session: Session, concurrency: int) -> None:
+async def warm_up(session: Session, concurrency: int) -> None:
     """Start every sandbox worker and the HTTP connections before timing anything."""
     task = _world.task(concurrency, seed=99)
     await timed_eval(session, _world.one_call_agent(), task.examples, task, concurrency=concurrency)
@@ -121,8 +121,8 @@ async def scenario_1(sizes: Sizes) -> list[Figure]:
     ]
     figures = []
     with ServerProcess("simulated", latency_s=lat, jitter_s=sizes.jitter_s) as server:
-        async with _open(server, conc) as session:
-            await _warm(session, conc)
+        async with open_session(server, conc) as session:
+            await warm_up(session, conc)
             for sid, label, code, calls in agents:
                 server.reset()
                 t = await timed_eval(session, code, task.examples, task, concurrency=conc)
@@ -194,8 +194,8 @@ async def scenario_8(sizes: Sizes) -> list[Figure]:
         for conc in sizes.scale_levels:
             n = max(sizes.scale_min_examples, 4 * conc)
             task = _world.task(n, seed=conc)
-            async with _open(server, conc) as session:
-                await _warm(session, conc)
+            async with open_session(server, conc) as session:
+                await warm_up(session, conc)
                 server.reset()
                 t = await timed_eval(session, _world.one_call_agent(), task.examples, task, concurrency=conc)
                 stats = server.stats()
@@ -243,10 +243,10 @@ async def scenario_3(sizes: Sizes) -> list[Figure]:
     trusted_ms: list[float] = []
     sandbox_ms: list[float] = []
     with ServerProcess("simulated", latency_s=0.0) as server:
-        async with _open(server, 1, isolation="trusted") as trusted:
+        async with open_session(server, 1, isolation="trusted") as trusted:
             await timed_eval(trusted, code, warm.examples, warm, concurrency=1)  # imports litellm, connects
             started = time.perf_counter()
-            async with _open(server, 1) as sandboxed:
+            async with open_session(server, 1) as sandboxed:
                 await timed_eval(sandboxed, code, warm.examples[:1], warm, concurrency=1)
                 cold_ms = (time.perf_counter() - started) * 1000
                 level = sandboxed.isolation_level

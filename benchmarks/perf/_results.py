@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["pass", "miss", "not measured"]
+Status = Literal["pass", "miss", "info", "not measured"]
 
 
 class Figure(BaseModel):
@@ -29,7 +29,7 @@ class Figure(BaseModel):
     target: str
     """The target, as printed (e.g. ``">= 0.85 of the limit"``)."""
     status: Status
-    """pass, miss, or not measured (then `notes` says why)."""
+    """pass, miss, info (a figure with no target), or not measured (then `notes` says why)."""
     notes: str = ""
     """Sizes used, context needed to read the figure, or why it was not measured."""
     details: dict[str, Any] = Field(default_factory=dict)
@@ -37,7 +37,9 @@ class Figure(BaseModel):
 
     def line(self) -> str:
         """One console line: id, title, figure, target, verdict."""
-        verdict = {"pass": "PASS", "miss": "MISS", "not measured": "NOT MEASURED"}[self.status]
+        verdict = {"pass": "PASS", "miss": "MISS", "info": "INFO", "not measured": "NOT MEASURED"}[
+            self.status
+        ]
         text = f"[{self.scenario:>3}] {self.title}: {self.shown} (target {self.target}) -> {verdict}"
         return text + (f"\n      {self.notes}" if self.notes else "")
 
@@ -79,6 +81,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
         "os": f"{platform.system()} {platform.release()}",
+        # Other work on the machine skews every figure that is a share of a limit; say how busy it was.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -86,7 +90,8 @@ def markdown(figures: list[Figure], info: dict[str, Any], *, mode: str, elapsed_
     """The results as a markdown table with the date and machine above it."""
     lines = [
         f"Measured {info['date']} on {info['nproc']} cores ({info['cpu']}), Python {info['python']}, "
-        f"{info['os']}; `make bench` ({mode} sizes) took {elapsed_s:.0f} s.",
+        f"{info['os']}; load average at the end {info['load_average'][0]:.1f} / {info['load_average'][1]:.1f} / "
+        f"{info['load_average'][2]:.1f} (1/5/15 min); `make bench` ({mode} sizes) took {elapsed_s:.0f} s.",
         "",
         "| # | scenario | figure | target | result | notes |",
         "| --- | --- | --- | --- | --- | --- |",

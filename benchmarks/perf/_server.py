@@ -39,7 +39,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             text=True,
             env=env,
-            cwd=_repo_root(),
+            cwd=repo_root(),
         )
         self.port = int(self._read()["port"])
         return self
@@ -65,6 +65,10 @@ class ServerProcess:
     def stats(self) -> dict[str, Any]:
         """Requests received (in total and per model), the most in flight at once, responder errors."""
         return self._ask("stats")
+
+    def meta_prompts(self) -> list[list[dict[str, Any]]]:
+        """The messages of every proposal request of the meta model (two messages), in arrival order."""
+        return list(self._ask("meta_prompts")["prompts"])
 
     def reset(self) -> None:
         """Forget recorded requests and the in-flight maximum."""
@@ -92,7 +96,7 @@ class ServerProcess:
         self.stop()
 
 
-def _repo_root() -> str:
+def repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -126,6 +130,14 @@ def main() -> None:
                     "by_model": dict(by_model),
                     "max_in_flight": server.max_in_flight,
                     "responder_errors": server.responder_errors[:5],
+                }
+            elif command == "meta_prompts":
+                reply = {
+                    "prompts": [
+                        r["messages"]
+                        for r in server.requests
+                        if str(r.get("model", "")).endswith("fake-meta") and len(r.get("messages") or []) == 2
+                    ]
                 }
             elif command == "reset":
                 server.reset()

@@ -6,13 +6,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from reflect_helpers import make_examples
 
 from agentkit.archive import Archive
 from agentkit.llm import LLMClient, ModelConfig
 from agentkit.tasks import Example
 from agentkit.testing import FakeOpenAIServer, model_config_for
-
-from reflect_helpers import make_examples
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from agentkit.archive import Archive, AgentRecord
+from agentkit.archive import AgentRecord, Archive
 from agentkit.evaluate._records import AgentFailure, EvalResult, ExampleResult, LLMCallTrace
 from agentkit.evaluate._summary import summarize
 from agentkit.llm import LLMClient, ModelConfig
@@ -87,7 +87,7 @@ def add_scored(
         thought=f"Design of {name}",
         parents=parents,
         generation=generation,
-        origin="seed" if origin == "seed" else "meta",  # type: ignore[arg-type]
+        origin="seed" if origin == "seed" else "meta",
         meta=meta,
     )
     results = results_for(examples, correct, crash=crash)

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from agentkit.archive import Archive, RuleEvidence
-from agentkit.llm import LLMClient, ModelConfig
-from agentkit.reflect import ArchiveFacts, ReflectConfig, ReflectHooks, check_operations, classify_outcome
-from agentkit.tasks import Example
-from agentkit.testing import FakeOpenAIServer
-
 from reflect_helpers import (
     add_scored,
     evidence_problems,
@@ -21,6 +15,12 @@ from reflect_helpers import (
     results_for,
     script,
 )
+
+from agentkit.archive import Archive, RuleEvidence
+from agentkit.llm import LLMClient, ModelConfig
+from agentkit.reflect import ArchiveFacts, ReflectConfig, ReflectHooks, check_operations, classify_outcome
+from agentkit.tasks import Example
+from agentkit.testing import FakeOpenAIServer
 
 
 def _events(archive: Archive, kind: str) -> list[dict]:
@@ -201,3 +201,17 @@ def test_check_operations_limits_count_and_retirements(archive: Archive, example
         ).accepted
         == []
     )
+
+
+def test_parse_operations_reads_fenced_bare_and_python_style_replies() -> None:
+    from agentkit.reflect import parse_operations
+
+    op = {"op": "retire", "rule_id": "r001"}
+    assert parse_operations(
+        'Here you go:\n```json\n{"operations": [{"op": "retire", "rule_id": "r001"}]}\n```'
+    ) == [op]
+    assert parse_operations('[{"op": "retire", "rule_id": "r001"}]') == [op]
+    assert parse_operations("{'operations': [{'op': 'retire', 'rule_id': 'r001'}],}") == [op]
+    assert parse_operations('{"operations": []}') == []
+    assert parse_operations("no idea") is None
+    assert parse_operations('{"operations": "delete everything"}') is None

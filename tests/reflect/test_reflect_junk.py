@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-from agentkit.archive import Archive
-from agentkit.llm import LLMClient, ModelConfig
-from agentkit.reflect import ReflectConfig, ReflectHooks
-from agentkit.search import CandidateOutcome
-from agentkit.tasks import Example
-from agentkit.testing import FakeOpenAIServer, Fault
-
 from reflect_helpers import (
     add_scored,
     is_builder,
@@ -18,6 +11,13 @@ from reflect_helpers import (
     requests_matching,
     script,
 )
+
+from agentkit.archive import Archive
+from agentkit.llm import LLMClient, ModelConfig
+from agentkit.reflect import ReflectConfig, ReflectHooks
+from agentkit.search import CandidateOutcome
+from agentkit.tasks import Example
+from agentkit.testing import FakeOpenAIServer, Fault
 
 
 async def test_unparseable_reflection_is_recorded_with_the_raw_text(
@@ -97,3 +97,10 @@ async def test_seeds_are_not_reflected_on_and_switches_turn_parts_off(
     no_manual = make_ctx(archive, client, model, examples, manual=False)
     assert ReflectHooks(ReflectConfig(hide_share=0.0)).manual_text(no_manual, 2) == ""
     assert "Shown only with the manual on." in ReflectHooks(ReflectConfig(hide_share=0.0)).manual_text(ctx, 3)
+
+
+def test_reflect_hooks_implement_the_search_hook_protocol() -> None:
+    from agentkit.search import SearchHooks
+
+    hooks: SearchHooks = ReflectHooks()
+    assert isinstance(hooks, SearchHooks)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from agentkit.archive import Archive, RuleEvidence
+from reflect_helpers import add_scored, evidence_problems, is_consolidation, make_ctx, script
+
+from agentkit.archive import Archive, RuleEvidence, RuleType
 from agentkit.llm import LLMClient, ModelConfig
 from agentkit.reflect import (
     ReflectConfig,
@@ -17,8 +19,6 @@ from agentkit.reflect import (
 from agentkit.tasks import Example
 from agentkit.testing import FakeOpenAIServer
 
-from reflect_helpers import add_scored, evidence_problems, is_consolidation, make_ctx, script
-
 
 def _ev(agent_id: str, n: int = 1) -> list[RuleEvidence]:
     return [RuleEvidence(agent_id=agent_id, generation=0, example_ids=[f"ex{i}"]) for i in range(n)]
@@ -26,7 +26,7 @@ def _ev(agent_id: str, n: int = 1) -> list[RuleEvidence]:
 
 def test_formulate_groups_by_type_keeps_text_word_for_word_and_drops_whole_rules(archive: Archive) -> None:
     a = archive.add_agent("A", "def forward(self, taskInfo):\n    return '1'\n")
-    texts = {
+    texts: dict[RuleType, str] = {
         "unresolved_error": "Agents that print instead of return get nothing.  (Keep  spacing!)",
         "strategy": "For multi-step sums, decompose first.",
         "mechanism": "Temperature 0 makes self-consistency useless.",
@@ -34,7 +34,7 @@ def test_formulate_groups_by_type_keeps_text_word_for_word_and_drops_whole_rules
     for rule_type, text in texts.items():
         archive.add_rule(
             rule_type, text, generation=0, status="active", evidence=_ev(a.id, 2), scope="always"
-        )  # type: ignore[arg-type]
+        )
     weak = archive.add_rule(
         "helper", "A weakly supported helper rule.", generation=0, status="active", evidence=_ev(a.id)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from reflect_helpers import add_scored, make_ctx
 
 from agentkit.archive import Archive
 from agentkit.llm import LLMClient, ModelConfig
@@ -20,8 +21,6 @@ from agentkit.reflect import (
 )
 from agentkit.search import GenerationSettings
 from agentkit.tasks import Example
-
-from reflect_helpers import add_scored, make_ctx
 
 EXAMPLES = ["e0", "e1", "e2", "e3"]
 

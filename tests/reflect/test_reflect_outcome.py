@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agentkit.reflect import choose_contrast, classify_outcome, pick_examples
-
 from reflect_helpers import make_examples, results_for
+
+from agentkit.reflect import choose_contrast, classify_outcome, pick_examples
 
 EXAMPLES = make_examples()
 

@@ -218,6 +218,39 @@ async def test_fork_bomb_is_refused(make_sandbox, isolation: str) -> None:
     assert run.answer == "made 0 PermissionError exec:PermissionError spawn:PermissionError"
 
 
+SIGNALS = """
+import os, signal, threading
+
+def forward(self, taskInfo):
+    allowed, refused = [], 0
+    targets = {int(p) for p in os.listdir("/proc") if p.isdigit()} | {1, os.getppid()}
+    for pid in sorted(targets - {os.getpid()}):
+        try:
+            os.kill(pid, 0)  # signal 0: checks permission, delivers nothing
+            allowed.append(pid)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            refused += 1
+    try:
+        signal.pthread_kill(threading.main_thread().ident, 0)  # tgkill
+    except PermissionError:
+        refused += 1
+    except Exception:
+        pass
+    return "allowed %s refused %d" % (allowed, refused)
+"""
+
+
+async def test_cannot_signal_other_processes(make_sandbox, isolation: str) -> None:
+    if not has_seccomp(isolation):
+        pytest.skip("without seccomp only the uid (and bwrap's pid namespace) limit signals")
+    sandbox = await make_sandbox()
+    run = await run_between_good_ones(sandbox, SIGNALS, "q")
+    assert run.error is None, run.error
+    assert (run.answer or "").startswith("allowed [] refused ")
+
+
 async def test_allocating_8_gb_is_a_memory_failure(make_sandbox) -> None:
     sandbox = await make_sandbox()
     big_block = "def forward(self, taskInfo):\n    return str(len(bytearray(8 * 1024 ** 3)))\n"

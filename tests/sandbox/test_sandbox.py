@@ -85,7 +85,7 @@ def forward(self, taskInfo):
             "exception",
             "SystemExit",
         ),
-        ("def forward(self, taskInfo):\n    import os\n    os.kill(os.getpid(), 9)\n", "killed", "SIGKILL"),
+        ("def forward(self, taskInfo):\n    import ctypes\n    ctypes.string_at(0)\n", "killed", "SIGSEGV"),
     ],
 )
 async def test_failures_are_classified(make_sandbox, code: str, kind: str, needle: str) -> None:
@@ -249,3 +249,44 @@ async def test_auto_falls_back_when_bwrap_is_missing(monkeypatch, caplog) -> Non
         assert run.answer == "echo:q"
     warnings = [r for r in caplog.records if r.name == "agentkit.sandbox" and r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "NOT protected" in warnings[0].getMessage()
+
+
+async def test_without_seccomp_the_level_says_so_and_forks_are_cleaned_up(isolation, monkeypatch) -> None:
+    from agentkit.sandbox import Sandbox, SandboxConfig, _isolation, _pool
+
+    monkeypatch.setattr(_pool, "_RESOLVED", {})
+    monkeypatch.setattr(_pool, "seccomp_filter", lambda: None)
+    monkeypatch.setattr(_isolation, "seccomp_filter", lambda: None)
+    forker = """
+import os, time
+
+def forward(self, taskInfo):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(300)
+        os._exit(0)
+    return str(pid)
+"""
+    config = SandboxConfig(isolation=isolation, workers=1)  # type: ignore[arg-type]
+    async with Sandbox(config, runtime_dir=runtime_dir()) as sandbox:
+        assert sandbox.isolation_level == isolation
+        assert "seccomp" in sandbox.isolation_notes or "processes" in sandbox.isolation_notes
+        run = await sandbox.run(forker, "q", answer_format="", llm=instant_llm)
+        assert run.error is None, run.error
+        ok = await sandbox.run(ONE_CALL_AGENT, "q", answer_format="", llm=instant_llm)
+        assert ok.answer == "42|q"
+        if isolation == "process":  # same pid namespace: the grandchild must be gone
+            pid = int(run.answer or "0")
+            for _ in range(100):
+                if not os.path.exists(f"/proc/{pid}") or "Z" in _proc_state(pid):
+                    break
+                await asyncio.sleep(0.02)
+            assert not os.path.exists(f"/proc/{pid}") or "Z" in _proc_state(pid)
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

@@ -59,3 +59,19 @@ async def test_trusted_runner_reports_failures() -> None:
     assert refused.error is not None and refused.error.kind == "llm"
     late = await runner.run(slow, "q", answer_format="", llm=instant_llm)
     assert late.error is not None and late.error.kind == "timeout"
+
+
+async def test_trusted_runner_does_not_starve_the_default_executor() -> None:
+    # The LLM plumbing (DNS lookups in aiohttp, for one) uses the loop's default executor; agent
+    # threads blocked on model calls must not occupy it, or everything deadlocks.
+    runner = TrustedRunner(SandboxConfig(workers=32), run_agent=_run_agent())
+
+    async def llm(request: dict[str, Any]) -> dict[str, Any]:
+        await asyncio.get_running_loop().run_in_executor(None, threading.Event().wait, 0.01)
+        return field_values(request, answer="1")
+
+    async with asyncio.timeout(30):
+        runs = await asyncio.gather(
+            *(runner.run(ONE_CALL_AGENT, f"q{i}", answer_format="", llm=llm) for i in range(40))
+        )
+    assert all(r.answer == f"1|q{i}" for i, r in enumerate(runs))

@@ -8,12 +8,20 @@ from typing import Any
 
 import pytest
 
+from agentkit._resources import read_prompt
 from agentkit.archive import Archive
 from agentkit.evaluate import AgentFailure, ExampleResult
 from agentkit.evaluate._summary import summarize
-from agentkit.search import NoHooks, SearchConfig, SearchContext, SearchRun, prompt_tokens, select_parents
+from agentkit.search import (
+    NoHooks,
+    SearchConfig,
+    SearchContext,
+    SearchRun,
+    load_search_task,
+    preview_meta_prompt,
+    prompt_tokens,
+)
 from agentkit.search._prompt import AgentCard, FailureExample, PromptLimits, build_meta_prompt
-from agentkit.tasks import load_task
 
 LONG_CODE = (
     "def forward(self, taskInfo):\n"
@@ -31,9 +39,8 @@ class HugeManual(NoHooks):
         return "Rule: always check the arithmetic twice. " * 2000
 
 
-def fill_archive(archive: Archive, n_agents: int, task: Any) -> None:
+def fill_archive(archive: Archive, n_agents: int, examples: list[Any]) -> None:
     rng = random.Random(0)
-    examples = task.examples
     for i in range(n_agents):
         agent = archive.add_agent(
             f"Agent number {i} with a rather long descriptive name " * 2,
@@ -62,8 +69,9 @@ def fill_archive(archive: Archive, n_agents: int, task: Any) -> None:
         archive.record_summary(agent.id, "search", summarize(results))
 
 
-def make_run(archive: Archive, task: Any, config: SearchConfig, hooks: NoHooks | None = None) -> SearchRun:
+def make_run(archive: Archive, config: SearchConfig) -> SearchRun:
     none: Any = None
+    task, split = load_search_task(config)
     return SearchRun(
         config=config,
         archive=archive,
@@ -72,25 +80,25 @@ def make_run(archive: Archive, task: Any, config: SearchConfig, hooks: NoHooks |
         agent_model=none,
         meta_model=none,
         task=task,
-        search_examples=list(task.examples),
+        search_examples=list(split.search),
         load_test=list,
-        hooks=hooks,
     )
 
 
 @pytest.mark.parametrize("n_agents", [10, 100, 200])
 def test_meta_prompt_stays_under_the_bound(tmp_path: Path, n_agents: int) -> None:
-    task = load_task("gen/arithmetic", size=30)
-    config = SearchConfig(task="gen/arithmetic", inspirations=6, prompt_failures=4)
+    config = SearchConfig(
+        task="gen/arithmetic", search_size=30, test_size=10, inspirations=6, prompt_failures=4, generations=50
+    )
+    examples = load_search_task(config)[1].search
     with Archive.create(tmp_path / "run", {"search": config.model_dump(mode="json")}) as archive:
-        fill_archive(archive, n_agents, task)
-        run = make_run(archive, task, config, HugeManual())
+        fill_archive(archive, n_agents, examples)
         generation = 1 + n_agents // 10 + 1
-        pool = run._pool(generation)
-        assert len(pool) == n_agents
-        selection = select_parents(pool, mode="complementary", rng=random.Random(1), inspirations=6)
-        slot = {"slot": 0, "parents": selection.parents, "inspirations": selection.inspirations}
-        messages = run.meta_prompt(slot, generation)
+        messages = preview_meta_prompt(archive, generation=generation, hooks=HugeManual())
+        selection = make_run(archive, config).select(
+            make_run(archive, config)._pool(generation), generation, 0, 6
+        )
+        assert len(make_run(archive, config)._pool(generation)) == n_agents
     size = prompt_tokens(messages)
     assert size <= config.prompt_max_tokens < 8000
     text = messages[-1]["content"]
@@ -99,6 +107,8 @@ def test_meta_prompt_stays_under_the_bound(tmp_path: Path, n_agents: int) -> Non
     assert "Questions it got wrong" in text
     assert "Rule: always check the arithmetic twice." in text
     assert "more characters cut" in text
+    # The runtime reference is shown word for word.
+    assert read_prompt("runtime_api.md").strip() in messages[0]["content"]
 
 
 def test_builder_drops_least_important_agents_last() -> None:

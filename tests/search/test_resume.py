@@ -15,10 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from agentkit.archive import Archive
-from agentkit.testing import FakeOpenAIServer
-from tests.search.scripted import (
+from search_scripted import (
     MARKER,
     QUESTION,
     AgentWorld,
@@ -27,7 +24,10 @@ from tests.search.scripted import (
     is_meta,
     responder,
 )
-from tests.search.scripted import _all_text as request_text
+from search_scripted import all_text as request_text
+
+from agentkit.archive import Archive
+from agentkit.testing import FakeOpenAIServer
 
 pytestmark = pytest.mark.sandbox
 
@@ -83,6 +83,8 @@ def command(server: FakeOpenAIServer, run_dir: Path, *extra: str) -> list[str]:
             "--concurrency",
             "2",
             "--no-cache",
+            "--no-reflection",
+            "--no-manual",
             "--out",
             str(run_dir),
         ]

@@ -7,11 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from agentkit.archive import Archive
-from agentkit.search import SearchConfig, load_search_task, run_search
-from agentkit.testing import FakeOpenAIServer
-from tests.search.scripted import (
+from search_scripted import (
     AgentWorld,
     ScriptedMeta,
     agent_code,
@@ -25,6 +21,10 @@ from tests.search.scripted import (
     question_of,
     responder,
 )
+
+from agentkit.archive import Archive
+from agentkit.search import SearchConfig, load_search_task, run_search
+from agentkit.testing import FakeOpenAIServer, Fault
 
 pytestmark = pytest.mark.sandbox
 
@@ -209,3 +209,21 @@ async def test_budget_stops_the_run_cleanly_at_the_limit(
         for agent_id, example_id in stored:
             key = (code_marker(archive.agent(agent_id).code), question_of(examples[example_id]))
             assert key not in asked_again, key
+
+
+async def test_a_failed_meta_call_is_recorded_and_the_search_goes_on(
+    tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta]
+) -> None:
+    srv, _ = server
+    # No seeds: the first request is the first proposal, and the provider refuses it for good.
+    srv.inject(Fault.status(401))
+    config = base_config(srv, seeds=[], generations=1, top_k=1)
+    outcome = await run_search(config, tmp_path / "run")
+    assert outcome.status == "finished", outcome.reason
+    with Archive.open(tmp_path / "run") as archive:
+        first, fix = archive.agents()
+        assert first.status == "failed" and "model call failed" in first.meta["failure"]
+        assert first.parents == []
+        # The fix request got the scripted good agent, which was evaluated and selected.
+        assert fix.meta["fix_of"] == first.id and fix.status == "evaluated"
+        assert archive.get_state("final_summary")["selected"]["id"] == fix.id

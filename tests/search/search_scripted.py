@@ -66,12 +66,12 @@ def evaluate_expression(text: str) -> int:
     return walk(ast.parse(text.strip(), mode="eval"))
 
 
-def _all_text(body: dict[str, Any]) -> str:
+def all_text(body: dict[str, Any]) -> str:
     return "\n".join(message_text(m) for m in body.get("messages") or [])
 
 
 def is_meta(body: dict[str, Any]) -> bool:
-    return META_SYSTEM_MARK in _all_text(body)
+    return META_SYSTEM_MARK in all_text(body)
 
 
 def stable_hash(text: str) -> int:
@@ -92,7 +92,7 @@ class AgentWorld:
         return stable_hash(f"{marker}|{question}") % 2 == 0
 
     def reply(self, body: dict[str, Any]) -> str:
-        text = _all_text(body)
+        text = all_text(body)
         match = QUESTION.search(text)
         fields = requested_fields(body) or ["answer"]
         marker_match = MARKER.search(text)
@@ -107,7 +107,7 @@ class AgentWorld:
 
 def marker(body: dict[str, Any]) -> str | None:
     """The marker of the agent that sent a request (None for seed agents)."""
-    found = MARKER.search(_all_text(body))
+    found = MARKER.search(all_text(body))
     return found.group(1) if found else None
 
 
@@ -124,7 +124,7 @@ def question_of(text: str) -> str:
 
 def question(body: dict[str, Any]) -> str:
     """The arithmetic expression a request asks about."""
-    return question_of(_all_text(body))
+    return question_of(all_text(body))
 
 
 def last_user(body: dict[str, Any]) -> str:

@@ -1,0 +1,54 @@
+"""The performance benchmarks at tiny sizes, so the harness cannot rot between `make bench` runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+IDS = ["6a", "6b", "3", "1a", "1b", "8", "2", "4", "5", "7"]
+
+
+def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.perf", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    report = json.loads((tmp_path / "latest.json").read_text())
+    assert report["mode"] == "quick"
+    assert report["machine"]["nproc"] >= 1 and report["machine"]["python"]
+    figures = {f["scenario"]: f for f in report["figures"]}
+    assert list(figures) == IDS
+    for sid, figure in figures.items():
+        if figure["status"] == "not measured":
+            # Only the peer comparison may be skipped, and only because dspy (a bench extra) is missing.
+            assert sid == "2" and "dspy is not installed" in figure["notes"], figure
+            continue
+        assert figure["status"] in ("pass", "miss", "info"), figure
+        assert figure["value"] is not None and figure["shown"] and figure["target"], figure
+
+    # Every evaluation ran without agent errors, and the searches picked the same agent.
+    for sid in ("1a", "1b"):
+        assert figures[sid]["details"]["errors"] == 0
+    assert all(level["errors"] == 0 for level in figures["8"]["details"]["levels"])
+    search = figures["4"]["details"]
+    assert search["cascade_cache"]["selected"] == search["full_no_cache"]["selected"] is not None
+    assert search["cascade_cache"]["agent_calls"] < search["full_no_cache"]["agent_calls"]
+    assert figures["7"]["details"]["agents"] >= 12
+
+    table = (tmp_path / "latest.md").read_text()
+    assert "| # | scenario | figure | target | result | notes |" in table
+    assert all(f"| {sid} |" in table for sid in IDS)
+    for sid in IDS:
+        assert f"[{sid:>3}]" in done.stdout
