@@ -78,10 +78,13 @@ class LLMClient:
         max_tokens: int | None = None,
         json_mode: bool = False,
         sample_index: int = 0,
+        json_keys: list[str] | None = None,
     ) -> Completion:
         """One chat completion. `temperature`/`max_tokens` default to the model's configuration.
 
-        `json_mode` asks the provider for a JSON object (dropped for endpoints that refuse it).
+        `json_mode` asks the provider for a JSON object (dropped for endpoints that refuse it);
+        `json_keys` names the keys it must have, enforced as a grammar where the server can (the
+        embedded llama.cpp model, which otherwise often returns valid JSON with the wrong keys).
         `sample_index` tells repeated samples of the same request apart in the cache.
         Raises BudgetExceeded (nothing sent) or ProviderError (after retries).
         """
@@ -120,7 +123,7 @@ class LLMClient:
         reply: _litellm.RawReply | None = None
         cost_usd: float | None = None
         try:
-            reply = await self._send(model, messages, temp, limit, json_mode, counter)
+            reply = await self._send(model, messages, temp, limit, json_mode, counter, json_keys)
             cost_usd = _litellm.cost_of(model.model, reply)
         finally:
             self._ledger.settle(
@@ -188,6 +191,7 @@ class LLMClient:
             max_tokens=max_tokens,
             json_mode=True,
             sample_index=sample_index,
+            json_keys=names,
         )
         parsed = parse_fields(completion.text, names)
         if strict and not parsed.found_any:
@@ -271,10 +275,16 @@ class LLMClient:
         max_tokens: int | None,
         json_mode: bool,
         counter: AttemptCounter,
+        json_keys: list[str] | None = None,
     ) -> _litellm.RawReply:
         litellm_model, api_base, api_key = await _endpoint(config)
         endpoint = (litellm_model, api_base)
         use_json = json_mode and endpoint not in _no_json_mode
+        schema = None
+        if json_keys and config.model == LOCAL_MODEL:
+            # llama.cpp's server turns a schema inside json_object into a grammar (its own extension).
+            props = {k: {"type": "string", "minLength": 1} for k in json_keys}
+            schema = {"type": "object", "properties": props, "required": list(json_keys)}
         limiter = limiter_for(litellm_model, api_base, config.max_concurrency)
 
         async def attempt() -> _litellm.RawReply:
@@ -288,6 +298,7 @@ class LLMClient:
                     max_tokens=max_tokens,
                     timeout_s=config.timeout_s,
                     json_mode=use_json,
+                    json_schema=schema if use_json else None,
                 )
 
         try:

@@ -82,6 +82,7 @@ async def acompletion(
     max_tokens: int | None,
     timeout_s: float,
     json_mode: bool,
+    json_schema: dict[str, Any] | None = None,
 ) -> RawReply:
     """One request, no retries (the caller retries). Raises litellm's exceptions or TimeoutError."""
     litellm = await ensure_litellm()
@@ -103,6 +104,8 @@ async def acompletion(
         kwargs["api_key"] = api_key
     if json_mode:
         kwargs["response_format"] = {"type": "json_object"}
+        if json_schema is not None:
+            kwargs["response_format"]["schema"] = json_schema
     # litellm's own timeout is not honoured by every provider path; this one always is.
     async with asyncio.timeout(timeout_s + 1.0):
         response = await litellm.acompletion(**kwargs)

@@ -61,10 +61,13 @@ async def _run_one(key: str, sizes: Sizes, profile_dir: Path | None) -> list[Fig
     ids, scenario = SCENARIOS[key]
     profiler = None
     if profile_dir is not None:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(async_mode="enabled")
-        profiler.start()
+        try:
+            from pyinstrument import Profiler
+        except ImportError:
+            print("      --profile needs pyinstrument (pip install -e '.[bench]'); running unprofiled")
+        else:
+            profiler = Profiler(async_mode="enabled")
+            profiler.start()
     try:
         return await scenario(sizes)
     except Exception as exc:  # one broken scenario must not hide the others' figures

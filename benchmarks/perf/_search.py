@@ -102,6 +102,7 @@ async def run_scripted_search(
         seconds = time.perf_counter() - started
         stats = server.stats()
         prompts = _meta_prompts(workdir / "run")
+        made = _calls_made(workdir / "run")
         meta_messages = server.meta_prompts() if keep_meta_prompts else []
     return {
         "status": outcome.status,
@@ -109,11 +110,25 @@ async def run_scripted_search(
         "agents": outcome.agents,
         "by_status": outcome.agents_by_status,
         "agent_calls": int(stats["by_model"].get("fake-agent", 0)),
+        "agent_calls_made": made,
         "meta_calls": int(stats["by_model"].get("fake-meta", 0)),
         "seconds": seconds,
         "prompts": prompts,
         "meta_messages": meta_messages,
     }
+
+
+def _calls_made(run_dir: Path) -> int:
+    """Model calls the agents made, cache hits included (the server saw only the misses)."""
+    from agentkit.archive import Archive
+
+    with Archive.open(run_dir) as archive:
+        return sum(
+            r.llm_calls
+            for a in archive.agents()
+            for split in ("search", "test")
+            for r in archive.results(a.id, split)
+        )
 
 
 def _meta_prompts(run_dir: Path) -> list[dict[str, int]]:
@@ -156,6 +171,8 @@ async def scenario_4(sizes: Sizes) -> list[Figure]:
             status=verdict(saving >= CALL_SAVING_TARGET and same),
             notes=(
                 f"selected: {lean['selected']!r} vs {full['selected']!r} ({'same' if same else 'DIFFERENT'}); "
+                f"the cascade cut agent calls to {lean['agent_calls_made']}, the cache answered "
+                f"{lean['agent_calls_made'] - lean['agent_calls']} of those; "
                 f"search split {sizes.search_size}, screen {sizes.screen_size}, test {sizes.test_size}; "
                 f"{lean['seconds']:.0f} s vs {full['seconds']:.0f} s"
             ),
