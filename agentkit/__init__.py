@@ -44,11 +44,24 @@ _LAZY: dict[str, str] = {
     "load_task": "agentkit.tasks",
     "load_agent": "agentkit.evaluate",
     "evaluate_agent": "agentkit.evaluate",
+    "LoadedAgent": "agentkit.evaluate",
+    "AgentAnswer": "agentkit.evaluate",
+    "EvalResult": "agentkit.evaluate",
+    "Sandbox": "agentkit.sandbox",
+    "SandboxConfig": "agentkit.sandbox",
+    "Archive": "agentkit.archive",
+    "SearchConfig": "agentkit.search",
+    "run_search": "agentkit.search",
+    "split_task": "agentkit.tasks",
+    "bootstrap_ci": "agentkit.tasks",
+    "paired_compare": "agentkit.tasks",
 }
 
 __all__ = [
+    "AgentAnswer",
     "AgentCodeError",
     "AgentkitError",
+    "Archive",
     "ArchiveError",
     "Budget",
     "BudgetExceeded",
@@ -56,21 +69,30 @@ __all__ = [
     "ConfigError",
     "DatasetFormatError",
     "DatasetNotFound",
+    "EvalResult",
     "Example",
     "LLMClient",
     "LLMError",
+    "LoadedAgent",
     "LocalModelUnavailable",
     "ModelConfig",
     "ProviderError",
+    "Sandbox",
+    "SandboxConfig",
     "SandboxError",
+    "SearchConfig",
     "SearchError",
     "StructuredOutputError",
     "Task",
     "TaskError",
     "__version__",
+    "bootstrap_ci",
     "evaluate_agent",
     "load_agent",
     "load_task",
+    "paired_compare",
+    "run_search",
+    "split_task",
 ]
 
 
@@ -88,6 +110,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from agentkit.evaluate import evaluate_agent, load_agent
+    from agentkit.archive import Archive
+    from agentkit.evaluate import AgentAnswer, EvalResult, LoadedAgent, evaluate_agent, load_agent
     from agentkit.llm import Budget, Completion, LLMClient, ModelConfig
-    from agentkit.tasks import Example, Task, load_task
+    from agentkit.sandbox import Sandbox, SandboxConfig
+    from agentkit.search import SearchConfig, run_search
+    from agentkit.tasks import Example, Task, bootstrap_ci, load_task, paired_compare, split_task

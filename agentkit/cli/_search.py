@@ -24,39 +24,6 @@ def _default_run_dir(task: str) -> Path:
     return Path("archives") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _agents_table(run_dir: Path) -> Any:
-    from rich.table import Table
-
-    from agentkit.archive import Archive
-
-    table = Table(title=f"agents in {run_dir}")
-    for column in ("id", "gen", "name", "status", "search score", "test score", "parents"):
-        table.add_column(column)
-    with Archive.open(run_dir, repair_files=False) as archive:
-        for agent in archive.agents():
-            cells = []
-            for split in ("search", "test"):
-                s = agent.summaries.get(split)
-                if s is None:
-                    cells.append("-")
-                else:
-                    a = s.accuracy
-                    early = " (screen)" if s.stopped_early else ""
-                    cells.append(f"{a.mean:.2f} [{a.low:.2f}, {a.high:.2f}] n={s.n}{early}")
-            status: str = agent.status
-            if agent.meta.get("failure_kind"):
-                status += f" ({agent.meta['failure_kind']})"
-            table.add_row(
-                agent.id,
-                str(agent.generation),
-                agent.name[:40],
-                status,
-                *cells,
-                ", ".join(agent.parents) or "-",
-            )
-    return table
-
-
 def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
     from rich.console import Console
 
@@ -64,7 +31,10 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(outcome.model_dump(mode="json"), indent=2))
     else:
-        console.print(_agents_table(Path(outcome.run_dir)))
+        from agentkit.report import open_run, render_table, run_table, write_report
+
+        with open_run(outcome.run_dir) as archive:
+            console.print(render_table(run_table(archive)))
         spent = outcome.spent
         console.print(
             f"[bold]{outcome.status}[/] after {outcome.generations_done} generations; "
@@ -73,7 +43,7 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
         )
         console.print(outcome.reason, highlight=False)
         console.print(f"run directory: {outcome.run_dir}")
-        # TODO(report helper): print the `agentkit show` table and the path of report.html here.
+        console.print(f"report: {write_report(outcome.run_dir)}")
     if outcome.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
 

@@ -10,30 +10,30 @@ from agentkit.evaluate import Session, evaluate_agent
 from agentkit.tasks import load_task
 from agentkit.testing import FakeOpenAIServer, model_config_for
 
-ADAS_COT = '''
+ADAS_COT = """
 def forward(self, taskInfo):
     cot = LLMAgentBase(["thinking", "answer"], "CoT Agent")
     thinking, answer = cot([taskInfo], "Think step by step, then answer.")
     return answer
-'''
+"""
 
 ADAS_WRONG = ADAS_COT.replace("Think step by step", "WRONG on purpose. Think step by step")
 
-SAMPLER = '''
+SAMPLER = """
 def forward(self, taskInfo):
     agent = LLMAgentBase(["thinking", "answer"], "Sampler", temperature=0.9)
     answers = [agent([taskInfo], "Answer.")[1].content for _ in range(3)]
     return max(set(answers), key=answers.count)
-'''
+"""
 
-CRASHES_ON_NEGATIVE = '''
+CRASHES_ON_NEGATIVE = """
 def forward(self, taskInfo):
     cot = LLMAgentBase(["thinking", "answer"], "CoT Agent")
     thinking, answer = cot([taskInfo], "Answer.")
     if answer.content.startswith("-"):
         raise ValueError("negative answers are not handled")
     return answer
-'''
+"""
 
 
 @pytest.fixture
@@ -43,9 +43,15 @@ def task():
 
 async def test_scores_match_the_fake_models_correctness(arithmetic_server, cache_dir, task) -> None:
     examples = task.examples[:12]
-    async with Session.open(model_config_for(arithmetic_server), isolation="trusted", cache_dir=cache_dir) as s:
-        right = await evaluate_agent(ADAS_COT, examples, task, client=s.client, model=s.model, runner=s.runner)
-        wrong = await evaluate_agent(ADAS_WRONG, examples, task, client=s.client, model=s.model, runner=s.runner)
+    async with Session.open(
+        model_config_for(arithmetic_server), isolation="trusted", cache_dir=cache_dir
+    ) as s:
+        right = await evaluate_agent(
+            ADAS_COT, examples, task, client=s.client, model=s.model, runner=s.runner
+        )
+        wrong = await evaluate_agent(
+            ADAS_WRONG, examples, task, client=s.client, model=s.model, runner=s.runner
+        )
     assert [r.score for r in right.results] == [1.0] * 12
     assert [r.score for r in wrong.results] == [0.0] * 12
     assert right.summary.accuracy.mean == 1.0 and wrong.summary.accuracy.mean == 0.0
@@ -59,9 +65,18 @@ async def test_scores_match_the_fake_models_correctness(arithmetic_server, cache
 
 async def test_cascade_stops_a_hopeless_agent_after_screening(arithmetic_server, cache_dir, task) -> None:
     examples = task.examples[:30]
-    async with Session.open(model_config_for(arithmetic_server), isolation="trusted", cache_dir=cache_dir) as s:
+    async with Session.open(
+        model_config_for(arithmetic_server), isolation="trusted", cache_dir=cache_dir
+    ) as s:
         result = await evaluate_agent(
-            ADAS_WRONG, examples, task, client=s.client, model=s.model, runner=s.runner, screen_size=6, bar=0.5
+            ADAS_WRONG,
+            examples,
+            task,
+            client=s.client,
+            model=s.model,
+            runner=s.runner,
+            screen_size=6,
+            bar=0.5,
         )
         promising = await evaluate_agent(
             ADAS_COT, examples, task, client=s.client, model=s.model, runner=s.runner, screen_size=6, bar=0.5
@@ -76,7 +91,9 @@ async def test_finished_results_are_reused_not_rerun(arithmetic_server, cache_di
     async with Session.open(
         model_config_for(arithmetic_server), isolation="trusted", cache=False, cache_dir=cache_dir
     ) as s:
-        first = await evaluate_agent(ADAS_COT, examples[:4], task, client=s.client, model=s.model, runner=s.runner)
+        first = await evaluate_agent(
+            ADAS_COT, examples[:4], task, client=s.client, model=s.model, runner=s.runner
+        )
         done = {r.example_id: r for r in first.results}
         seen: list[str] = []
         full = await evaluate_agent(
@@ -96,7 +113,9 @@ async def test_finished_results_are_reused_not_rerun(arithmetic_server, cache_di
 
 async def test_repeated_samples_are_distinct_and_cached_in_order(arithmetic_server, cache_dir, task) -> None:
     examples = task.examples[:3]
-    async with Session.open(model_config_for(arithmetic_server), isolation="trusted", cache_dir=cache_dir) as s:
+    async with Session.open(
+        model_config_for(arithmetic_server), isolation="trusted", cache_dir=cache_dir
+    ) as s:
         await evaluate_agent(SAMPLER, examples, task, client=s.client, model=s.model, runner=s.runner)
         assert len(arithmetic_server.requests) == 9  # 3 identical prompts per example, each really sent
         again = await evaluate_agent(SAMPLER, examples, task, client=s.client, model=s.model, runner=s.runner)
@@ -108,7 +127,9 @@ async def test_repeated_samples_are_distinct_and_cached_in_order(arithmetic_serv
 @pytest.mark.sandbox
 async def test_agent_failures_are_recorded_and_the_rest_continues(arithmetic_server, cache_dir, task) -> None:
     examples = task.examples[:16]
-    assert any(e.target.startswith("-") for e in examples) and any(not e.target.startswith("-") for e in examples)
+    assert any(e.target.startswith("-") for e in examples) and any(
+        not e.target.startswith("-") for e in examples
+    )
     async with Session.open(model_config_for(arithmetic_server), isolation="auto", cache_dir=cache_dir) as s:
         result = await evaluate_agent(
             CRASHES_ON_NEGATIVE, examples, task, client=s.client, model=s.model, runner=s.runner
@@ -124,14 +145,18 @@ async def test_agent_failures_are_recorded_and_the_rest_continues(arithmetic_ser
     assert result.summary.error_rate == pytest.approx(negatives / 16)
 
 
-def test_load_agent_in_a_plain_script(arithmetic_server: FakeOpenAIServer, tmp_path: Path, monkeypatch) -> None:
+def test_load_agent_in_a_plain_script(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path, monkeypatch
+) -> None:
     import agentkit
 
     monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path / "cache"))
     agent_file = tmp_path / "my_agent.py"
     agent_file.write_text('"""name: Test CoT\n\nAnswers directly."""\n' + ADAS_COT)
     for trusted in (True, False):
-        with agentkit.load_agent(agent_file, model=model_config_for(arithmetic_server), trusted=trusted) as agent:
+        with agentkit.load_agent(
+            agent_file, model=model_config_for(arithmetic_server), trusted=trusted
+        ) as agent:
             reply = agent("Compute the value of this expression: 2 * (3 + 4)")
             assert agent.name == "Test CoT"
         assert reply.error is None and reply.answer == "14"

@@ -1,0 +1,66 @@
+"""`agentkit eval` and `agentkit bench` as a user runs them, against the fake server over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.sandbox
+
+
+def _agentkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"AGENTKIT_CACHE_DIR": str(cwd / "cache")}
+    return subprocess.run(
+        [sys.executable, "-m", "agentkit", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=240,
+    )
+
+
+def test_eval_prints_json_with_per_example_records(arithmetic_server, tmp_path: Path) -> None:
+    out = _agentkit(
+        "eval", "--agent", "cot", "--task", "gen/arithmetic", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--limit", "6", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["n"] == 6 and payload["accuracy"] == 1.0
+    assert payload["llm_calls"] == 6 and len(payload["results"]) == 6
+    assert payload["isolation"] != "trusted"
+    assert all(r["score"] == 1.0 and r["error"] is None for r in payload["results"])
+
+
+def test_bench_compares_agents_and_saves_json_and_csv(arithmetic_server, tmp_path: Path) -> None:
+    out_dir = tmp_path / "bench"
+    out = _agentkit(
+        "bench", "--task", "gen/arithmetic", "--agents", "cot,cot_sc,step_back", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--limit", "5", "--out", str(out_dir), "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    saved = json.loads((out_dir / "results.json").read_text())
+    names = [row["agent"] for row in saved["agents"]]
+    assert len(names) == 3 and saved["best"] in names
+    calls = {row["agent"]: row["llm_calls"] for row in saved["agents"]}
+    assert sorted(calls.values()) == sorted([5, 25, 10])  # 1, 5 and 2 calls per example
+    for row in saved["agents"]:
+        if row["agent"] != saved["best"]:
+            assert {"vs_best_diff", "vs_best_p"} <= row.keys()
+    with (out_dir / "results.csv").open() as f:
+        assert [r["agent"] for r in csv.DictReader(f)] == names
+
+
+def test_eval_with_an_unknown_agent_says_what_exists(tmp_path: Path) -> None:
+    out = _agentkit("eval", "--agent", "nope", "--task", "gen/arithmetic", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "no agent named 'nope'" in out.stderr and "cot" in out.stderr
