@@ -54,18 +54,19 @@ async def _evaluate_many(
     show_progress: bool,
 ) -> tuple[list[EvalResult], str, str]:
     from agentkit.evaluate import Session, evaluate_agent
+    from agentkit.evaluate._session import check_isolation
     from agentkit.llm import resolve_model
     from agentkit.tasks import load_task
 
-    task = load_task(task_name, **opt.task_options(data_dir))
+    task = load_task(task_name, data_dir=data_dir)
     examples = task.examples[:limit]
     model_cfg = resolve_model(model, **opt.model_overrides(api_base))
     async with Session.open(
         model_cfg,
-        isolation=isolation,
+        isolation=check_isolation(isolation),
         workers=concurrency,
         cache=not no_cache,
-        wall_time_s=timeout,  # type: ignore[arg-type]
+        wall_time_s=timeout,
     ) as session:
         if show_progress:
             print(f"isolation: {session.isolation_level}", file=sys.stderr)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 MODEL = typer.Option(
@@ -38,8 +36,3 @@ def model_overrides(api_base: str | None) -> dict[str, object]:
     import os
 
     return {"api_base": api_base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
-
-
-def task_options(data_dir: Path | None) -> dict[str, object]:
-    """load_task keyword arguments implied by the shared options."""
-    return {"data_dir": data_dir} if data_dir is not None else {}

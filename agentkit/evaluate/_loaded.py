@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from agentkit.evaluate._bridge import ExampleCalls
 from agentkit.evaluate._records import AgentFailure, LLMCallTrace
-from agentkit.evaluate._session import Session, _SessionOpener
+from agentkit.evaluate._session import Session, SessionOpener
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -57,7 +57,7 @@ class AgentAnswer(BaseModel):
 class LoadedAgent:
     """A callable agent. ``agent("question").answer``; close it (or use ``with``) when done."""
 
-    def __init__(self, code: str, name: str, opener: _SessionOpener, answer_format: str) -> None:
+    def __init__(self, code: str, name: str, opener: SessionOpener, answer_format: str) -> None:
         self.code = code
         self.name = name
         self.answer_format = answer_format

@@ -6,20 +6,27 @@ and the sandbox are set up the same way everywhere.
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
+from agentkit.errors import ConfigError
 from agentkit.evaluate._runner import AgentRunner
 
 if TYPE_CHECKING:
     from agentkit.llm import Budget, LLMClient, ModelConfig
 
-log = logging.getLogger("agentkit")
-
 Isolation = Literal["auto", "bwrap", "process", "trusted"]
+ISOLATIONS: tuple[str, ...] = ("auto", "bwrap", "process", "trusted")
+
+
+def check_isolation(value: str) -> Isolation:
+    """`value` as an isolation choice, or a ConfigError that lists the valid ones."""
+    if value not in ISOLATIONS:
+        raise ConfigError(f"unknown isolation {value!r}; choose one of {', '.join(ISOLATIONS)}")
+    return cast(Isolation, value)
 
 
 @dataclass
@@ -30,7 +37,6 @@ class Session:
     model: ModelConfig
     runner: AgentRunner
     isolation_level: str
-    _closers: list[object] = field(default_factory=list)
 
     @classmethod
     def open(
@@ -44,11 +50,17 @@ class Session:
         budget: Budget | None = None,
         client: LLMClient | None = None,
         wall_time_s: float | None = None,
-    ) -> _SessionOpener:
-        """Prepare a session; entering it starts the sandbox workers."""
-        return _SessionOpener(
+    ) -> SessionOpener:
+        """Prepare a session; entering it starts the sandbox workers, leaving it stops them.
+
+        Example:
+            >>> async with Session.open("local", workers=4) as s:  # doctest: +SKIP
+            ...     result = await evaluate_agent(code, examples, task,
+            ...                                   client=s.client, model=s.model, runner=s.runner)
+        """
+        return SessionOpener(
             model=model,
-            isolation=isolation,
+            isolation=check_isolation(isolation),
             workers=workers,
             cache=cache,
             cache_dir=cache_dir,
@@ -57,14 +69,11 @@ class Session:
             wall_time_s=wall_time_s,
         )
 
-    async def aclose(self) -> None:
-        """Stop the sandbox workers and close the client (when the session created it)."""
-        for closer in reversed(self._closers):
-            await closer.aclose() if hasattr(closer, "aclose") else None  # type: ignore[func-returns-value]
-
 
 @dataclass
-class _SessionOpener:
+class SessionOpener:
+    """The async context manager returned by `Session.open`."""
+
     model: str | ModelConfig | None
     isolation: Isolation
     workers: int
@@ -73,32 +82,35 @@ class _SessionOpener:
     budget: Budget | None
     client: LLMClient | None
     wall_time_s: float | None
-    _session: Session | None = None
+    _stack: contextlib.AsyncExitStack | None = None
 
     async def __aenter__(self) -> Session:
         from agentkit.llm import LLMClient, ModelConfig, resolve_model
         from agentkit.sandbox import Sandbox, SandboxConfig, TrustedRunner
 
         model = self.model if isinstance(self.model, ModelConfig) else resolve_model(self.model)
-        closers: list[object] = []
-        client = self.client
-        if client is None:
-            client = LLMClient(cache=self.cache, cache_dir=self.cache_dir, budget=self.budget)
-            closers.append(client)
-        runner: AgentRunner
-        if self.isolation == "trusted":
-            runner, level = TrustedRunner(), "trusted (in-process, no isolation)"
-        else:
-            settings: dict[str, object] = {"isolation": self.isolation, "workers": self.workers}
+        stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            client = self.client
+            if client is None:  # a client we create is ours to close; a given one is not
+                client = await stack.enter_async_context(
+                    LLMClient(cache=self.cache, cache_dir=self.cache_dir, budget=self.budget)
+                )
+            settings = SandboxConfig(workers=self.workers)
             if self.wall_time_s is not None:
-                settings["wall_time_s"] = self.wall_time_s
-            sandbox = Sandbox(SandboxConfig(**settings))  # type: ignore[arg-type]
-            await sandbox.__aenter__()
-            closers.append(sandbox)
-            runner, level = sandbox, sandbox.isolation_level
-        self._session = Session(client=client, model=model, runner=runner, isolation_level=level)
-        self._session._closers = closers
-        return self._session
+                settings = settings.model_copy(update={"wall_time_s": self.wall_time_s})
+            runner: Sandbox | TrustedRunner
+            if self.isolation == "trusted":
+                runner = TrustedRunner(settings)
+            else:
+                runner = Sandbox(settings.model_copy(update={"isolation": self.isolation}))
+            await stack.enter_async_context(runner)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return Session(client=client, model=model, runner=runner, isolation_level=runner.isolation_level)
 
     async def __aexit__(
         self,
@@ -106,5 +118,6 @@ class _SessionOpener:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.aclose()
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            await stack.aclose()

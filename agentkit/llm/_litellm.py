@@ -58,6 +58,9 @@ async def flush_logging(timeout_s: float = 2.0) -> None:
         from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
         await asyncio.wait_for(GLOBAL_LOGGING_WORKER.flush(), timeout_s)
+        # Its worker task is bound to this loop; stopped here, it restarts on the next call instead of
+        # being destroyed pending when the loop closes (a noisy "Event loop is closed" warning).
+        await asyncio.wait_for(GLOBAL_LOGGING_WORKER.stop(), timeout_s)
     except Exception:  # internal API of litellm; losing its logging is harmless
         return
 

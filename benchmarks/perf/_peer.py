@@ -81,7 +81,8 @@ async def scenario_2(sizes: Sizes) -> list[Figure]:
             target=TARGET,
             status=verdict(ratio <= 1.0),
             notes=(
-                f"{n} examples, concurrency {conc}, {sizes.latency_s * 1000:.0f} ms; agentkit in sandbox ({level}), "
+                f"{n} examples, concurrency {conc}, {sizes.latency_s * 1000:.0f}±{sizes.jitter_s * 1000:.0f} ms; "
+                f"agentkit in sandbox ({level}), "
                 f"DSPy {version} ChainOfThought in-process threads; best of {sizes.peer_rounds} alternating rounds"
             ),
             details={
