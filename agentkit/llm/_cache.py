@@ -26,7 +26,7 @@ log = logging.getLogger("agentkit.llm")
 T = TypeVar("T")
 
 CACHE_FILE = "llm_cache.sqlite3"
-_KEY_VERSION = 1
+_KEY_VERSION = 2
 _BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -55,6 +55,7 @@ def cache_key(
     max_tokens: int | None,
     json_mode: bool,
     sample_index: int,
+    json_keys: list[str] | None = None,
 ) -> str:
     """The sha256 hex digest of the canonical request."""
     request = {
@@ -65,6 +66,8 @@ def cache_key(
         "max_tokens": max_tokens,
         "response_format": {"type": "json_object"} if json_mode else None,
         "sample_index": sample_index,
+        # The keys decide the grammar a server may enforce, so they are part of the request.
+        "json_keys": list(json_keys) if json_mode and json_keys else None,
     }
     canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

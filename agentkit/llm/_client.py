@@ -101,6 +101,7 @@ class LLMClient:
                 max_tokens=limit,
                 json_mode=json_mode,
                 sample_index=sample_index,
+                json_keys=json_keys,
             )
             hit = await asyncio.to_thread(self._cache.get, key)
             if hit is not None:
