@@ -142,6 +142,15 @@ def search(
     no_manual: bool = typer.Option(
         False, "--no-manual", help="Show the meta agent no rule manual (ablation)."
     ),
+    no_contrastive: bool = typer.Option(
+        False, "--no-contrastive", help="Never show the meta agent a better/worse change pair (ablation)."
+    ),
+    no_monitor: bool = typer.Option(
+        False, "--no-monitor", help="Do not log or act on the exploration monitor (ablation)."
+    ),
+    reflect_model: str | None = typer.Option(
+        None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
+    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
@@ -177,8 +186,16 @@ def search(
         "reflection": False if no_reflection else None,
         "manual": False if no_manual else None,
     }
+    reflect = {
+        "contrastive": False if no_contrastive else None,
+        "monitor": False if no_monitor else None,
+        "model": reflect_model,
+    }
+    reflect = {k: v for k, v in reflect.items() if v is not None}
     given = {k: v for k, v in given.items() if v is not None}
     if resume is not None:
+        if reflect:
+            raise ConfigError("the reflection switches are part of a run; they cannot change on --resume")
         if out is not None and out.resolve() != resume.resolve():
             raise ConfigError("--resume continues the run where it is; do not give --out as well")
         _execute(None, resume, resume=True, overrides=given, progress=not no_progress, as_json=as_json)
@@ -190,6 +207,8 @@ def search(
 
         given["model"] = resolve_model(None).model
     given.setdefault("meta_model", given["model"])
+    if reflect:
+        given["extra"] = {"reflect": reflect}
     try:
         config = SearchConfig.model_validate(given)
     except ValueError as exc:
@@ -238,6 +257,15 @@ def demo(
         None, "--out", "-o", help="Run directory (default archives/demo-<time>)."
     ),
     generations: int = typer.Option(2, "--generations", "-g", help="Generations after the seeds."),
+    no_contrastive: bool = typer.Option(
+        False, "--no-contrastive", help="Never show the meta agent a better/worse change pair (ablation)."
+    ),
+    no_monitor: bool = typer.Option(
+        False, "--no-monitor", help="Do not log or act on the exploration monitor (ablation)."
+    ),
+    reflect_model: str | None = typer.Option(
+        None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
+    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
 ) -> None:
     """A short real search on a generated task with the embedded local model (no key, no network).

@@ -15,6 +15,7 @@ from agentkit.errors import ProviderError, StructuredOutputError
 from agentkit.llm import _litellm
 from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
+from agentkit.llm._http import SessionPool
 from agentkit.llm._limiter import limiter_for
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._retry import AttemptCounter, call_with_retries
@@ -41,6 +42,9 @@ class LLMClient:
     against the budget (``BudgetExceeded`` before anything is sent); wait for a slot of the model's
     process-wide concurrency limit; send through litellm with retries; settle usage and cost per model
     and role; store the reply. Safe to share between tasks, threads and event loops.
+
+    Self-hosted OpenAI-compatible endpoints (``openai/<name>`` or ``local``, with an api_base) are
+    called directly over HTTP, everything else through litellm (see `agentkit.llm._litellm`).
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class LLMClient:
         directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self._cache: ReplyCache | None = ReplyCache(directory) if cache else None
         self._ledger = Ledger(budget)
+        self._http = SessionPool()
 
     @property
     def budget(self) -> Budget | None:
@@ -252,7 +257,9 @@ class LLMClient:
         )
 
     async def aclose(self) -> None:
-        """Close the cache file. The client stays usable (the cache reopens on demand)."""
+        """Close this loop's HTTP connections and the cache file. The client stays usable (both
+        reopen on demand)."""
+        await self._http.aclose()
         await _litellm.flush_logging()
         if self._cache is not None:
             await asyncio.to_thread(self._cache.close)
@@ -300,6 +307,7 @@ class LLMClient:
                     timeout_s=config.timeout_s,
                     json_mode=use_json,
                     json_schema=schema if use_json else None,
+                    http=self._http,
                 )
 
         try:

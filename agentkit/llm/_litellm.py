@@ -2,6 +2,10 @@
 
 litellm takes seconds to import and, unless told otherwise, fetches its price map from the internet
 on import; so it is imported on the first call only, with the bundled price map.
+
+Calls to a self-hosted OpenAI-compatible server (``openai/<name>`` with an ``api_base``) skip litellm
+and go straight over HTTP (`agentkit.llm._http`), with the body litellm would have sent: litellm costs
+milliseconds of CPU per call, which bounds evaluation throughput. Prices still come from litellm.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+from agentkit.llm._http import HTTPStatusError, HTTPTransportError, SessionPool, post_json
 
 _import_lock = threading.Lock()
 _configured: ModuleType | None = None
@@ -86,8 +92,28 @@ async def acompletion(
     timeout_s: float,
     json_mode: bool,
     json_schema: dict[str, Any] | None = None,
+    http: SessionPool | None = None,
 ) -> RawReply:
-    """One request, no retries (the caller retries). Raises litellm's exceptions or TimeoutError."""
+    """One request, no retries (the caller retries). Raises the provider's exceptions or TimeoutError.
+
+    With `http` (the caller's sessions), a call that `direct_name` accepts is POSTed directly.
+    """
+    if http is not None:
+        name = direct_name(model, api_base)
+        if name is not None:
+            assert api_base is not None  # direct_name requires one
+            return await _direct_completion(
+                http,
+                name=name,
+                messages=messages,
+                api_base=api_base,
+                api_key=api_key,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                timeout_s=timeout_s,
+                json_mode=json_mode,
+                json_schema=json_schema,
+            )
     litellm = await ensure_litellm()
     kwargs: dict[str, Any] = {
         "model": model,
@@ -123,6 +149,141 @@ async def acompletion(
     )
 
 
+# --- the direct path --------------------------------------------------------------------------------
+
+_OPENAI_PREFIX = "openai/"
+# Every optional parameter the client sends, with representative values (see `_litellm_keeps_params`).
+_OUR_PARAMS: dict[str, Any] = {
+    "temperature": 0.5,
+    "max_tokens": 16,
+    "response_format": {"type": "json_object", "schema": {"type": "object"}},
+}
+
+
+def direct_name(model: str, api_base: str | None) -> str | None:
+    """The model name to send directly to `api_base`, or None when the call must go through litellm.
+
+    Direct only for ``openai/<name>`` with an api_base, when litellm would send our parameters
+    unchanged for that name (not so for OpenAI's reasoning models, whose ``max_tokens`` it renames and
+    whose temperature it drops) and when no litellm callback is registered (they would see nothing).
+    """
+    if api_base is None or not model.startswith(_OPENAI_PREFIX):
+        return None
+    litellm = _configured
+    if litellm is None or litellm.model_alias_map or _has_callbacks(litellm):
+        return None
+    name = model[len(_OPENAI_PREFIX) :]
+    return name if _litellm_keeps_params(name) else None
+
+
+def _has_callbacks(litellm: ModuleType) -> bool:
+    return bool(
+        litellm.callbacks
+        or litellm.input_callback
+        or litellm.success_callback
+        or litellm.failure_callback
+        or litellm._async_success_callback
+        or litellm._async_failure_callback
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _litellm_keeps_params(name: str) -> bool:
+    """True when litellm's OpenAI config for `name` passes our parameters through as they are."""
+    get_litellm()
+    try:
+        from litellm.types.utils import LlmProviders
+        from litellm.utils import ProviderConfigManager
+
+        config = ProviderConfigManager.get_provider_chat_config(model=name, provider=LlmProviders.OPENAI)
+        if config is None:
+            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mapped = config.map_openai_params(
+                non_default_params=dict(_OUR_PARAMS), optional_params={}, model=name, drop_params=True
+            )
+    except Exception:  # litellm's internals moved: stay on litellm, which is always right
+        return False
+    return bool(mapped == _OUR_PARAMS)
+
+
+def chat_body(
+    *,
+    name: str,
+    messages: list[dict[str, str]],
+    temperature: float,
+    max_tokens: int | None,
+    json_mode: bool,
+    json_schema: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The chat-completions body litellm sends for these fields (same keys, same order)."""
+    body: dict[str, Any] = {"model": name, "messages": messages, "temperature": temperature}
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    if json_mode:
+        response_format: dict[str, Any] = {"type": "json_object"}
+        if json_schema is not None:
+            # llama.cpp's server turns a schema inside json_object into a grammar (its own extension).
+            response_format["schema"] = json_schema
+        body["response_format"] = response_format
+    return body
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    # The key litellm would use: the call's, then litellm's globals, then the environment. Without
+    # one, litellm refuses to send; a self-hosted server usually wants none, so we send without.
+    litellm = _configured
+    key = api_key
+    if key is None and litellm is not None:
+        key = litellm.api_key or litellm.openai_key
+    key = key or os.environ.get("OPENAI_API_KEY")
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    organization = os.environ.get("OPENAI_ORGANIZATION")
+    if organization:
+        headers["OpenAI-Organization"] = organization
+    return headers
+
+
+async def _direct_completion(
+    http: SessionPool,
+    *,
+    name: str,
+    messages: list[dict[str, str]],
+    api_base: str,
+    api_key: str | None,
+    temperature: float,
+    max_tokens: int | None,
+    timeout_s: float,
+    json_mode: bool,
+    json_schema: dict[str, Any] | None,
+) -> RawReply:
+    body = chat_body(
+        name=name,
+        messages=messages,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        json_mode=json_mode,
+        json_schema=json_schema,
+    )
+    session = await http.session()
+    url = api_base.rstrip("/") + "/chat/completions"
+    response = await post_json(session, url, body, _headers(api_key), timeout_s)
+    try:
+        message = response["choices"][0]["message"]
+        text = message.get("content") or ""
+        if not isinstance(text, str):
+            raise TypeError(f"content is {type(text).__name__}")
+        usage = response.get("usage") or {}
+        prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        completion_tokens = int(usage.get("completion_tokens") or 0)
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise HTTPTransportError(f"reply is not a chat completion ({type(exc).__name__}: {exc})") from exc
+    return RawReply(text, prompt_tokens, completion_tokens, response)
+
+
 # --- errors -----------------------------------------------------------------------------------------
 
 # 408 timeout, 409 conflict (OpenAI uses it for transient lock conflicts), 425 too early, 429 rate limit.
@@ -149,6 +310,12 @@ def classify_error(exc: BaseException) -> ErrorInfo:
     """Sort an exception into retryable / not retryable, with its status and Retry-After."""
     if isinstance(exc, TimeoutError):
         return ErrorInfo(True, True, None, None, "request timed out")
+    if isinstance(exc, HTTPStatusError):
+        retryable = exc.status in _RETRYABLE_4XX or exc.status >= 500
+        retry_after = parse_retry_after(exc.headers) if retryable else None
+        return ErrorInfo(True, retryable, exc.status, retry_after, f"HTTPStatusError: {_first_line(exc)}")
+    if isinstance(exc, HTTPTransportError):
+        return ErrorInfo(True, True, None, None, f"HTTPTransportError: {_first_line(exc)}")
     openai = sys.modules.get("openai")
     if openai is None or not isinstance(exc, openai.OpenAIError):
         return ErrorInfo(False, False, None, None, f"{type(exc).__name__}: {exc}")

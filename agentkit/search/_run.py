@@ -46,9 +46,8 @@ HookFactory = Callable[[SearchConfig], SearchHooks]
 
 def default_hooks(config: SearchConfig) -> SearchHooks:
     """The hooks a command-line search runs with: `agentkit.reflect.search_hooks(config)` when that
-    component exists and reflection or the manual is on, else none."""
-    if not (config.reflection or config.manual):
-        return NoHooks()
+    component exists, else none. The reflect hooks read every switch themselves, so an ablation
+    (`--no-reflection --no-manual`) still gets the exploration monitor's figures for comparison."""
     try:
         import agentkit.reflect as reflect
     except ImportError:

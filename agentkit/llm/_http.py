@@ -1,0 +1,151 @@
+"""The direct path: chat completions POSTed straight to an OpenAI-compatible server with aiohttp.
+
+litellm spends milliseconds of CPU per call (parameter mapping, model-info lookups, logging objects,
+a thread hop); for a self-hosted server that speaks the OpenAI protocol that work buys nothing, and at
+evaluation concurrency it is what bounds throughput. This module is only the transport: one shared
+connection pool per event loop, the POST, and errors typed for `agentkit.llm._litellm.classify_error`.
+Which calls take it, and the request body, are decided in `_litellm`.
+
+aiohttp is imported on first use, not with `agentkit.llm`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.request
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import aiohttp
+
+# Below the 5 s keep-alive of uvicorn (vLLM) and llama.cpp's server, so an idle connection is
+# dropped by us before the server closes it under a request we are sending.
+_KEEPALIVE_S = 4.0
+# How much of an error body is kept for the message.
+_ERROR_BODY_CHARS = 2000
+
+
+class HTTPStatusError(Exception):
+    """The server answered with a status that is not 2xx."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        """The HTTP status code."""
+        self.headers: dict[str, str] = dict(headers or {})
+        """The response headers (Retry-After lives here)."""
+
+
+class HTTPTransportError(Exception):
+    """The exchange failed below HTTP semantics: connection refused or dropped, a truncated body,
+    or a 2xx reply that is not a chat completion. Trying again may help."""
+
+
+class SessionPool:
+    """One aiohttp ClientSession per event loop, created on first use.
+
+    A session (and its connections) belongs to the loop it was made on, and one client is used from
+    several loops (the sync wrappers run each call in a fresh one). So sessions are kept per loop, and
+    each is closed by whichever comes first: `aclose` on its loop, or that loop's own shutdown. The
+    latter works through an async generator parked on the loop: `asyncio.run` and `asyncio.Runner`
+    finalise every live async generator of a loop before closing it (`shutdown_asyncgens`), which runs
+    the generator's `finally` and closes the session there, so no "Unclosed client session" is left.
+    """
+
+    def __init__(self) -> None:
+        self._by_loop: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, AsyncIterator[None]]] = {}
+        self._lock = threading.Lock()
+
+    async def session(self) -> aiohttp.ClientSession:
+        """This loop's session (created on first use)."""
+        loop = asyncio.get_running_loop()
+        entry = self._by_loop.get(loop)
+        if entry is not None and not entry[0].closed:
+            return entry[0]
+        import aiohttp
+
+        # Proxy settings are read from the environment (as httpx does for litellm) only when there are
+        # any: aiohttp re-reads the environment on every request when asked to trust it.
+        trust_env = bool(urllib.request.getproxies())
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_S),
+            # Each request runs under its own asyncio.timeout (the attempt's time limit).
+            timeout=aiohttp.ClientTimeout(total=None),
+            trust_env=trust_env,
+        )
+        guard = self._closer(loop, session)
+        await guard.__anext__()
+        with self._lock:
+            self._by_loop[loop] = (session, guard)
+        return session
+
+    async def _closer(self, loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._by_loop.get(loop, (None,))[0] is session:
+                    del self._by_loop[loop]
+            await session.close()
+
+    async def aclose(self) -> None:
+        """Close this loop's session. Sessions of other loops close when their loops shut down."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        entry = self._by_loop.get(loop)
+        if entry is not None:
+            await entry[1].aclose()  # type: ignore[attr-defined]
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    timeout_s: float,
+) -> dict[str, Any]:
+    """POST `body` as JSON and return the JSON object of a 2xx reply.
+
+    Raises HTTPStatusError for a non-2xx status, HTTPTransportError when the connection fails or the
+    reply is not a JSON object, and TimeoutError when the whole exchange takes over `timeout_s`.
+    """
+    import aiohttp
+
+    payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    async with asyncio.timeout(timeout_s):
+        try:
+            # Redirects are not followed (neither does the OpenAI SDK): a 3xx is an answer, not a hop.
+            async with session.post(url, data=payload, headers=headers, allow_redirects=False) as response:
+                raw = await response.read()
+                status = response.status
+                if status >= 300 or status < 200:
+                    raise HTTPStatusError(status, _error_message(raw), response.headers)
+        except TimeoutError:
+            raise  # aiohttp's own timeouts are OSErrors too; they are timeouts first
+        except (aiohttp.ClientError, OSError) as exc:
+            raise HTTPTransportError(f"{type(exc).__name__}: {exc}") from exc
+    try:
+        reply = json.loads(raw)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError
+        raise HTTPTransportError(f"reply is not JSON ({len(raw)} bytes): {exc}") from exc
+    if not isinstance(reply, dict):
+        raise HTTPTransportError(f"reply is not a JSON object: {type(reply).__name__}")
+    return reply
+
+
+def _error_message(raw: bytes) -> str:
+    text = raw[:_ERROR_BODY_CHARS].decode("utf-8", "replace").strip()
+    try:
+        error = json.loads(raw).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    if isinstance(error, str):
+        return error
+    return text.splitlines()[0][:300] if text else "(empty body)"
