@@ -33,6 +33,7 @@ from agentkit.reflect._builder import (
 )
 from agentkit.reflect._config import CONFIG_KEY, ReflectConfig
 from agentkit.reflect._contrast import Change, contrast_block, score_changes
+from agentkit.reflect._failures import LESSONS, FailureLesson, failure_keys, record_failure_lessons
 from agentkit.reflect._hooks import (
     ReflectHooks,
     candidate_scores,
@@ -83,6 +84,7 @@ __all__ = [
     "CODE_FAILURES",
     "CONFIG_KEY",
     "FAILURES",
+    "LESSONS",
     "OUTCOMES",
     "REFLECTION_FIELDS",
     "TYPE_ORDER",
@@ -91,6 +93,7 @@ __all__ = [
     "Change",
     "CheckedOps",
     "Decision",
+    "FailureLesson",
     "Formulated",
     "ManualBuilder",
     "Merge",
@@ -116,6 +119,7 @@ __all__ = [
     "contrast_block",
     "decide",
     "distance",
+    "failure_keys",
     "formulate",
     "hidden_rules",
     "least_supported",
@@ -124,6 +128,7 @@ __all__ = [
     "parse_operations",
     "pearson",
     "pick_examples",
+    "record_failure_lessons",
     "score_changes",
     "search_hooks",
     "stale_rules",

@@ -27,6 +27,7 @@ from agentkit.errors import BudgetExceeded
 from agentkit.reflect._builder import ManualBuilder
 from agentkit.reflect._config import ReflectConfig
 from agentkit.reflect._contrast import contrast_block
+from agentkit.reflect._failures import record_failure_lessons
 from agentkit.reflect._manual import RuleKeeper, formulate, hidden_rules, lift_retirements, stale_rules
 from agentkit.reflect._monitor import AgentFacts, Decision, MonitorSnapshot, compute_snapshot, decide
 from agentkit.reflect._reflection import Reflector
@@ -200,6 +201,7 @@ class ReflectHooks:
         """Lift bookkeeping, retirements, activation, consolidation and the monitor's figures."""
         try:
             if self.manual_on(ctx):
+                record_failure_lessons(ctx.archive, generation)
                 await self.upkeep(ctx, generation)
             if self.config(ctx).monitor:
                 self.snapshot(ctx, generation)
