@@ -31,6 +31,23 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def _sandbox_level() -> tuple[str | None, str]:
+    """The isolation level `--isolation auto` gets here, found by starting one worker (a binary on
+    PATH is no proof: bwrap fails where user namespaces are off), and what it protects against."""
+    import asyncio
+
+    from agentkit.sandbox import Sandbox, SandboxConfig
+
+    async def probe() -> tuple[str, str]:
+        async with Sandbox(SandboxConfig(workers=1)) as sandbox:
+            return sandbox.isolation_level, sandbox.isolation_notes
+
+    try:
+        return asyncio.run(probe())
+    except Exception as exc:  # any failure here is exactly what doctor must report
+        return None, f"no worker could start: {type(exc).__name__}: {exc}"
+
+
 @app.command()
 def doctor() -> None:
     """Check Python, litellm, the embedded local model, sandbox tools and provider keys (names only)."""
@@ -59,6 +76,8 @@ def doctor() -> None:
     add("bubblewrap", bwrap is not None, bwrap or "apt-get install bubblewrap (stronger sandbox)")
     seccomp = importlib.util.find_spec("pyseccomp") is not None
     add("pyseccomp", seccomp, "seccomp filters available" if seccomp else "pip install pyseccomp")
+    level, notes = _sandbox_level()
+    add("sandbox", level is not None, f"{level}: {notes}" if level else notes)
     keys = [k for k in _KEY_NAMES if os.environ.get(k)]
     add("provider keys", bool(keys), ", ".join(keys) if keys else "none set: the local model is the default")
 

@@ -16,7 +16,7 @@ from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 
 if TYPE_CHECKING:
-    from agentkit.evaluate import EvalResult
+    from agentkit.evaluate import AgentSpec, EvalResult
 
 
 def _fmt_cost(cost: float | None) -> str:
@@ -45,6 +45,7 @@ async def _evaluate_many(
     model: str | None,
     api_base: str | None,
     data_dir: Path | None,
+    task_opts: dict[str, Any],
     limit: int,
     concurrency: int,
     isolation: str,
@@ -58,7 +59,7 @@ async def _evaluate_many(
     from agentkit.llm import resolve_model
     from agentkit.tasks import load_task
 
-    task = load_task(task_name, data_dir=data_dir)
+    task = load_task(task_name, data_dir=data_dir, **task_opts)
     examples = task.examples[:limit]
     model_cfg = resolve_model(model, **opt.model_overrides(api_base))
     async with Session.open(
@@ -93,6 +94,24 @@ async def _evaluate_many(
         return list(results), session.isolation_level, session.model.model
 
 
+def _unique_names(specs: list[AgentSpec]) -> list[AgentSpec]:
+    """The specs with distinct names: rows, CSV lines and the "best" field are keyed by name, so two
+    agents called the same (a seed and an export of it) get their source added."""
+    seen: dict[str, int] = {}
+    for spec in specs:
+        seen[spec.name] = seen.get(spec.name, 0) + 1
+    out: list[AgentSpec] = []
+    used: set[str] = set()
+    for spec in specs:
+        name = spec.name if seen[spec.name] == 1 else f"{spec.name} ({spec.source})"
+        base, k = name, 2
+        while name in used:
+            name, k = f"{base} #{k}", k + 1
+        used.add(name)
+        out.append(spec if name == spec.name else spec.model_copy(update={"name": name}))
+    return out
+
+
 def _summary_row(result: EvalResult) -> dict[str, Any]:
     s = result.summary
     return {
@@ -124,6 +143,7 @@ def eval_command(
     isolation: str = opt.ISOLATION,
     no_cache: bool = opt.NO_CACHE,
     data_dir: Path | None = opt.DATA_DIR,
+    task_opt: list[str] = opt.TASK_OPTS,
     seed: int = opt.SEED,
     timeout: float = opt.TIMEOUT,
     as_json: bool = opt.JSON_OUT,
@@ -143,6 +163,7 @@ def eval_command(
             model=model,
             api_base=api_base,
             data_dir=data_dir,
+            task_opts=opt.parse_task_opts(task_opt),
             limit=limit,
             concurrency=concurrency,
             isolation=isolation,
@@ -197,6 +218,7 @@ def bench_command(
     isolation: str = opt.ISOLATION,
     no_cache: bool = opt.NO_CACHE,
     data_dir: Path | None = opt.DATA_DIR,
+    task_opt: list[str] = opt.TASK_OPTS,
     seed: int = opt.SEED,
     timeout: float = opt.TIMEOUT,
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for results.json and results.csv."),
@@ -206,10 +228,13 @@ def bench_command(
     from rich.console import Console
     from rich.table import Table
 
+    from agentkit.errors import ConfigError
     from agentkit.evaluate import resolve_agent
     from agentkit.tasks import paired_compare
 
-    specs = [resolve_agent(a.strip()) for a in agents.split(",") if a.strip()]
+    specs = _unique_names([resolve_agent(a.strip()) for a in agents.split(",") if a.strip()])
+    if not specs:
+        raise ConfigError("--agents names no agent: give seed names or .py paths, separated by commas")
     results, level, model_name = asyncio.run(
         _evaluate_many(
             specs,
@@ -217,6 +242,7 @@ def bench_command(
             model=model,
             api_base=api_base,
             data_dir=data_dir,
+            task_opts=opt.parse_task_opts(task_opt),
             limit=limit,
             concurrency=concurrency,
             isolation=isolation,

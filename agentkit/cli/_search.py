@@ -195,7 +195,7 @@ def search(
     given = {k: v for k, v in given.items() if v is not None}
     if resume is not None:
         if reflect:
-            raise ConfigError("the reflection switches are part of a run; they cannot change on --resume")
+            given["extra"] = {"reflect": reflect}  # refused on resume unless the run has them already
         if out is not None and out.resolve() != resume.resolve():
             raise ConfigError("--resume continues the run where it is; do not give --out as well")
         _execute(None, resume, resume=True, overrides=given, progress=not no_progress, as_json=as_json)
@@ -244,6 +244,7 @@ def demo_config() -> SearchConfig:
         meta_max_tokens=700,
         prompt_max_tokens=3000,
         prompt_code_chars=1200,
+        prompt_manual_chars=1500,
         top_k=2,
         wall_time_s=90.0,
         model_timeout_s=120.0,

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from agentkit.cli._app import app
+from agentkit.cli._options import parse_task_opts
 
 tasks_app = typer.Typer(help="List and inspect benchmark tasks.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
@@ -16,16 +17,6 @@ _DATA_DIR_HELP = (
     "Folder laid out like ../shared/data (gsm8k/, mgsm/, bbh/). Default: $AGENTKIT_DATA_DIR, "
     "else ../shared/data beside the working directory or the repository."
 )
-
-
-def _parse_opts(pairs: list[str]) -> dict[str, Any]:
-    opts: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--opt")
-        opts[key.strip().replace("-", "_")] = int(value) if value.strip().lstrip("-").isdigit() else value
-    return opts
 
 
 @tasks_app.command("list")
@@ -84,7 +75,7 @@ def show_command(
 
     from agentkit.tasks import load_task
 
-    task = load_task(name, split=split, data_dir=data_dir, **_parse_opts(opt))
+    task = load_task(name, split=split, data_dir=data_dir, **parse_task_opts(opt))
     console = _console()
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)

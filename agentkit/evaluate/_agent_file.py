@@ -1,13 +1,16 @@
 """Agent files: seeds, search results and exports share one readable format.
 
 A module docstring whose first line is ``name: <Name>``, followed by the thought (free text, possibly
-with other ``key: value`` header lines), then the code defining ``forward(self, taskInfo)``.
+with other ``key: value`` header lines), then the code defining ``forward(self, taskInfo)``. The files
+a run keeps in its ``agents/`` folder (first line ``Agent a0004: <Name>``, thought under ``Thought:``)
+are read too.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -15,6 +18,8 @@ from pydantic import BaseModel
 from agentkit.errors import AgentCodeError
 
 _HEADER = re.compile(r"^(\w[\w ]*):\s*(.*)$")
+# First docstring line of the agent files an archive writes beside its database.
+_ARCHIVE_HEADER = re.compile(r"^Agent (a\d+): (.+)$")
 
 
 class AgentSpec(BaseModel):
@@ -38,8 +43,15 @@ def parse_agent_source(code: str, *, source: str) -> AgentSpec:
         raise AgentCodeError(f"{source}: agent code does not parse: line {exc.lineno}: {exc.msg}") from exc
     doc = ast.get_docstring(tree) or ""
     name = Path(source).stem
+    lines = doc.splitlines()
+    archived = _ARCHIVE_HEADER.match(lines[0].strip()) if lines else None
+    if archived is not None:
+        # A file of a run's agents/ folder: "Agent a0004: Name", facts, then an indented "Thought:".
+        marks = [i for i, line in enumerate(lines) if line.strip() == "Thought:"]
+        thought = textwrap.dedent("\n".join(lines[marks[-1] + 1 :])) if marks else ""
+        return AgentSpec(name=archived.group(2).strip(), thought=thought.strip(), code=code, source=source)
     body: list[str] = []
-    for i, line in enumerate(doc.splitlines()):
+    for i, line in enumerate(lines):
         match = _HEADER.match(line.strip())
         if i == 0 and match and match.group(1).lower() == "name":
             name = match.group(2).strip() or name
@@ -55,6 +67,10 @@ def read_agent_file(path: str | Path) -> AgentSpec:
         code = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise AgentCodeError(f"cannot read agent file {p}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise AgentCodeError(
+            f"agent file {p} is not UTF-8 text (byte {exc.start}): is it Python source?"
+        ) from exc
     return parse_agent_source(code, source=str(p))
 
 

@@ -7,8 +7,11 @@ private event loop thread, so the callable works from ordinary synchronous code.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import sys
 import threading
+import weakref
 from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from agentkit.errors import ConfigError
 from agentkit.evaluate._bridge import ExampleCalls
 from agentkit.evaluate._records import AgentFailure, LLMCallTrace
 from agentkit.evaluate._session import Session, SessionOpener
@@ -55,24 +59,44 @@ class AgentAnswer(BaseModel):
 
 
 class LoadedAgent:
-    """A callable agent. ``agent("question").answer``; close it (or use ``with``) when done."""
+    """A callable agent. ``agent("question").answer``; close it (or use ``with``) when done.
+
+    An agent still open when the interpreter exits is closed by an ``atexit`` hook, so a script that
+    forgets `close` still exits promptly and leaves no worker processes behind.
+    """
 
     def __init__(self, code: str, name: str, opener: SessionOpener, answer_format: str) -> None:
         self.code = code
         self.name = name
         self.answer_format = answer_format
         self._opener = opener
+        self._closed = False
+        self._close_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"agentkit-{name}", daemon=True)
         self._thread.start()
-        self._session: Session = self._submit(opener.__aenter__()).result()
+        try:
+            self._session: Session = self._submit(opener.__aenter__()).result()
+        except BaseException:
+            self._stop_loop()
+            raise
+        _OPEN.add(self)
 
     @property
     def isolation_level(self) -> str:
         """How the agent's code is isolated from this process."""
         return self._session.isolation_level
 
+    @property
+    def closed(self) -> bool:
+        """True once `close` was called; the agent can no longer be asked."""
+        return self._closed
+
     def _submit(self, coro: Coroutine[Any, Any, Any]) -> Future[Any]:
+        if self._closed:
+            coro.close()
+            # A stopped loop would never run the call: waiting for it would hang forever.
+            raise ConfigError(f"agent {self.name!r} is closed; load it again to ask it more")
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     async def acall(self, question: str) -> AgentAnswer:
@@ -99,13 +123,37 @@ class LoadedAgent:
             trace=calls.trace,
         )
 
-    def close(self) -> None:
-        """Stop the sandbox workers and the private event loop."""
-        if not self._loop.is_running():
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop the sandbox workers and the private event loop. Safe to call more than once."""
+        with self._close_lock:
+            if self._closed:
+                return
+            _OPEN.discard(self)
+            if threading.current_thread() is self._thread:
+                # Dropped from inside its own loop (a callback held the last reference): it cannot
+                # wait for itself, so it only stops the loop.
+                self._closed = True
+                self._loop.call_soon(self._loop.stop)
+                return
+            try:
+                # During interpreter finalisation the loop thread can no longer run: do not wait on it.
+                if not sys.is_finalizing() and self._loop.is_running():
+                    future = asyncio.run_coroutine_threadsafe(
+                        self._opener.__aexit__(None, None, None), self._loop
+                    )
+                    future.result(timeout=timeout_s)
+            finally:
+                self._closed = True
+                self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        if sys.is_finalizing():
             return
-        self._submit(self._opener.__aexit__(None, None, None)).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def __enter__(self) -> LoadedAgent:
         return self
@@ -117,7 +165,18 @@ class LoadedAgent:
 
     def __del__(self) -> None:  # best effort; explicit close() is the contract
         with contextlib.suppress(Exception):
-            self.close()
+            self.close(timeout_s=5.0)
+
+
+_OPEN: weakref.WeakSet[LoadedAgent] = weakref.WeakSet()
+"""Agents loaded and not yet closed, closed at exit while their loop threads can still run."""
+
+
+@atexit.register
+def _close_open_agents() -> None:
+    for agent in list(_OPEN):
+        with contextlib.suppress(Exception):
+            agent.close(timeout_s=10.0)
 
 
 def load_agent(

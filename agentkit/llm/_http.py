@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import urllib.request
-from collections.abc import AsyncIterator, Mapping
+import weakref
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,62 +44,94 @@ class HTTPTransportError(Exception):
     or a 2xx reply that is not a chat completion. Trying again may help."""
 
 
+class _LoopSession:
+    """The session of one event loop and the parked generator that closes it at the loop's end."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.closer: AsyncGenerator[None, None] | None = None
+        self.users: weakref.WeakSet[SessionPool] = weakref.WeakSet()
+
+
+# One session per event loop for the whole process, shared by every client on that loop. Owned here,
+# not by a client: a client dropped without `aclose` must not take a session that others use (or
+# that is mid-request) down with it through the garbage collector.
+_by_loop: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
+_by_loop_lock = threading.Lock()
+
+
+async def _close_at_loop_end(
+    loop: asyncio.AbstractEventLoop, entry: _LoopSession
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        with _by_loop_lock:
+            if _by_loop.get(loop) is entry:
+                del _by_loop[loop]
+        await entry.session.close()
+
+
 class SessionPool:
-    """One aiohttp ClientSession per event loop, created on first use.
+    """A client's handle on the aiohttp session of each event loop it calls from.
 
     A session (and its connections) belongs to the loop it was made on, and one client is used from
-    several loops (the sync wrappers run each call in a fresh one). So sessions are kept per loop, and
-    each is closed by whichever comes first: `aclose` on its loop, or that loop's own shutdown. The
-    latter works through an async generator parked on the loop: `asyncio.run` and `asyncio.Runner`
-    finalise every live async generator of a loop before closing it (`shutdown_asyncgens`), which runs
-    the generator's `finally` and closes the session there, so no "Unclosed client session" is left.
+    several loops (the sync wrappers run each call in a fresh one). So there is one session per loop,
+    created on first use and shared by the clients on that loop. It is closed by whichever comes first:
+    `aclose` of the last client that used it, or the loop's own shutdown. The latter works through an
+    async generator parked on the loop: `asyncio.run` and `asyncio.Runner` finalise every live async
+    generator of a loop before closing it (`shutdown_asyncgens`), which runs the generator's `finally`
+    and closes the session, so no "Unclosed client session" is left behind.
     """
-
-    def __init__(self) -> None:
-        self._by_loop: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, AsyncIterator[None]]] = {}
-        self._lock = threading.Lock()
 
     async def session(self) -> aiohttp.ClientSession:
         """This loop's session (created on first use)."""
         loop = asyncio.get_running_loop()
-        entry = self._by_loop.get(loop)
-        if entry is not None and not entry[0].closed:
-            return entry[0]
-        import aiohttp
-
-        # Proxy settings are read from the environment (as httpx does for litellm) only when there are
-        # any: aiohttp re-reads the environment on every request when asked to trust it.
-        trust_env = bool(urllib.request.getproxies())
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_S),
-            # Each request runs under its own asyncio.timeout (the attempt's time limit).
-            timeout=aiohttp.ClientTimeout(total=None),
-            trust_env=trust_env,
-        )
-        guard = self._closer(loop, session)
-        await guard.__anext__()
-        with self._lock:
-            self._by_loop[loop] = (session, guard)
-        return session
-
-    async def _closer(self, loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            with self._lock:
-                if self._by_loop.get(loop, (None,))[0] is session:
-                    del self._by_loop[loop]
-            await session.close()
+        entry = _by_loop.get(loop)
+        if entry is None or entry.session.closed:
+            entry = await _open(loop)
+        if self not in entry.users:
+            entry.users.add(self)
+        return entry.session
 
     async def aclose(self) -> None:
-        """Close this loop's session. Sessions of other loops close when their loops shut down."""
+        """Stop using this loop's session; the last client to stop closes it."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        entry = self._by_loop.get(loop)
-        if entry is not None:
-            await entry[1].aclose()  # type: ignore[attr-defined]
+        entry = _by_loop.get(loop)
+        if entry is None or self not in entry.users:
+            return
+        entry.users.discard(self)
+        if not entry.users and entry.closer is not None:
+            await entry.closer.aclose()
+
+
+async def _open(loop: asyncio.AbstractEventLoop) -> _LoopSession:
+    import urllib.request
+
+    import aiohttp
+
+    # Proxy settings are read from the environment (as httpx does for litellm) only when there are
+    # any: aiohttp re-reads the environment on every request when asked to trust it.
+    trust_env = bool(urllib.request.getproxies())
+    session = aiohttp.ClientSession(
+        # No connection cap: the client's per-model limiter already bounds requests in flight.
+        connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_S),
+        # Each request runs under its own asyncio.timeout (the attempt's time limit).
+        timeout=aiohttp.ClientTimeout(total=None),
+        trust_env=trust_env,
+    )
+    entry = _LoopSession(session)
+    closer = _close_at_loop_end(loop, entry)
+    # Its first step runs to the `yield` without suspending, so no other task can open a second
+    # session for this loop in between; from here on the loop knows the generator.
+    await closer.__anext__()
+    entry.closer = closer
+    with _by_loop_lock:
+        _by_loop[loop] = entry
+    return entry
 
 
 async def post_json(

@@ -399,17 +399,27 @@ class ManualBuilder:
             facts=ArchiveFacts(self.archive),
             config=self.config,
         )
-        changed = apply_operations(self.archive, checked.accepted, reflection.generation)
-        payload: dict[str, Any] = {
-            "agent": reflection.agent_id,
-            "reflection": reflection.id,
-            "outcome": verdict.outcome,
-            "accepted": [op.model_dump(mode="json", exclude_none=True) for op in checked.accepted],
-            "rejected": [r.model_dump(mode="json") for r in checked.rejected],
-            "rules": changed,
-        }
-        if error is not None:
-            payload["error"] = error
-            payload["raw"] = clip(raw, 2000)
-        self.archive.log_event("rule_ops", payload, generation=reflection.generation)
+        # The changes and their log entry commit together: the entry is how a resumed run knows that
+        # this reflection's step is done, so it never applies the same operations twice.
+        with self.archive.transaction():
+            changed = apply_operations(self.archive, checked.accepted, reflection.generation)
+            payload: dict[str, Any] = {
+                "agent": reflection.agent_id,
+                "reflection": reflection.id,
+                "outcome": verdict.outcome,
+                "accepted": [op.model_dump(mode="json", exclude_none=True) for op in checked.accepted],
+                "rejected": [r.model_dump(mode="json") for r in checked.rejected],
+                "rules": changed,
+            }
+            if error is not None:
+                payload["error"] = error
+                payload["raw"] = clip(raw, 2000)
+            self.archive.log_event("rule_ops", payload, generation=reflection.generation)
         return checked
+
+    def done(self, reflection: ReflectionRecord) -> bool:
+        """Whether the builder step of `reflection` has already run (a resumed run skips it)."""
+        return any(
+            e.payload.get("reflection") == reflection.id
+            for e in self.archive.events("rule_ops", generation=reflection.generation)
+        )

@@ -181,17 +181,26 @@ class ReflectHooks:
             cfg = self.config(ctx)
             if not (cfg.reflection and ctx.config.reflection) or not candidate.parents:
                 return  # seeds have no parent to be compared with
-            if ctx.archive.reflections(agent_id=candidate.agent_id):
-                return  # already reflected on (a resumed run)
             reflector = Reflector(
                 ctx.archive, ctx.client, self.model(ctx), cfg, ctx.task, ctx.examples, seed=ctx.config.seed
             )
-            record, verdict = await reflector.reflect(
-                candidate.agent_id, candidate.generation, manual=self._shown_manual(ctx, candidate.generation)
-            )
+            builder = ManualBuilder(ctx.archive, ctx.client, self.model(ctx), cfg)
+            earlier = ctx.archive.reflections(agent_id=candidate.agent_id)
+            if earlier:
+                # A resumed run: the reflection is stored; only its builder step may be missing.
+                record = earlier[-1]
+                if builder.done(record):
+                    return
+                verdict = reflector.verdict(candidate.agent_id)
+            else:
+                record, verdict = await reflector.reflect(
+                    candidate.agent_id,
+                    candidate.generation,
+                    manual=self._shown_manual(ctx, candidate.generation),
+                )
             said = any(record.payload.get(k) for k in ("failure_pattern", "lesson", "first_wrong_step"))
             if self.manual_on(ctx) and said:
-                await ManualBuilder(ctx.archive, ctx.client, self.model(ctx), cfg).step(record, verdict)
+                await builder.step(record, verdict)
         except BudgetExceeded:
             raise
         except Exception as exc:  # never fail the search

@@ -202,7 +202,13 @@ class Reflector:
         """The reflection prompt, the examples in it and the contrasting agent(s) chosen by code."""
         cfg = self.config
         agent = self.archive.agent(agent_id)
-        results = self.archive.results(agent_id, "search")
+        # Split order, not the order results finished in (concurrency varies it): the same archive
+        # must give the same prompt, so a resumed run hits the cache and picks the same examples.
+        order = {example_id: i for i, example_id in enumerate(self.examples)}
+        results = sorted(
+            self.archive.results(agent_id, "search"),
+            key=lambda r: (order.get(r.example_id, len(order)), r.example_id),
+        )
         matrix = self.archive.correctness_matrix("search")
         parent_scores = matrix.get(verdict.parent_id) if verdict.parent_id else None
         rank = {

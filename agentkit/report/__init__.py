@@ -21,7 +21,15 @@ from agentkit.report._adas_import import (
     import_adas,
     parse_adas_fitness,
 )
-from agentkit.report._data import AgentRow, FailureView, ScoreView, agent_rows, failure_view, selected_agent
+from agentkit.report._data import (
+    AgentRow,
+    FailureView,
+    ScoreView,
+    agent_rows,
+    failure_view,
+    run_settings,
+    selected_agent,
+)
 from agentkit.report._export import ExportResult, export_agent, render_export, strip_module_docstring
 from agentkit.report._html import REPORT_NAME, build_report, write_report
 from agentkit.report._show import (
@@ -57,6 +65,7 @@ __all__ = [
     "render_detail",
     "render_export",
     "render_table",
+    "run_settings",
     "run_table",
     "selected_agent",
     "strip_module_docstring",

@@ -22,6 +22,9 @@ SortKey = Literal["score", "generation"]
 _FAILURE_SPLITS = ("screen", "search")
 # Agent meta keys the search may use to say why a candidate failed (checked in this order).
 _FAILURE_META_KEYS = ("error", "failure", "error_message", "reason")
+# Agent meta keys naming the kind of failure (the search writes failure_kind: "no code", "static check",
+# "duplicate of a0006").
+_FAILURE_KIND_KEYS = ("error_kind", "failure_kind")
 
 
 class ScoreView(BaseModel):
@@ -83,6 +86,17 @@ class FailureView(BaseModel):
     """The first error message found (agent meta, a failed example, or the last debug round)."""
     debug_rounds: int = 0
     """Fix attempts the meta agent made for it."""
+
+
+def run_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """A run's settings as one flat dict (``task``, ``model``, ``meta_model``, sizes, ...).
+
+    A search run stores them nested under ``"search"`` beside ``kind``, ``versions`` and
+    ``git_revision``; an ADAS import stores them flat. Both read the same way through this."""
+    nested = config.get("search")
+    if isinstance(nested, dict):
+        return {**{k: v for k, v in config.items() if k != "search"}, **nested}
+    return dict(config)
 
 
 def score_view(summary: EvalSummary | None) -> ScoreView | None:
@@ -166,9 +180,10 @@ def failure_view(archive: Archive, agent: AgentRecord) -> FailureView:
             if value.get("kind"):
                 kinds[str(value["kind"])] += 0  # known kind, even with no example behind it
             break
-    meta_kind = agent.meta.get("error_kind")
-    if isinstance(meta_kind, str) and meta_kind:
-        kinds[meta_kind] += 0
+    for kind_key in _FAILURE_KIND_KEYS:
+        meta_kind = agent.meta.get(kind_key)
+        if isinstance(meta_kind, str) and meta_kind.strip():
+            kinds[meta_kind.strip()] += 0
     splits = list(dict.fromkeys([*_FAILURE_SPLITS, *agent.summaries]))
     for split in splits:
         for result in archive.results(agent.id, split):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from agentkit.errors import AgentCodeError, ArchiveError
-from agentkit.report._data import ScoreView, score_view, selected_agent
+from agentkit.report._data import ScoreView, run_settings, score_view, selected_agent
 from agentkit.report._format import fmt_score
 
 if TYPE_CHECKING:
@@ -122,12 +122,14 @@ def render_export(
     )
     lines.append(f"exported: {when} by agentkit {__version__}")
     task_arg = f", task={task!r}" if isinstance(task, str) and task else ""
+    # The model the scores were measured with; "local" runs anywhere when the run names none.
+    model = config.get("model") if isinstance(config.get("model"), str) and config.get("model") else "local"
     lines += [
         "",
         "Use it in an app (the code runs in agentkit's sandbox; its model calls go through agentkit):",
         "",
         "    import agentkit",
-        f'    with agentkit.load_agent({file_name!r}, model="local"{task_arg}) as agent:',
+        f"    with agentkit.load_agent({file_name!r}, model={model!r}{task_arg}) as agent:",
         '        print(agent("your question").answer)',
     ]
     doc = _docstring_safe("\n".join(lines))
@@ -162,7 +164,7 @@ def export_agent(
             record = best
         else:
             record = archive.agent(agent)
-        config = archive.config
+        config = run_settings(archive.config)
         run_path = archive.run_dir
     path = Path(out) if out is not None else default_export_path(run_path, record, chosen=agent is None)
     text = render_export(record, config=config, run_dir=run_path, file_name=path.name)

@@ -21,6 +21,7 @@ from agentkit.report._data import (
     failure_view,
     monitor_series,
     payload_items,
+    run_settings,
     selected_agent,
     sort_rows,
 )
@@ -189,7 +190,7 @@ class _Report:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
         self.info = archive.info()
-        self.config = self.info.config
+        self.config = run_settings(self.info.config)
         self.agents = archive.agents()
         self.by_id = {a.id: a for a in self.agents}
         self.names = {a.id: a.name for a in self.agents}
@@ -233,7 +234,9 @@ class _Report:
             facts.append(
                 ("last stop event", _e(f"{last_stop.kind} ({detail})" if detail else last_stop.kind))
             )
-        redacted = {k: ("(hidden)" if _SECRET_KEY.search(k) and v else v) for k, v in cfg.items()}
+        redacted = {
+            k: ("(hidden)" if _SECRET_KEY.search(k) and v else v) for k, v in self.info.config.items()
+        }
         full = json.dumps(redacted, indent=2, ensure_ascii=False, default=str)
         return (
             _kv(facts)

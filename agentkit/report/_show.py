@@ -16,6 +16,7 @@ from agentkit.report._data import (
     agent_row,
     agent_rows,
     failure_view,
+    run_settings,
     selected_agent,
 )
 from agentkit.report._format import fmt_cost, fmt_score
@@ -59,7 +60,7 @@ class AgentDetail(BaseModel):
 def run_table(archive: Archive, *, sort: SortKey = "score") -> RunTable:
     """The table data of a run."""
     best = selected_agent(archive)
-    task = archive.config.get("task")
+    task = run_settings(archive.config).get("task")
     return RunTable(
         run_dir=str(archive.run_dir),
         task=task if isinstance(task, str) else None,
@@ -108,7 +109,11 @@ def render_table(table: RunTable) -> RenderableType:
         collapse_padding=True,
     )
     has_test = any(r.test is not None for r in table.agents)
-    sizes = sorted({r.search.n for r in table.agents if r.search is not None})
+    # A screened agent's search score covers only the screening subset it stopped after.
+    sizes = sorted({r.search.n for r in table.agents if r.search is not None and r.status != "screened"})
+    screen_sizes = sorted(
+        {r.search.n for r in table.agents if r.search is not None and r.status == "screened"}
+    )
     out.add_column("gen", justify="right", no_wrap=True)
     out.add_column("id", no_wrap=True)
     out.add_column("name", overflow="fold", min_width=12, ratio=1)
@@ -137,6 +142,8 @@ def render_table(table: RunTable) -> RenderableType:
     notes = []
     if sizes:
         notes.append(f"search split: {', '.join(map(str, sizes))} examples")
+    if screen_sizes:
+        notes.append(f"screened: stopped after the first {', '.join(map(str, screen_sizes))}")
     if has_test:
         notes.append("test = sealed test split, scored once at the end, never used to select")
     if not table.agents:
@@ -175,7 +182,10 @@ def render_detail(detail: AgentDetail) -> RenderableType:
     facts.add_row("cost", fmt_cost(r.cost_usd))
     if detail.failure is not None:
         kinds = ", ".join(f"{k} ×{n}" if n else k for k, n in detail.failure.error_kinds.items()) or "unknown"
-        facts.add_row("failed", Text(f"{kinds}: {detail.failure.message or '-'}", style="red"))
+        message = detail.failure.message or "-"
+        # "duplicate of a0006" as kind and "duplicate of a0006 (...)" as message: say it once.
+        text = message if message.startswith(kinds) else f"{kinds}: {message}"
+        facts.add_row("failed", Text(text, style="red"))
     for key, value in a.meta.items():
         facts.add_row(Text(f"meta.{key}"), Text(_short(value)))
     parts: list[Any] = [Panel(facts, title=Text(a.name, style="bold"), title_align="left")]

@@ -7,7 +7,8 @@ The isolation level in force (`Sandbox.isolation_level`) is one of:
   private /tmp) plus rlimits and seccomp (no sockets, processes, exec, ptrace).
 - "bwrap": the same without seccomp.
 - "process+seccomp": separate process, scrubbed environment, rlimits, seccomp, uid 65534 when root;
-  the host's files stay readable.
+  the host's files stay readable unless the kernel has Landlock (`Sandbox.landlock`), which then limits
+  reads to the Python runtime and writes to a private temp directory.
 - "process": separate process, scrubbed environment and rlimits only.
 """
 

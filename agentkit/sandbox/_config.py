@@ -31,6 +31,11 @@ class SandboxConfig(BaseModel):
     """Cap on captured stdout+stderr and on the answer; past it the example fails with output_limit."""
     max_file_bytes: int = Field(default=10_000_000, ge=0)
     """Largest file agent code may write (in its private /tmp)."""
+    max_llm_calls: int = Field(default=200, ge=0)
+    """Model calls one example may make; past it each further call fails (an `llm` error in agent code).
+    Enforced outside the agent's process, so agent code cannot raise it."""
+    max_request_chars: int = Field(default=400_000, ge=1000)
+    """Largest model request (characters of all messages and field names) one call may send."""
 
 
 class AgentRun(BaseModel):

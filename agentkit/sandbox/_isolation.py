@@ -44,6 +44,36 @@ LEVEL_NOTES: dict[str, str] = {
     ),
 }
 
+# Process levels where the kernel has Landlock: the filesystem view is close to bwrap's.
+LANDLOCK_NOTES: dict[str, str] = {
+    "process+seccomp": (
+        "agent code runs in a separate process with a scrubbed environment, rlimits, seccomp (no sockets, "
+        "processes, exec or ptrace) and Landlock: it reads only the Python runtime, writes only its private "
+        "temp directory and cannot inspect or signal processes outside (the project, the data, the cache and "
+        "other processes' environments stay out of reach). Not covered: kernel exploits; it shares the host's "
+        "network namespace, where seccomp refuses sockets."
+    ),
+    "process": (
+        "agent code runs in a separate process with a scrubbed environment, rlimits and Landlock (reads only "
+        "the Python runtime, writes only its private temp directory, cannot inspect processes outside), but "
+        "WITHOUT seccomp: it can start processes and open network connections. Install pyseccomp."
+    ),
+}
+OWN_USER_NOTE = (
+    " agentkit is not running as root, so agent code runs as YOUR user: it can read your files and the "
+    "environment of your other processes (/proc/PID/environ), API keys included."
+)
+
+
+def level_notes(level: str, *, landlock: bool) -> str:
+    """What an isolation level does and does not protect against, given whether Landlock is in force."""
+    if landlock and level in LANDLOCK_NOTES:
+        return LANDLOCK_NOTES[level]
+    if level.startswith("process") and os.geteuid() != 0:
+        return LEVEL_NOTES[level] + OWN_USER_NOTE
+    return LEVEL_NOTES[level]
+
+
 _BLOCKED_SYSCALLS = (
     "socket",
     "socketpair",
@@ -89,7 +119,36 @@ _BLOCKED_SYSCALLS = (
     "swapon",
     "swapoff",
     "reboot",
+    # memory that RLIMIT_AS does not count (memfd pages, System V / POSIX shared memory and queues);
+    # the IPC objects would also outlive the example and carry data to the next one
+    "memfd_create",
+    "memfd_secret",
+    "shmget",
+    "shmat",
+    "msgget",
+    "msgsnd",
+    "msgrcv",
+    "semget",
+    "semop",
+    "semtimedop",
+    "mq_open",
+    # same-uid calls on other processes: the children of all workers share uid 65534 without bwrap
+    "ioprio_set",
+    "migrate_pages",
+    "move_pages",
 )
+# Calls refused only when they aim at another process (argument `arg` is a pid other than 0 = self):
+# lowering a sibling's rlimits or priority needs only the same uid.
+_SELF_ONLY_SYSCALLS = (
+    ("prlimit64", 0),
+    ("sched_setaffinity", 0),
+    ("sched_setscheduler", 0),
+    ("sched_setparam", 0),
+    ("sched_setattr", 0),
+)
+# fcntl commands that direct SIGIO (or any signal chosen with F_SETSIG) at another process: the kernel
+# sends it on I/O with only a same-uid check, which would let agent code kill a sibling example.
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
 CLONE_THREAD = 0x00010000
 
 
@@ -99,7 +158,8 @@ def seccomp_filter() -> bytes | None:
 
     Built here (libseccomp via pyseccomp) and loaded in the child with prctl, so the sandbox needs no
     libseccomp of its own. Everything is allowed except process creation (threads stay allowed),
-    sockets, exec, ptrace, sending signals and namespace/kernel-admin calls, which fail with EPERM.
+    sockets, exec, ptrace, sending signals (directly or as SIGIO), acting on other processes, memory
+    outside RLIMIT_AS (memfd, shared memory) and namespace/kernel-admin calls, which fail with EPERM.
     """
     try:
         import pyseccomp as sc
@@ -112,6 +172,14 @@ def seccomp_filter() -> bytes | None:
         for name in _BLOCKED_SYSCALLS:
             with contextlib.suppress(OSError):  # not a syscall on this architecture
                 filt.add_rule(eperm, name)
+        for name, arg in _SELF_ONLY_SYSCALLS:
+            with contextlib.suppress(OSError):
+                filt.add_rule(eperm, name, sc.Arg(arg, sc.NE, 0))
+        for cmd in (F_SETOWN, F_SETSIG, F_SETOWN_EX):
+            filt.add_rule(eperm, "fcntl", sc.Arg(1, sc.EQ, cmd))
+        # setpriority(which, who, prio): only PRIO_PROCESS (0) of itself (who 0)
+        filt.add_rule(eperm, "setpriority", sc.Arg(0, sc.NE, 0))
+        filt.add_rule(eperm, "setpriority", sc.Arg(1, sc.NE, 0))
         # clone without CLONE_THREAD makes a process; with it, a thread (ThreadPoolExecutor needs those).
         filt.add_rule(eperm, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
         # clone3 hides its flags in memory seccomp cannot read; ENOSYS makes glibc fall back to clone.
@@ -262,8 +330,11 @@ def bwrap_spec(boot: str, *, tmp_bytes: int, seccomp: bool) -> WorkerSpec:
 
 def process_spec(boot: str, *, seccomp: bool) -> WorkerSpec:
     """A worker as a plain child process of the host (no bwrap)."""
-    exe, _ = base_interpreter()
-    cfg: dict[str, Any] = {"tmp_dir": None}
+    exe, dirs = base_interpreter()
+    # What a bwrap sandbox would show, as Landlock rules (applied where the kernel supports Landlock).
+    read = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", *dirs, "/etc/localtime"]
+    read += ["/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+    cfg: dict[str, Any] = {"tmp_dir": None, "landlock": {"read": read, "write": ["/dev/null"]}}
     if os.geteuid() == 0:
         cfg.update(drop_uid=NOBODY, drop_gid=NOBODY, nproc=NPROC_LIMIT)
     bpf = seccomp_filter() if seccomp else None

@@ -19,8 +19,11 @@ from ._config import LLMHandler
 from ._isolation import WorkerSpec, bwrap_available, bwrap_spec, process_spec, seccomp_filter
 from ._payload import BOOT, build_payload
 from ._protocol import DEFAULT_MAX_FRAME, HEADER, ProtocolError, encode
+from ._requests import BadRequest, clean_request
 
 START_TIMEOUT_S = 30.0
+# Host-side backstops for one example (the worker enforces the same limits first).
+MAX_LLM_IN_FLIGHT = 32
 
 
 class WorkerDied(Exception):
@@ -116,8 +119,8 @@ class WorkerProcess:
         data = await self._proc.stdout.readexactly(length)
         try:
             return json.loads(data)
-        except ValueError as exc:
-            raise ProtocolError(f"worker sent a frame that is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(f"worker sent a frame that is not JSON: {type(exc).__name__}") from None
 
     async def run(self, task: dict[str, Any], llm: LLMHandler, hard_timeout_s: float) -> dict[str, Any]:
         """Run one task; answer its model calls with `llm`; return the worker's "done" report.
@@ -127,6 +130,10 @@ class WorkerProcess:
         """
         self._seq += 1
         seq = self._seq
+        limits = task.get("limits") or {}
+        max_calls = int(limits.get("llm_calls", 200))
+        max_chars = int(limits.get("request_chars", 400_000))
+        calls = 0
         handlers: set[asyncio.Task[None]] = set()
         try:
             async with asyncio.timeout(hard_timeout_s):
@@ -136,10 +143,23 @@ class WorkerProcess:
                     if not isinstance(msg, dict) or msg.get("seq") != seq:
                         continue
                     if msg.get("t") == "llm":
-                        handler = asyncio.create_task(self._answer(seq, msg.get("id"), msg.get("req"), llm))
+                        request: dict[str, Any] | str
+                        if calls >= max_calls:
+                            request = f"the agent exceeded its limit of {max_calls} LLM calls per example"
+                        elif len(handlers) >= MAX_LLM_IN_FLIGHT:
+                            request = f"more than {MAX_LLM_IN_FLIGHT} LLM calls at once"
+                        else:
+                            try:
+                                request = clean_request(msg.get("req"), max_chars=max_chars)
+                                calls += 1
+                            except BadRequest as exc:
+                                request = str(exc)
+                        handler = asyncio.create_task(self._answer(seq, msg.get("id"), request, llm))
                         handlers.add(handler)
                         handler.add_done_callback(handlers.discard)
                     elif msg.get("t") == "done":
+                        if msg.get("retire"):
+                            self.kill()  # it has no spawner left; the sandbox replaces it
                         return msg
         except TimeoutError:
             self.kill()
@@ -160,10 +180,11 @@ class WorkerProcess:
             for handler in handlers:
                 handler.cancel()
 
-    async def _answer(self, seq: int, rid: Any, request: Any, llm: LLMHandler) -> None:
+    async def _answer(self, seq: int, rid: Any, request: dict[str, Any] | str, llm: LLMHandler) -> None:
+        """Reply to one model call: `request` is the cleaned request, or why it was refused."""
         response: Any
-        if not isinstance(request, dict):
-            response = {"error": "malformed LLM request", "error_kind": "llm"}
+        if isinstance(request, str):
+            response = {"error": request, "error_kind": "llm"}
         else:
             try:
                 response = await llm(request)

@@ -43,8 +43,12 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> list[Any]:
         """Add bytes; return every message now complete. Raises ProtocolError on a bad frame."""
+        return [message for message, _ in self.feed_sized(data)]
+
+    def feed_sized(self, data: bytes) -> list[tuple[Any, int]]:
+        """Like `feed`, with the size in bytes of each message's frame."""
         self._buf += data
-        out: list[Any] = []
+        out: list[tuple[Any, int]] = []
         while len(self._buf) >= HEADER.size:
             (length,) = HEADER.unpack_from(self._buf)
             if length > self._max:
@@ -55,9 +59,9 @@ class FrameDecoder:
             payload = bytes(self._buf[HEADER.size : end])
             del self._buf[:end]
             try:
-                out.append(json.loads(payload))
-            except ValueError as exc:
-                raise ProtocolError(f"frame is not JSON: {exc}") from None
+                out.append((json.loads(payload), length))
+            except (ValueError, RecursionError) as exc:  # deep nesting must not crash the reader
+                raise ProtocolError(f"frame is not JSON: {type(exc).__name__}") from None
         return out
 
     @property

@@ -14,7 +14,7 @@ from agentkit.errors import SandboxError
 from agentkit.evaluate._records import AgentFailure
 
 from ._config import AgentRun, LLMHandler, SandboxConfig
-from ._isolation import LEVEL_NOTES, WorkerSpec
+from ._isolation import WorkerSpec, level_notes
 from ._payload import DEFAULT_RUNTIME_DIR
 from ._pool import WorkerDied, WorkerProcess, WorkerTimeout, start_first_worker
 from ._protocol import DEFAULT_MAX_FRAME
@@ -43,6 +43,7 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self._runtime_dir = Path(runtime_dir).resolve() if runtime_dir else DEFAULT_RUNTIME_DIR
         self._spec: WorkerSpec | None = None
+        self._landlock = False
         self._idle: list[WorkerProcess] = []
         self._busy: set[WorkerProcess] = set()
         self._slots = asyncio.Semaphore(self.config.workers)
@@ -59,7 +60,12 @@ class Sandbox:
     @property
     def isolation_notes(self) -> str:
         """What the level in force does, and what it does not protect against."""
-        return LEVEL_NOTES[self.isolation_level]
+        return level_notes(self.isolation_level, landlock=self._landlock)
+
+    @property
+    def landlock(self) -> bool:
+        """True when Landlock also confines the agent children (process levels, where the kernel has it)."""
+        return self._landlock
 
     @property
     def worker_pids(self) -> list[int]:
@@ -73,7 +79,8 @@ class Sandbox:
     @property
     def _max_frame(self) -> int:
         # a "done" report holds the output and the answer, JSON-escaped (up to 12 bytes a character)
-        return DEFAULT_MAX_FRAME + 20 * self.config.max_output_bytes
+        # (and an LLM request up to max_request_chars, 12 bytes a character at worst)
+        return DEFAULT_MAX_FRAME + 20 * self.config.max_output_bytes + 12 * self.config.max_request_chars
 
     async def start(self) -> None:
         """Pick the isolation level (probing once per process), start one worker, say the level once."""
@@ -86,9 +93,10 @@ class Sandbox:
                 self.config.isolation, self._runtime_dir, tmp_bytes=self._tmp_bytes, max_frame=self._max_frame
             )
             self._spec = spec
+            self._landlock = bool(worker.ready.get("landlock"))
             self._idle.append(worker)
         log = logger.info if spec.level == "bwrap+seccomp" else logger.warning
-        log("sandbox isolation level: %s: %s", spec.level, LEVEL_NOTES[spec.level])
+        log("sandbox isolation level: %s: %s", spec.level, self.isolation_notes)
 
     async def __aenter__(self) -> Sandbox:
         await self.start()
@@ -126,6 +134,8 @@ class Sandbox:
             "mem": c.memory_mb * 2**20,
             "out": c.max_output_bytes,
             "file": c.max_file_bytes,
+            "llm_calls": c.max_llm_calls,
+            "request_chars": c.max_request_chars,
         }
 
     async def run(self, code: str, question: str, *, answer_format: str, llm: LLMHandler) -> AgentRun:

@@ -4,13 +4,22 @@ STDLIB ONLY. This file never runs in the host: the host ships its source (with `
 `_protocol`, `_classify` and the `agentkit.runtime` sources) over a pipe to a fresh base interpreter, which loads
 them from memory as the packages `agentkit_sandbox_worker` and `agentkit_runtime`.
 
-Why fork per example: the child starts from the warm worker in about a millisecond, applies the
-limits (credentials, rlimits, seccomp) to itself only, runs the agent, and exits, so nothing an agent
-changes (module globals, files in /tmp, threads) survives into the next example.
+Why fork per example: the child starts warm in about a millisecond, applies the limits (credentials,
+rlimits, seccomp) to itself only, runs the agent, and exits, so nothing an agent changes (module
+globals, files in /tmp, threads) survives into the next example.
+
+Why a spawner: agent code can read its own memory (ctypes), and a child forked from the worker itself
+would carry, in freed heap, the questions, prompts, replies and answers of every earlier example the
+worker relayed. So right after start-up, before it has seen any task, the worker forks a "spawner"
+that never sees task data; every child is forked from the spawner and receives its task over its own
+pipe. The spawner reports each child's pid (with a pidfd) and, once it has reaped it, its exit status.
 
 Pipes: the worker talks to the host over `ctl_in`/`ctl_out`. Each child gets three fresh pipes
-(requests to the worker, replies from the worker, captured stdout+stderr); the worker relays model
-calls between child and host, so a child that dies mid-write can never corrupt the host's stream.
+(requests to the worker, the task and replies from the worker, captured stdout+stderr); the worker
+relays model calls between child and host, so a child that dies mid-write can never corrupt the host's
+stream. The worker also polices them: it numbers requests itself (a child cannot answer for another
+request), caps their size, their number per example and how many are in flight, and stops reading a
+child that outruns those limits.
 """
 
 from __future__ import annotations
@@ -18,11 +27,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import importlib
+import json
 import os
 import resource
 import select
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -35,17 +46,29 @@ from ._child import (
     PR_SET_NO_NEW_PRIVS,
     PR_SET_PDEATHSIG,
     PipeBackend,
+    apply_landlock,
+    landlock_abi,
     libc,
     load_seccomp,
     prctl,
     raise_timeout,
+    read_message,
 )
 from ._classify import clip_tail, describe, one_line
-from ._protocol import DEFAULT_MAX_FRAME, FrameDecoder, ProtocolError, encode, write_all
+from ._protocol import FrameDecoder, ProtocolError, encode, write_all
 
 # How long after the wall limit (which the child enforces on itself with SIGALRM, to get a traceback)
 # the worker stops waiting and kills the child.
 KILL_GRACE_S = 1.0
+# How long the worker waits for the spawner to report a child it has killed; past it, the worker retires.
+REAP_TIMEOUT_S = 10.0
+# Model calls of one example waiting for the host at once; past it the worker stops reading the child.
+MAX_LLM_IN_FLIGHT = 32
+# Replies the child has not read yet, in bytes; past it the worker stops reading the child's requests.
+MAX_REPLY_BACKLOG = 8 * 2**20
+# Defaults for limits the host normally sends with each task.
+DEFAULT_LLM_CALLS = 200
+DEFAULT_REQUEST_CHARS = 400_000
 FAILURE_KINDS = {"syntax", "exception", "timeout", "memory", "output_limit", "killed", "llm", "sandbox"}
 
 # Imported once in the worker so that children start with them warm, and so that they work where
@@ -107,6 +130,9 @@ class Worker:
         self.decoder = FrameDecoder()
         self.inbox: deque[Any] = deque()
         self.pid = os.getpid()
+        # The process every agent child must be a direct child of (the spawner, once it runs).
+        self.spawner_pid = self.pid
+        self.spawner: socket.socket | None = None
         self.drop_uid: int | None = cfg.get("drop_uid")
         self.drop_gid: int | None = cfg.get("drop_gid")
         self.nproc: int | None = cfg.get("nproc")
@@ -114,6 +140,9 @@ class Worker:
         bpf = cfg.get("bpf")
         self.bpf: bytes | None = base64.b64decode(bpf) if bpf else None
         self.libc = libc()
+        # {"read": [...], "write": [...]}: confine children with Landlock where the kernel has it
+        rules = cfg.get("landlock")
+        self.landlock: dict[str, list[str]] | None = rules if rules and landlock_abi(self.libc) > 0 else None
         # Children run as another uid (or under no_new_privs); being non-dumpable keeps them out of
         # /proc/<worker>/fd, where the pipes to the host are.
         with contextlib.suppress(OSError):
@@ -148,7 +177,16 @@ class Worker:
 
     def serve(self) -> None:
         """Main loop: one task at a time until the host closes the pipe."""
-        self.send({"t": "ready", "pid": self.pid, "uid": os.getuid(), "tmp": self.tmp, **self._self_test()})
+        ready = {
+            "t": "ready",
+            "pid": self.pid,
+            "uid": os.getuid(),
+            "tmp": self.tmp,
+            "landlock": self.landlock is not None,
+            **self._self_test(),
+        }
+        self._start_spawner()
+        self.send(ready)
         try:
             while True:
                 while not self.inbox:
@@ -158,13 +196,105 @@ class Worker:
                 if not isinstance(msg, dict):
                     continue
                 if msg.get("t") == "task":
-                    self.send(self.run_task(msg))
+                    done = self.run_task(msg)
+                    self.send(done)
+                    if done.get("retire"):
+                        return
                 elif msg.get("t") == "exit":
                     return
                 # anything else (a late reply for a finished task) is dropped
         finally:
             if self.private_tmp:
                 shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- the spawner -------------------------------------------------------------------------------------
+
+    def _start_spawner(self) -> None:
+        """Fork the spawner now, while this process holds no example data."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                mine.close()
+                self._spawner_loop(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.spawner = mine
+
+    def _spawner_loop(self, sock: socket.socket) -> None:
+        """Runs in the spawner: fork a child per request, report its pid, then its exit status."""
+        os.close(self.ctl_in)
+        os.close(self.ctl_out)
+        prctl(self.libc, PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != self.pid:
+            os._exit(1)
+        self.spawner_pid = os.getpid()
+        while True:
+            msg, fds, _flags, _addr = socket.recv_fds(sock, 64, 3)
+            if not msg:
+                return
+            if len(fds) != 3:
+                for fd in fds:
+                    os.close(fd)
+                sock.send(b'{"pid": null}')
+                continue
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    sock.close()
+                    self._child(*fds)
+                finally:
+                    os._exit(70)
+            for fd in fds:
+                os.close(fd)
+            try:
+                pidfd: int | None = os.pidfd_open(pid)
+            except (AttributeError, OSError):
+                pidfd = None
+            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [] if pidfd is None else [pidfd])
+            if pidfd is not None:
+                os.close(pidfd)
+            _, status, usage = os.wait4(pid, 0)
+            sock.send(json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode())
+
+    def _spawn(self, fds: tuple[int, int, int]) -> tuple[int, int | None] | None:
+        """Have the spawner fork a child with these pipe ends; (pid, pidfd), None if it is gone."""
+        if self.spawner is None:
+            return None
+        try:
+            socket.send_fds(self.spawner, [b"spawn"], list(fds))
+            msg, got, _flags, _addr = socket.recv_fds(self.spawner, 4096, 1)
+            pid = json.loads(msg)["pid"] if msg else None
+        except (OSError, ValueError, KeyError, TypeError):
+            pid, got = None, []
+        if not isinstance(pid, int):
+            for fd in got:
+                os.close(fd)
+            self._lose_spawner()
+            return None
+        return pid, (got[0] if got else None)
+
+    def _await_exit(self, timeout_s: float) -> tuple[int, float] | None:
+        """The spawner's report on the current child: (wait status, CPU seconds); None if it is gone."""
+        if self.spawner is None:
+            return None
+        ready, _, _ = select.select([self.spawner], [], [], timeout_s)
+        if not ready:
+            self._lose_spawner()
+            return None
+        try:
+            report = json.loads(self.spawner.recv(4096) or b"null")
+            return int(report["status"]), float(report["cpu"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self._lose_spawner()
+            return None
+
+    def _lose_spawner(self) -> None:
+        if self.spawner is not None:
+            with contextlib.suppress(OSError):
+                self.spawner.close()
+            self.spawner = None
 
     # -- the child ---------------------------------------------------------------------------------------
 
@@ -174,9 +304,9 @@ class Worker:
             os.setgroups([])
             os.setresgid(gid, gid, gid)
             os.setresuid(self.drop_uid, self.drop_uid, self.drop_uid)
-        # After the credential change, which clears it: die with the worker.
+        # After the credential change, which clears it: die with the spawner (which dies with the worker).
         prctl(self.libc, PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != self.pid:
+        if os.getppid() != self.spawner_pid:
             os._exit(1)
 
     def _confine(self, limits: dict[str, Any]) -> None:
@@ -199,6 +329,10 @@ class Worker:
         if self.own_group:
             # Without seccomp a child can fork; its own group lets the worker kill them all.
             os.setpgid(0, 0)
+        if self.landlock is not None:
+            # the runtime is already loaded: reading the Python install and writing /tmp is enough
+            read = [*self.landlock.get("read", ()), "/proc/self"]
+            apply_landlock(self.libc, read, [self.tmp, *self.landlock.get("write", ())])
         if self.bpf is not None:
             load_seccomp(self.libc, self.bpf)
         else:
@@ -217,16 +351,18 @@ class Worker:
             low = fd + 1
         os.closerange(low, 1 << 16)
 
-    def _child(self, task: dict[str, Any], rpc_out: int, rpc_in: int, out_w: int) -> None:
-        """Runs in the forked child and never returns."""
-        limits = task["limits"]
+    def _child(self, rpc_out: int, rpc_in: int, out_w: int) -> None:
+        """Runs in the forked child and never returns. Its task is the first message on `rpc_in`."""
         message: dict[str, Any]
+        decoder = FrameDecoder()
         try:
             self._child_fds((rpc_out, rpc_in), out_w)
             os.chdir(self.tmp)
             os.environ["TMPDIR"] = self.tmp
             os.environ["HOME"] = self.tmp
             self._drop_privileges()
+            task = read_message(rpc_in, decoder)
+            limits = task["limits"]
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes raise OSError instead
             signal.signal(signal.SIGXCPU, raise_timeout(f"CPU time limit of {limits['cpu']:g} s exceeded"))
             signal.signal(signal.SIGALRM, raise_timeout(f"wall time limit of {limits['wall']:g} s exceeded"))
@@ -236,9 +372,9 @@ class Worker:
             with contextlib.suppress(BaseException):
                 write_all(rpc_out, encode(message))
             os._exit(0)
+        backend = PipeBackend(rpc_in, rpc_out, decoder)
         try:
             signal.setitimer(signal.ITIMER_REAL, float(limits["wall"]))
-            backend = PipeBackend(rpc_in, rpc_out)
             answer = self.runtime.run_agent(
                 task["code"], task["question"], backend=backend, answer_format=task["answer_format"]
             )
@@ -261,11 +397,11 @@ class Worker:
         with contextlib.suppress(BaseException):
             sys.stderr.flush()
         try:
-            write_all(rpc_out, encode(message))
+            backend.send_final(encode(message))
         except BaseException:
             with contextlib.suppress(BaseException):
-                write_all(
-                    rpc_out, encode({"t": "error", "kind": "exception", "message": "unsendable result"})
+                backend.send_final(
+                    encode({"t": "error", "kind": "exception", "message": "unsendable result"})
                 )
         os._exit(0)
 
@@ -279,79 +415,125 @@ class Worker:
         w2c_r, w2c_w = os.pipe()
         out_r, out_w = os.pipe()
         started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(c2w_r)
-                os.close(w2c_w)
-                os.close(out_r)
-                self._child(task, c2w_w, w2c_r, out_w)
-            finally:
-                os._exit(70)
-        for fd in (c2w_w, w2c_r, out_w):
-            os.close(fd)
         try:
-            outcome = self._relay(pid, seq, limits, c2w_r, w2c_w, out_r, started)
+            spawned = self._spawn((c2w_w, w2c_r, out_w))
+        finally:
+            for fd in (c2w_w, w2c_r, out_w):
+                os.close(fd)
+        if spawned is None:
+            for fd in (c2w_r, w2c_w, out_r):
+                os.close(fd)
+            gone = {"kind": "sandbox", "message": "the worker's process spawner is gone", "traceback": ""}
+            return {"t": "done", "seq": seq, "answer": None, "error": gone, "stdout": "", "retire": True}
+        pid, pidfd = spawned
+        child_task = {key: task[key] for key in ("code", "question", "answer_format", "limits")}
+        try:
+            outcome = self._relay(pid, pidfd, seq, limits, (c2w_r, w2c_w, out_r), started, encode(child_task))
         finally:
             for fd in (c2w_r, w2c_w, out_r):
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            if pidfd is not None:
+                os.close(pidfd)
         self._wipe_tmp()
         answer, error, captured, truncated = outcome
         stdout = bytes(captured[:out_limit]).decode("utf-8", "replace")
         if truncated:
             stdout += f"\n[output cut at {out_limit} bytes]"
-        return {"t": "done", "seq": seq, "answer": answer, "error": error, "stdout": stdout}
+        done = {"t": "done", "seq": seq, "answer": answer, "error": error, "stdout": stdout}
+        if self.spawner is None:
+            done["retire"] = True  # no spawner, no further examples: the host replaces this worker
+        return done
 
-    def _kill(self, pid: int) -> None:
+    def _kill(self, pid: int, pidfd: int | None) -> None:
         if self.own_group:  # the child and whatever it forked (it may not have its group yet)
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+            if pidfd is not None:  # cannot hit a recycled pid once the spawner has reaped the child
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
 
     def _relay(
-        self, pid: int, seq: Any, limits: dict[str, Any], c2w: int, w2c: int, out: int, started: float
+        self,
+        pid: int,
+        pidfd: int | None,
+        seq: Any,
+        limits: dict[str, Any],
+        fds: tuple[int, int, int],
+        started: float,
+        task_frame: bytes,
     ) -> tuple[str | None, dict[str, Any] | None, bytearray, bool]:
+        c2w, w2c, out = fds
         out_limit = int(limits["out"])
         cpu_limit = float(limits["cpu"])
+        max_calls = int(limits.get("llm_calls", DEFAULT_LLM_CALLS))
+        # JSON (ASCII) takes up to 12 bytes for a character; the host checks the exact count
+        max_request = 12 * int(limits.get("request_chars", DEFAULT_REQUEST_CHARS)) + 65536
         deadline = started + float(limits["wall"]) + KILL_GRACE_S
-        child_decoder = FrameDecoder(max_frame=DEFAULT_MAX_FRAME // 4 + 12 * out_limit)
-        for fd in (c2w, w2c, out):
+        child_decoder = FrameDecoder(max_frame=max(max_request, 12 * out_limit + 2**20))
+        for fd in fds:
             os.set_blocking(fd, False)
-        try:
-            pidfd: int | None = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            pidfd = None
         poller = select.poll()
         open_fds = {c2w, out}
-        for fd in open_fds:
-            poller.register(fd, select.POLLIN)
+        poller.register(out, select.POLLIN)
         poller.register(self.ctl_in, select.POLLIN)
-        if pidfd is not None:
-            poller.register(pidfd, select.POLLIN)
-        to_child = bytearray()
+        assert self.spawner is not None
+        spawner_fd = self.spawner.fileno()
+        poller.register(spawner_fd, select.POLLIN)
+        to_child = bytearray(task_frame)
+        held: deque[tuple[Any, int]] = deque()  # frames read from the child, not yet acted on
+        pending: dict[int, Any] = {}  # our request id -> the child's
+        calls = 0
+        reading_child = False
         captured = bytearray()
         total_out = 0
         final: dict[str, Any] | None = None
         killed: str | None = None
         status: int | None = None
-        rusage: Any = None
+        cpu_used = 0.0
         drain_until: float | None = None
         host_gone = False
-
-        def reap(block: bool) -> None:
-            nonlocal status, rusage
-            if status is None:
-                rpid, st, ru = os.wait4(pid, 0 if block else os.WNOHANG)
-                if rpid == pid:
-                    status, rusage = st, ru
 
         def kill(reason: str) -> None:
             nonlocal killed
             if killed is None:
                 killed = reason
-            self._kill(pid)
+            self._kill(pid, pidfd)
+
+        def refuse(child_id: Any, error: str) -> None:
+            to_child.extend(encode({"id": child_id, "resp": {"error": error, "error_kind": "llm"}}))
+
+        def act(frame: Any, size: int) -> None:
+            nonlocal final, calls
+            if not isinstance(frame, dict):
+                kill("protocol")
+                return
+            kind = frame.get("t")
+            if kind in ("result", "error"):
+                if final is None:
+                    final = frame
+                return
+            if kind != "llm":
+                return
+            child_id = frame.get("id") if isinstance(frame.get("id"), int) else None
+            request = frame.get("req")
+            if not isinstance(request, dict):
+                refuse(child_id, "malformed LLM request")
+            elif calls >= max_calls:
+                refuse(child_id, f"the agent exceeded its limit of {max_calls} LLM calls per example")
+            elif size > max_request:
+                refuse(child_id, f"an LLM request of {size} bytes is over the size limit")
+            else:
+                try:
+                    data = encode({"t": "llm", "seq": seq, "id": calls + 1, "req": request})
+                except (ValueError, TypeError, RecursionError):
+                    refuse(child_id, "the LLM request cannot be encoded")
+                    return
+                calls += 1
+                pending[calls] = child_id
+                write_all(self.ctl_out, data)
 
         try:
             while True:
@@ -359,7 +541,13 @@ class Worker:
                 while self.inbox:
                     msg = self.inbox.popleft()
                     if isinstance(msg, dict) and msg.get("t") == "llm_reply" and msg.get("seq") == seq:
-                        to_child += encode({"id": msg.get("id"), "resp": msg.get("resp")})
+                        rid = msg.get("id")
+                        if isinstance(rid, int) and rid in pending:
+                            to_child += encode({"id": pending.pop(rid), "resp": msg.get("resp")})
+                while held and killed is None and len(pending) < MAX_LLM_IN_FLIGHT:
+                    if len(to_child) >= MAX_REPLY_BACKLOG:
+                        break
+                    act(*held.popleft())
                 now = time.monotonic()
                 if status is not None:
                     if not open_fds:
@@ -383,15 +571,29 @@ class Worker:
                 else:
                     with contextlib.suppress(KeyError):
                         poller.unregister(w2c)
-                if status is None and pidfd is None:
-                    reap(False)
-                    wait_ms = 10
-                else:
-                    wait_ms = int(max(0.0, min(deadline, drain_until or deadline) - now) * 1000) + 1
+                # Back-pressure: a child that floods requests, or does not read its replies, is not read.
+                want_child = (
+                    c2w in open_fds
+                    and not held
+                    and len(pending) < MAX_LLM_IN_FLIGHT
+                    and len(to_child) < MAX_REPLY_BACKLOG
+                )
+                if want_child != reading_child:
+                    if want_child:
+                        poller.register(c2w, select.POLLIN)
+                    else:
+                        poller.unregister(c2w)
+                    reading_child = want_child
+                wait_ms = int(max(0.0, min(deadline, drain_until or deadline) - now) * 1000) + 1
                 for fd, _ev in poller.poll(wait_ms):
-                    if fd == pidfd:
-                        poller.unregister(pidfd)
-                        reap(True)
+                    if fd == spawner_fd:
+                        poller.unregister(spawner_fd)
+                        report = self._await_exit(0.0)
+                        if report is None:
+                            kill("spawner_gone")
+                            status = -1
+                        else:
+                            status, cpu_used = report
                     elif fd == self.ctl_in:
                         if not self._read_host():
                             host_gone = True
@@ -403,6 +605,8 @@ class Worker:
                         except BlockingIOError:
                             continue
                         if not data:
+                            if fd == c2w:
+                                reading_child = False
                             poller.unregister(fd)
                             open_fds.discard(fd)
                             continue
@@ -417,34 +621,32 @@ class Worker:
                                 open_fds.discard(fd)
                             continue
                         try:
-                            frames = child_decoder.feed(data)
+                            held.extend(child_decoder.feed_sized(data))
                         except ProtocolError as exc:
                             kill("oversize" if "exceeds" in str(exc) else "protocol")
                             poller.unregister(fd)
+                            reading_child = False
                             open_fds.discard(fd)
                             continue
-                        for frame in frames:
-                            if not isinstance(frame, dict):
-                                kill("protocol")
-                            elif frame.get("t") == "llm" and isinstance(frame.get("req"), dict):
-                                self.send(
-                                    {"t": "llm", "seq": seq, "id": frame.get("id"), "req": frame["req"]}
-                                )
-                            elif frame.get("t") in ("result", "error") and final is None:
-                                final = frame
+                        # result frames may sit behind requests that wait for room; look at them now
+                        for frame, _size in held:
+                            if isinstance(frame, dict) and frame.get("t") in ("result", "error"):
+                                final = final or frame
         finally:
             if status is None:
                 if killed is None:
                     kill("killed")
-                reap(True)
+                report = self._await_exit(REAP_TIMEOUT_S)
+                if report is not None:
+                    status, cpu_used = report
             if self.own_group:  # whatever the child forked must not outlive the example
                 with contextlib.suppress(OSError):
                     os.killpg(pid, signal.SIGKILL)
-            if pidfd is not None:
-                os.close(pidfd)
         if host_gone:
             raise SystemExit(0)
-        answer, error = self._verdict(final, killed, status, rusage, cpu_limit, limits, captured)
+        if status == -1:
+            status = None
+        answer, error = self._verdict(final, killed, status, cpu_used, cpu_limit, limits, captured)
         return answer, error, captured, total_out > out_limit
 
     def _verdict(
@@ -452,7 +654,7 @@ class Worker:
         final: dict[str, Any] | None,
         killed: str | None,
         status: int | None,
-        rusage: Any,
+        cpu_used: float,
         cpu_limit: float,
         limits: dict[str, Any],
         captured: bytearray,
@@ -467,7 +669,13 @@ class Worker:
         if killed == "protocol":
             return fail("killed", "the agent process wrote garbage to its channel to the host")
         if final is not None and final.get("t") == "result" and isinstance(final.get("answer"), str):
-            return final["answer"], None
+            answer = final["answer"]
+            if len(answer) > int(limits["out"]):  # checked here too: the child may forge its result
+                return fail(
+                    "output_limit",
+                    f"the answer has {len(answer)} characters, over the limit of {limits['out']}",
+                )
+            return answer, None
         if final is not None and final.get("t") == "error":
             kind = final.get("kind")
             return fail(
@@ -477,7 +685,6 @@ class Worker:
             )
         if killed == "timeout":
             return fail("timeout", f"wall time limit of {limits['wall']:g} s exceeded (killed)")
-        cpu_used = (rusage.ru_utime + rusage.ru_stime) if rusage is not None else 0.0
         if status is not None and os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = signal.Signals(sig).name if sig in signal.Signals.__members__.values() else str(sig)
@@ -535,6 +742,12 @@ class Worker:
                 if child == 0:
                     os._exit(0)
                 problems.append("fork() was allowed")
+            except PermissionError:
+                pass
+        if self.landlock is not None and not problems:
+            try:
+                os.listdir("/")
+                problems.append("Landlock did not hide /")
             except PermissionError:
                 pass
         if not problems:

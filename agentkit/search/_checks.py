@@ -19,8 +19,13 @@ def code_problems(code: str) -> list[str]:
 
 
 def duplicate_of(archive: Archive, agent: AgentRecord) -> AgentRecord | None:
-    """The oldest other agent with the same normalised code, if any."""
+    """The oldest other agent with the same normalised code, if any.
+
+    Agents already rejected as duplicates do not count: they are copies, not originals. Otherwise two
+    parallel candidates with the same code, where the later one was rejected while the earlier was still
+    running when the process stopped, would on resume reject the earlier one too, and neither would run.
+    """
     for other in archive.find_by_hash(agent.code_hash):
-        if other.id != agent.id:
+        if other.id != agent.id and not other.meta.get("duplicate_of"):
             return other
     return None

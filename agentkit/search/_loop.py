@@ -119,6 +119,30 @@ class _BudgetWatch:
         return getattr(self._client, name)
 
 
+class _BookedClient:
+    """Passes calls to the client and books each finished call's usage in the archive at once, so a
+    killed process loses from the run's spend (and from its budget) at most the calls in flight."""
+
+    def __init__(self, client: LLMClient, book: Callable[[], None]) -> None:
+        self._client = client
+        self._book = book
+
+    async def complete(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._client.complete(*args, **kwargs)
+        finally:
+            self._book()
+
+    async def complete_fields(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._client.complete_fields(*args, **kwargs)
+        finally:
+            self._book()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
 def _score_line(agent: AgentRecord, split: str = "search") -> str:
     summary = agent.summaries.get(split)
     if summary is None:
@@ -166,16 +190,21 @@ class SearchRun:
         self.task = task
         self.examples = search_examples
         self._by_id = {e.id: e for e in search_examples}
+        self._rank = {e.id: i for i, e in enumerate(search_examples)}
         self._load_test = load_test
         self.hooks: SearchHooks = hooks or NoHooks()
         self.progress = progress or SearchProgress("off")
+        self._generation_now = 0
+        """Generation that the usage of the next finished call is booked to."""
+        booked = cast("LLMClient", _BookedClient(client, self._book_call))
+        self._booked = booked
         self.meta = MetaAgent(
-            client, meta_model, temperature=config.meta_temperature, max_tokens=config.meta_max_tokens
+            booked, meta_model, temperature=config.meta_temperature, max_tokens=config.meta_max_tokens
         )
         self.ctx = SearchContext(
             config=config,
             archive=archive,
-            client=client,
+            client=booked,
             meta_model=meta_model,
             agent_model=agent_model,
             task=task,
@@ -213,6 +242,10 @@ class SearchRun:
                     cost_usd=delta["cost_usd"] if stats.cost_usd is not None else None,
                 )
             self._usage_flushed[role] = now
+
+    def _book_call(self) -> None:
+        with self.archive.transaction():
+            self._flush_usage(self._generation_now)
 
     def spent(self) -> dict[str, Any]:
         """Calls, tokens and dollars of the whole run so far (earlier sessions included)."""
@@ -311,6 +344,7 @@ class SearchRun:
     # --- seeds ------------------------------------------------------------------------------------------
 
     async def _seeds(self) -> None:
+        self._generation_now = 0
         self.progress.update(phase="seeds")
         if not self._state("seeded", False):
             seeds = load_seeds(self.config.seeds)
@@ -329,11 +363,20 @@ class SearchRun:
                 self.archive.log_event("seeds_added", {"seeds": [s["key"] for s in seeds]}, generation=0)
             self.progress.log(f"seeded the archive with {len(seeds)} agents")
         pending = self.archive.agents("proposed", generation=0, origin="seed")
+        hooked = self._hooks_done()
+        unhooked = [
+            a
+            for a in self.archive.agents(generation=0, origin="seed")
+            if a.status in _SCORED and a.id not in hooked
+        ]
         gate = asyncio.Semaphore(self.config.parallel)
 
         async def one(agent: AgentRecord) -> None:
             async with gate:
                 await self._evaluate_candidate(agent, generation=0, bar=None, screen_size=None)
+
+        for agent in unhooked:  # evaluated by a session that stopped before its hooks finished
+            await self._after_evaluation(agent, 0, self._stored_result(agent))
 
         await _run_all([one(a) for a in pending])
         with self.archive.transaction():
@@ -371,6 +414,7 @@ class SearchRun:
 
     async def _generation(self, generation: int) -> None:
         c = self.config
+        self._generation_now = generation
         self.progress.update(phase="search", generation=generation)
         state = self._state("generation_state")
         if not state or state.get("generation") != generation:
@@ -470,6 +514,9 @@ class SearchRun:
                     self.progress.slot(key, "proposing")
                     await self._propose(generation, slot)
                 agent = self.archive.agent(slot["agent_id"])
+                if agent.status in _SCORED and agent.id not in self._hooks_done():
+                    # Evaluated by a session that stopped before reflecting on it: finish that first.
+                    await self._after_evaluation(agent, generation, self._stored_result(agent))
                 if agent.status == "proposed":
                     self.progress.slot(key, f"checking {agent.id}")
                     if self._check(agent, generation):
@@ -497,6 +544,13 @@ class SearchRun:
 
     # --- proposal, review and fixes ---------------------------------------------------------------------
 
+    def _split_order(self, results: Sequence[ExampleResult]) -> list[ExampleResult]:
+        """`results` in the order of the search split. The archive holds them in the order they
+        finished, which concurrency makes vary: prompts built from them must not, or a resumed or
+        repeated run would ask the meta agent something new (a cache miss and a different agent)."""
+        rank = self._rank
+        return sorted(results, key=lambda r: (rank.get(r.example_id, len(rank)), r.example_id))
+
     def _runtime_reference(self) -> str:
         if self._runtime_api is None:
             from agentkit._resources import read_prompt
@@ -510,7 +564,9 @@ class SearchRun:
             return ()
         picked: list[FailureExample] = []
         # Prefer agent-code errors first (they teach most), then wrong answers, in split order.
-        results = sorted(self.archive.results(agent.id, "search"), key=lambda r: r.error is None)
+        results = sorted(
+            self._split_order(self.archive.results(agent.id, "search")), key=lambda r: r.error is None
+        )
         for r in results:
             if r.score >= 1.0 or len(picked) >= wanted:
                 continue
@@ -548,6 +604,14 @@ class SearchRun:
             )
         return cards
 
+    def _partner_gain(self, parents: Sequence[str]) -> int | None:
+        """Questions the second parent solves that the first fails (None with fewer than two)."""
+        if len(parents) < 2:
+            return None
+        matrix = self.archive.correctness_matrix("search", agent_ids=list(parents[:2]))
+        first, second = matrix.get(parents[0], {}), matrix.get(parents[1], {})
+        return sum(1 for e, s in second.items() if s >= 1.0 and e in first and first[e] < 1.0)
+
     def meta_prompt(self, slot: Mapping[str, Any], generation: int) -> list[dict[str, str]]:
         """The bounded prompt for a candidate with the parents and inspirations of `slot`."""
         c = self.config
@@ -558,6 +622,7 @@ class SearchRun:
             answer_format=self.task.answer_format,
             cards=self._cards(slot),
             manual=manual,
+            partner_gain=self._partner_gain(slot["parents"]),
             limits=PromptLimits(
                 max_tokens=c.prompt_max_tokens,
                 code_chars=c.prompt_code_chars,
@@ -717,7 +782,7 @@ class SearchRun:
         """What to show the meta agent for a fix, or None when the agent needs none."""
         if agent.status == "failed":
             return str(agent.meta.get("failure") or "the agent failed")
-        results = self.archive.results(agent.id, "search")
+        results = self._split_order(self.archive.results(agent.id, "search"))
         if not results:
             return None
         limit = self.config.prompt_example_chars
@@ -755,7 +820,7 @@ class SearchRun:
         from agentkit.evaluate import evaluate_agent
 
         done = {r.example_id: r for r in self.archive.results(agent.id, split) if not _is_budget_failure(r)}
-        watch = _BudgetWatch(self.client)
+        watch = _BudgetWatch(self._booked)
 
         def on_result(result: ExampleResult) -> None:
             # A result that landed after the budget refused a call may be damaged by it: keep it out of
@@ -816,15 +881,39 @@ class SearchRun:
             f"g{generation}: {agent.id} {agent.name!r} {status}: {acc.mean:.2f} [{acc.low:.2f}, {acc.high:.2f}]"
         )
         self._refresh_progress()
+        await self._after_evaluation(self.archive.agent(agent.id), generation, result)
+
+    async def _after_evaluation(self, agent: AgentRecord, generation: int, result: EvalResult) -> None:
+        """Run the hooks on a stored evaluation, then mark them done (a resumed run repeats them when
+        the mark is missing; the hooks themselves skip what they had finished)."""
         outcome = CandidateOutcome(
             agent_id=agent.id,
             generation=generation,
             parents=list(agent.parents),
-            status=status,
+            status=agent.status,
             result=result,
             extra={"attempt": agent.meta.get("attempt", 0), "fix_of": agent.meta.get("fix_of")},
         )
         await self.hooks.after_evaluation(self.ctx, outcome)
+        with self.archive.transaction():
+            self.archive.log_event("hooks_done", {"agent": agent.id}, generation=generation)
+            self._flush_usage(generation)
+
+    def _hooks_done(self) -> set[str]:
+        """Agents whose after-evaluation hooks have finished."""
+        return {str(e.payload.get("agent")) for e in self.archive.events("hooks_done")}
+
+    def _stored_result(self, agent: AgentRecord) -> EvalResult:
+        """An agent's search-split evaluation as the archive holds it."""
+        summary = agent.search_summary
+        assert summary is not None
+        return EvalResult(
+            agent=agent.name,
+            task=self.task.name,
+            split="search",
+            results=self.archive.results(agent.id, "search"),
+            summary=summary,
+        )
 
     # --- the end --------------------------------------------------------------------------------------------
 
@@ -836,6 +925,7 @@ class SearchRun:
         self.progress.update(phase="final test scoring")
         finalists = self._finalists()
         generation = int(self._state("generations_done", 0))
+        self._generation_now = generation
         if finalists and self.config.test_size > 0:
             test_examples = self._load_test()
             for agent in finalists:

@@ -123,6 +123,7 @@ def _user_prompt(
     manual: str,
     cards: Sequence[AgentCard],
     limits: PromptLimits,
+    partner_gain: int | None,
 ) -> str:
     manual = clip(manual, limits.manual_chars)
     manual_block = f"# Manual: what earlier generations taught us\n\n{manual}\n\n" if manual else ""
@@ -137,14 +138,25 @@ def _user_prompt(
             "manual": manual_block,
             "agents": entries,
             "first_parent": f"{first.name}, id {first.id}" if first else "any idea of your own",
-            "partner_hint": (
-                f" and its partner ({partner.name}, id {partner.id}), which solves questions the main "
-                "parent fails"
-                if partner
-                else ""
-            ),
+            "partner_hint": _partner_hint(partner, partner_gain),
         },
     )
+
+
+def _partner_hint(partner: AgentCard | None, gain: int | None) -> str:
+    # Say that the partner complements the main parent only when it does: random or best-pair selection,
+    # and a complementary choice from a pool where nobody covers the parent's failures, give one that may
+    # not.
+    if partner is None:
+        return ""
+    if gain:
+        many = "question" if gain == 1 else "questions"
+        return f" and its partner ({partner.name}, id {partner.id}), which solves {gain} {many} the main parent fails"
+    return f" and the second parent ({partner.name}, id {partner.id})"
+
+
+def _shrunk(value: int, floor: int) -> int:
+    return min(value, max(floor, value * 2 // 3))
 
 
 def _shrink_steps(limits: PromptLimits) -> list[PromptLimits]:
@@ -152,13 +164,15 @@ def _shrink_steps(limits: PromptLimits) -> list[PromptLimits]:
     steps = [limits]
     current = limits
     while current.code_chars > 400 or current.failures > 0 or current.thought_chars > 150:
+        # Each limit shrinks towards its floor but never grows: a setting already below a floor stays.
+        # The manual keeps its size: it was compiled to fit `manual_chars` from whole rules, and cutting
+        # it here would cut rules mid-sentence while the lift bookkeeping counts them as shown.
         current = replace(
             current,
-            code_chars=max(400, current.code_chars * 2 // 3),
-            thought_chars=max(150, current.thought_chars * 2 // 3),
-            example_chars=max(80, current.example_chars * 2 // 3),
+            code_chars=_shrunk(current.code_chars, 400),
+            thought_chars=_shrunk(current.thought_chars, 150),
+            example_chars=_shrunk(current.example_chars, 80),
             failures=max(0, current.failures - 1) if current.code_chars <= 1200 else current.failures,
-            manual_chars=max(1000, current.manual_chars * 2 // 3),
         )
         steps.append(current)
     return steps
@@ -172,11 +186,14 @@ def build_meta_prompt(
     cards: Sequence[AgentCard],
     manual: str = "",
     limits: PromptLimits | None = None,
+    partner_gain: int | None = None,
 ) -> list[dict[str, str]]:
     """The chat messages asking the meta agent for a new agent, within `limits.max_tokens`.
 
-    `cards` come in order of importance (main parent, partner, inspirations). When the estimate is over
-    the bound, code, thoughts and examples are clipped harder, then the least important agents dropped.
+    `cards` come in order of importance (main parent, partner, inspirations). `partner_gain` is how many
+    questions the partner solves that the main parent fails (the prompt says so only when it is known
+    and above zero). When the estimate is over the bound, code, thoughts and examples are clipped
+    harder, then the least important agents dropped.
     """
     limits = limits or PromptLimits()
     system = system_prompt(runtime_api)
@@ -190,6 +207,7 @@ def build_meta_prompt(
                 manual=manual,
                 cards=shown,
                 limits=step,
+                partner_gain=partner_gain,
             )
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             if prompt_tokens(messages) <= limits.max_tokens:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from agentkit.errors import ConfigError, SearchError
 from agentkit.search._config import SearchConfig
 from agentkit.search._hooks import NoHooks, SearchHooks
-from agentkit.search._loop import SearchOutcome, SearchRun
+from agentkit.search._loop import SearchOutcome, SearchRun, load_seeds
 from agentkit.search._progress import SearchProgress
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ RESUMABLE_OVERRIDES = frozenset(
         "workers",
         "concurrency",
         "top_k",
+        # Where the models are served is not a setting of the search: a self-hosted server may come
+        # back on another port.
+        "api_base",
     }
 )
 
@@ -162,6 +165,38 @@ def remaining_budget(config: SearchConfig, spent: dict[str, float]) -> Budget | 
     )
 
 
+def _holds(stored: Any, given: Any) -> bool:
+    """Whether `stored` already has every value of `given` (dicts compared key by key)."""
+    if isinstance(stored, dict) and isinstance(given, dict):
+        return all(_holds(stored.get(k), v) for k, v in given.items())
+    return bool(stored == given)
+
+
+def _real_changes(stored: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides that differ from the stored settings. Repeating the original command with
+    ``--resume`` gives every setting again; only a value that really changes counts as a change."""
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is not None and not (key in stored and _holds(stored[key], value)):
+            changes[key] = value
+    return changes
+
+
+def _not_a_search(run_dir: Path, stored: dict[str, Any]) -> str:
+    message = (
+        f"{run_dir} is not the archive of a search run (no search settings stored), so it cannot be resumed"
+    )
+    if stored.get("source") == "adas-import":
+        files = sorted((run_dir / "agents").glob("*.py"))
+        example = files[0] if files else run_dir / "agents" / "<file>.py"
+        task = stored.get("task") or "<task>"
+        message += (
+            f". It holds agents imported from ADAS: evaluate one with `agentkit eval --agent {example} "
+            f"--task {task}`, or several with `agentkit bench --agents <file>,<file> --task {task}`"
+        )
+    return message
+
+
 def _open_archive(
     config: SearchConfig | None, run_dir: Path, overrides: dict[str, Any] | None
 ) -> tuple[Archive, SearchConfig]:
@@ -182,9 +217,11 @@ def _open_archive(
     try:
         stored = archive.config.get("search")
         if not isinstance(stored, dict):
-            raise SearchError(f"{run_dir} is not the archive of a search run (no search settings stored)")
-        changes = {k: v for k, v in (overrides or {}).items() if v is not None}
-        refused = sorted(set(changes) - RESUMABLE_OVERRIDES)
+            raise SearchError(_not_a_search(run_dir, archive.config))
+        changes = _real_changes(stored, overrides or {})
+        refused = sorted(
+            "the reflection settings" if key == "extra" else key for key in set(changes) - RESUMABLE_OVERRIDES
+        )
         if refused:
             raise ConfigError(
                 f"a resumed run keeps its settings; cannot change {', '.join(refused)} "
@@ -233,11 +270,18 @@ async def run_search(
         raise ConfigError("give either a config (new run) or resume=True (stored config), not both")
     if not resume and config is None:
         raise ConfigError("a new search needs a SearchConfig")
+    loaded: tuple[Task, TaskSplit] | None = None
+    if config is not None:
+        # Settings that cannot work are refused before the run directory exists: an archive left by a
+        # start that failed could be neither resumed (settings are fixed) nor started over (it exists).
+        loaded = load_search_task(config)
+        load_seeds(config.seeds)
+        model_configs(config)
     archive, config = _open_archive(None if resume else config, run_dir, overrides)
     try:
         if hooks is None and hook_factory is not None:
             hooks = hook_factory(config)
-        task, split = load_search_task(config)
+        task, split = loaded or load_search_task(config)
         ids = [e.id for e in split.search]
         stored_ids = archive.get_state("search_ids")
         if stored_ids is None:

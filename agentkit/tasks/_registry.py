@@ -255,6 +255,8 @@ def _load_jsonl(
 ) -> Task:
     if scorer not in SCORERS:
         raise TaskError(f"unknown scorer {scorer!r}; known: {', '.join(sorted(SCORERS))}")
+    if not path_text.strip():
+        raise TaskError("jsonl task without a path: write jsonl:<path>, e.g. jsonl:data/my_task.jsonl")
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise TaskError(f"jsonl task: no file at {path}")

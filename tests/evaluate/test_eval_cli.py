@@ -64,3 +64,67 @@ def test_eval_with_an_unknown_agent_says_what_exists(tmp_path: Path) -> None:
     out = _agentkit("eval", "--agent", "nope", "--task", "gen/arithmetic", cwd=tmp_path)
     assert out.returncode == 2
     assert "no agent named 'nope'" in out.stderr and "cot" in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["eval", "--agent", "cot", "--limit", "0"], "--limit"),
+        # A negative limit used to slice from the end: "-3" evaluated all but the last three examples.
+        (["eval", "--agent", "cot", "--limit", "-3"], "--limit"),
+        (["bench", "--agents", ","], "--agents names no agent"),
+        (["bench", "--agents", "cot", "--concurrency", "0"], "--concurrency"),
+    ],
+)
+def test_bad_numbers_and_empty_agent_lists_are_one_clear_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = _agentkit(*args, "--task", "gen/arithmetic", "--model", "openai/never-called", cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "archives").exists()  # nothing ran, nothing half-written
+
+
+def test_jsonl_field_names_and_scorer_are_task_options(arithmetic_server, tmp_path: Path) -> None:
+    data = tmp_path / "qa.jsonl"
+    rows = [
+        {"question": "Compute the value of this expression: 2 * (3 + 4)", "answer": 14},
+        {"question": "Compute the value of this expression: 10 - 4", "answer": 6},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = _agentkit(
+        "eval", "--agent", "cot", "--task", f"jsonl:{data}", "--opt", "input_field=question",
+        "--opt", "target_field=answer", "--opt", "scorer=numeric", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--isolation", "trusted", "--limit", "10", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["n"] == 2 and payload["accuracy"] == 1.0
+
+
+def test_bench_rows_stay_distinct_when_agents_share_a_name(arithmetic_server, tmp_path: Path) -> None:
+    from agentkit._resources import seed_dir
+
+    copy = tmp_path / "my_cot.py"
+    copy.write_text((seed_dir() / "cot.py").read_text())  # same "name: Chain-of-Thought"
+    out_dir = tmp_path / "bench"
+    out = _agentkit(
+        "bench", "--task", "gen/arithmetic", "--agents", f"cot,{copy}", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--isolation", "trusted", "--limit", "3",
+        "--out", str(out_dir), "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    saved = json.loads((out_dir / "results.json").read_text())
+    names = [row["agent"] for row in saved["agents"]]
+    assert len(set(names)) == 2 and saved["best"] in names
+    with (out_dir / "results.csv").open() as f:
+        assert [r["agent"] for r in csv.DictReader(f)] == names
+
+
+def test_doctor_reports_the_isolation_level_a_run_would_get(tmp_path: Path) -> None:
+    out = _agentkit("doctor", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    row = next(line for line in out.stdout.splitlines() if "sandbox" in line)
+    assert any(level in row for level in ("bwrap+seccomp", "bwrap", "process+seccomp", "process"))

@@ -14,6 +14,7 @@ import pytest
 from sandbox_helpers import NO_CALL_AGENT, ONE_CALL_AGENT, REPO, field_values, instant_llm, runtime_dir
 
 from agentkit.sandbox import LEVEL_NOTES, AgentRun
+from agentkit.sandbox._isolation import level_notes
 
 pytestmark = pytest.mark.sandbox
 
@@ -143,7 +144,9 @@ async def test_isolation_level_is_said_once(make_sandbox, isolation: str, caplog
         await sandbox.run(NO_CALL_AGENT, "q", answer_format="", llm=instant_llm)
     level = sandbox.isolation_level
     assert level.startswith(isolation)
-    assert sandbox.isolation_notes == LEVEL_NOTES[level]
+    assert sandbox.isolation_notes == level_notes(level, landlock=sandbox.landlock)
+    if not sandbox.landlock:
+        assert sandbox.isolation_notes.startswith(LEVEL_NOTES[level])
     lines = [r for r in caplog.records if r.name == "agentkit.sandbox"]
     assert len(lines) == 1
     assert level in lines[0].getMessage()
@@ -247,8 +250,11 @@ async def test_auto_falls_back_when_bwrap_is_missing(monkeypatch, caplog) -> Non
         assert sandbox.isolation_level.startswith("process")
         run = await sandbox.run(NO_CALL_AGENT, "q", answer_format="", llm=instant_llm)
         assert run.answer == "echo:q"
+        notes = sandbox.isolation_notes
     warnings = [r for r in caplog.records if r.name == "agentkit.sandbox" and r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "NOT protected" in warnings[0].getMessage()
+    assert len(warnings) == 1 and notes in warnings[0].getMessage()
+    # without bwrap, the files are only hidden where Landlock works; the notes must say which
+    assert ("NOT protected" in notes) != sandbox.landlock
 
 
 async def test_without_seccomp_the_level_says_so_and_forks_are_cleaned_up(isolation, monkeypatch) -> None:

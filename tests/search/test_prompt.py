@@ -137,3 +137,62 @@ def test_builder_drops_least_important_agents_last() -> None:
     text = messages[-1]["content"]
     assert "id a0000" in text  # the main parent survives; the tail was dropped
     assert "id a0039" not in text
+
+
+def test_shrinking_keeps_the_manual_whole_and_never_raises_a_limit() -> None:
+    manual = "\n".join(f"- [r{i:03d}, 2 agents] Rule number {i}: check the sign of every product." for i in range(40))
+    cards = [
+        AgentCard(
+            id=f"a{i:04d}",
+            name=f"Agent {i}",
+            generation=1,
+            thought="idea " * 500,
+            code=LONG_CODE,
+            score="0.50 [0.30, 0.70] on 20 questions",
+            label="Main parent" if i == 0 else "Also shown",
+            failures=(FailureExample(question="q " * 400, target="1", answer="2"),),
+        )
+        for i in range(6)
+    ]
+    limits = PromptLimits(max_tokens=4000, code_chars=200, example_chars=50, manual_chars=len(manual))
+    messages = build_meta_prompt(
+        runtime_api="API " * 1000,
+        task_description="Compute things.",
+        answer_format="A number.",
+        cards=cards,
+        manual=manual,
+        limits=limits,
+    )
+    text = messages[-1]["content"]
+    assert manual in text  # compiled from whole rules to fit its budget: never cut further
+    # A limit set below the shrinking floors stays where it was set.
+    assert f"[{len(LONG_CODE.strip()) - 200} more characters cut]" in text
+    assert "q " * 30 not in text
+
+
+def test_the_partner_is_said_to_cover_failures_only_when_it_does() -> None:
+    cards = [
+        AgentCard(id=f"a000{i}", name=f"Agent {i}", generation=1, thought="t", code="c", score="s")
+        for i in range(2)
+    ]
+
+    def user(gain: int | None) -> str:
+        return build_meta_prompt(
+            runtime_api="API", task_description="T", answer_format="F", cards=cards, partner_gain=gain
+        )[-1]["content"]
+
+    assert "which solves 3 questions the main parent fails" in user(3)
+    for gain in (0, None):
+        assert "fails" not in user(gain).split("# What to do")[1].split("Study")[0]
+        assert "second parent (Agent 1, id a0001)" in user(gain)
+
+
+def test_the_meta_agent_is_allowed_the_imports_the_runtime_allows() -> None:
+    from agentkit.runtime import AGENT_MODULES, check_agent_code
+    from agentkit.search._prompt import system_prompt
+
+    system = system_prompt(read_prompt("runtime_api.md"))
+    assert "Do not import" not in system
+    assert "importable" in system
+    code = "from concurrent.futures import ThreadPoolExecutor\n\ndef forward(self, taskInfo):\n    return 'x'\n"
+    assert "concurrent" in AGENT_MODULES and check_agent_code(code) == []

@@ -160,6 +160,8 @@ def test_unknown_names_and_options() -> None:
         load_task("jsonl:/nonexistent.jsonl", scorer="fuzzy")
     with pytest.raises(TaskError, match="no file"):
         load_task("jsonl:/nonexistent.jsonl")
+    with pytest.raises(TaskError, match="without a path"):  # was "no file at ." (the working directory)
+        load_task("jsonl:")
     assert issubclass(TaskError, AgentkitError)
 
 

@@ -1,0 +1,58 @@
+"""`load_agent` used the way apps use it: from a plain script, sometimes without closing it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agentkit.errors import ConfigError
+from agentkit.testing import FakeOpenAIServer, model_config_for
+
+SCRIPT = """
+import sys
+import agentkit
+from agentkit.llm import ModelConfig
+
+model = ModelConfig(model="openai/fake", api_base=sys.argv[1], api_key="x")
+agent = agentkit.load_agent("cot", model=model, trusted=sys.argv[2] == "trusted", task="gen/arithmetic")
+print(agent("Compute the value of this expression: 2 * (3 + 4)").answer, flush=True)
+# No close(): the script just ends, as many do.
+"""
+
+
+@pytest.mark.parametrize("mode", ["trusted", pytest.param("sandbox", marks=pytest.mark.sandbox)])
+def test_a_script_that_never_closes_its_agent_still_exits(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path, mode: str
+) -> None:
+    script = tmp_path / "app.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    env = os.environ | {"AGENTKIT_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run(
+        [sys.executable, str(script), arithmetic_server.base_url, mode],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,  # before the fix the interpreter hung at exit for ever
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "14"
+
+
+def test_asking_a_closed_agent_raises_instead_of_hanging(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path, monkeypatch
+) -> None:
+    import agentkit
+
+    monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path / "cache"))
+    agent = agentkit.load_agent("cot", model=model_config_for(arithmetic_server), trusted=True)
+    assert agent("Compute the value of this expression: 1 + 2").answer == "3"
+    agent.close()
+    agent.close()  # idempotent
+    assert agent.closed
+    with pytest.raises(ConfigError, match="closed"):
+        agent("Compute the value of this expression: 1 + 2")
