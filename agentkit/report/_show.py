@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,9 +98,8 @@ def render_table(table: RunTable) -> RenderableType:
     """The agents table as a rich Table."""
     from rich import box
     from rich.table import Table
-    from rich.text import Text
 
-    title = Text(f"{table.run_dir}" + (f" · task {table.task}" if table.task else ""))
+    title = _safe_text(f"{table.run_dir}" + (f" · task {table.task}" if table.task else ""))
     out = Table(
         title=title,
         title_justify="left",
@@ -127,12 +127,12 @@ def render_table(table: RunTable) -> RenderableType:
         search = _short_score(r.search)
         if r.search is None and r.screen is not None:
             search = f"screen {r.screen.mean:.2f}"
-        name = Text(r.name + (" ★" if r.selected else ""), style="bold green" if r.selected else "")
+        name = _safe_text(r.name + (" ★" if r.selected else ""), style="bold green" if r.selected else "")
         cells: list[RenderableType] = [
             str(r.generation),
             r.id,
             name,
-            Text(r.status, style=_STATUS_STYLE.get(r.status, "")),
+            _safe_text(r.status, style=_STATUS_STYLE.get(r.status, "")),
             search,
         ]
         if has_test:
@@ -152,7 +152,7 @@ def render_table(table: RunTable) -> RenderableType:
         notes.append(f"★ selected by search-split lower bound: {table.selected}")
     else:
         notes.append("no agent has a search-split score yet")
-    out.caption = Text(" · ".join(notes))
+    out.caption = _safe_text(" · ".join(notes))
     out.caption_justify = "left"
     return out
 
@@ -171,8 +171,8 @@ def render_detail(detail: AgentDetail) -> RenderableType:
     facts.add_column()
     facts.add_row("id", a.id + ("  ★ selected" if r.selected else ""))
     facts.add_row("generation", f"{a.generation} ({a.origin})")
-    facts.add_row("status", Text(a.status, style=_STATUS_STYLE.get(a.status, "")))
-    facts.add_row("parents", Text(", ".join(a.parents) or "-"))
+    facts.add_row("status", _safe_text(a.status, style=_STATUS_STYLE.get(a.status, "")))
+    facts.add_row("parents", _safe_text(", ".join(a.parents) or "-"))
     if detail.children:
         facts.add_row("children", ", ".join(detail.children))
     facts.add_row("search", fmt_score(r.search, with_n=True))
@@ -185,39 +185,60 @@ def render_detail(detail: AgentDetail) -> RenderableType:
         message = detail.failure.message or "-"
         # "duplicate of a0006" as kind and "duplicate of a0006 (...)" as message: say it once.
         text = message if message.startswith(kinds) else f"{kinds}: {message}"
-        facts.add_row("failed", Text(text, style="red"))
+        facts.add_row("failed", _safe_text(text, style="red"))
     for key, value in a.meta.items():
-        facts.add_row(Text(f"meta.{key}"), Text(_short(value)))
-    parts: list[Any] = [Panel(facts, title=Text(a.name, style="bold"), title_align="left")]
+        facts.add_row(_safe_text(f"meta.{key}"), _safe_text(_short(value)))
+    parts: list[Any] = [Panel(facts, title=_safe_text(a.name, style="bold"), title_align="left")]
     if a.thought.strip():
-        parts.append(Panel(Text(a.thought.strip()), title="thought", title_align="left"))
+        parts.append(Panel(_safe_text(a.thought.strip()), title="thought", title_align="left"))
     parts.append(
-        Panel(Syntax(a.code, "python", line_numbers=True, word_wrap=True), title="code", title_align="left")
+        Panel(
+            Syntax(_clean(a.code), "python", line_numbers=True, word_wrap=True),
+            title="code",
+            title_align="left",
+        )
     )
     for rv in detail.reviews:
         body = Text()
         if rv.error_shown:
             body.append("error shown: ", style="bold red")
-            body.append(rv.error_shown.strip() + "\n")
-        body.append(_clip(rv.reply.strip(), 2000))
+            body.append(_clean(rv.error_shown.strip()) + "\n")
+        body.append(_clean(_clip(rv.reply.strip(), 2000)))
         parts.append(
-            Panel(body, title=Text(f"{rv.kind} round {rv.round}"), title_align="left", border_style="dim")
+            Panel(
+                body, title=_safe_text(f"{rv.kind} round {rv.round}"), title_align="left", border_style="dim"
+            )
         )
     for rf in detail.reflections:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim")
         grid.add_column()
         for key, value in rf.payload.items():
-            grid.add_row(Text(key), Text(_short(value, 600)))
+            grid.add_row(_safe_text(key), _safe_text(_short(value, 600)))
         parts.append(
             Panel(
                 grid,
-                title=Text(f"reflection g{rf.generation}: {rf.outcome}"),
+                title=_safe_text(f"reflection g{rf.generation}: {rf.outcome}"),
                 title_align="left",
                 border_style="cyan",
             )
         )
     return Group(*parts)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(text: str) -> str:
+    """`text` with control characters shown as escapes: model-written names, thoughts and code must not
+    drive the terminal (clear the screen, retitle it, plant OSC 8 links)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _safe_text(text: str, style: str = "") -> Any:
+    from rich.text import Text
+
+    return Text(_clean(text), style=style)
 
 
 def _short_score(score: ScoreView | None) -> str:

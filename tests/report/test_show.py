@@ -100,3 +100,34 @@ def test_rich_rendering_keeps_markup_literal(run: tuple[Path, dict[str, str]]) -
     assert "<script>alert('name')</script>" in text  # printed as text, not eaten as markup
     assert "def forward(self, taskInfo):" in text
     assert "★ selected" in text
+
+
+def test_terminal_control_sequences_in_model_text_are_shown_not_executed(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    hostile = "Clear\x1b[2J\x1b]0;pwned\x07 me"
+    with Archive.create(tmp_path / "run", {"task": "gen/arithmetic"}) as archive:
+        agent = archive.add_agent(
+            hostile,
+            f"def forward(self, taskInfo):\n    return '{hostile!s}'\n".replace("\x1b", "\\x1b").replace(
+                "\x07", ""
+            )
+            + "# \x1b[31mred\n",
+            thought=f"thinks {hostile}",
+            origin="meta",
+            status="failed",
+            meta={"failure": f"boom {hostile}", "failure_kind": "static check"},
+        )
+    with open_run(tmp_path / "run") as archive:
+        table = run_table(archive)
+        detail = agent_detail(archive, agent.id)
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=True, color_system="truecolor")
+    console.print(render_table(table))
+    console.print(render_detail(detail))
+    printed = out.getvalue()
+    # rich emits its own SGR styling; none of the agent's own sequences may get through.
+    assert "\x1b[2J" not in printed and "\x1b]0;" not in printed and "\x07" not in printed
+    assert "\\x1b[2J" in printed and "\\x1b]0;pwned\\x07" in printed
