@@ -14,6 +14,7 @@ from ._classify import AgentTimeout
 from ._protocol import FrameDecoder, ProtocolError, encode, write_all
 
 PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
 PR_SET_NO_NEW_PRIVS = 38
@@ -36,19 +37,37 @@ def prctl(lib: Any, option: int, arg: int) -> None:
         raise OSError(err, f"prctl({option}) failed: {os.strerror(err)}")
 
 
+class SeccompProgram:
+    """A classic-BPF seccomp filter built by the host (libseccomp output, native arch), made ready to
+    load: built once in the worker, so that each child only makes the two prctl calls."""
+
+    def __init__(self, lib: Any, bpf: bytes) -> None:
+        import ctypes
+
+        class SockFprog(ctypes.Structure):
+            _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+        self._lib = lib
+        self._buf = ctypes.create_string_buffer(bpf, len(bpf))
+        self._prog = SockFprog(len(bpf) // 8, ctypes.addressof(self._buf))
+        self._ref = ctypes.byref(self._prog)
+        self._mode = ctypes.c_ulong(SECCOMP_MODE_FILTER)
+        # The first ctypes call in a process is costly; make it here, so that forked children start warm.
+        lib.prctl(ctypes.c_int(PR_GET_DUMPABLE), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0), 0)
+
+    def load(self) -> None:
+        """Set no_new_privs and install the filter on this process (and its future threads)."""
+        import ctypes
+
+        prctl(self._lib, PR_SET_NO_NEW_PRIVS, 1)
+        if self._lib.prctl(PR_SET_SECCOMP, self._mode, self._ref, 0, 0) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"seccomp filter refused: {os.strerror(err)}")
+
+
 def load_seccomp(lib: Any, bpf: bytes) -> None:
     """Install a classic-BPF seccomp filter built by the host (libseccomp output, native arch)."""
-    import ctypes
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-    buf = ctypes.create_string_buffer(bpf, len(bpf))
-    prog = SockFprog(len(bpf) // 8, ctypes.addressof(buf))
-    prctl(lib, PR_SET_NO_NEW_PRIVS, 1)
-    if lib.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"seccomp filter refused: {os.strerror(err)}")
+    SeccompProgram(lib, bpf).load()
 
 
 # Landlock (Linux >= 5.13): unprivileged file-access rules plus scoping, so that a process cannot
@@ -73,6 +92,26 @@ def _landlock_fs_rights(abi: int) -> int:
     if abi >= 5:
         rights |= 1 << 15  # ioctl_dev
     return rights
+
+
+LANDLOCK_TYPES: list[Any] = []
+
+
+def landlock_types() -> tuple[Any, Any]:
+    """The ctypes structures of the Landlock calls, made once per process (the worker's, before the
+    children fork: making a class in each child would cost it more than the rules themselves)."""
+    if not LANDLOCK_TYPES:
+        import ctypes
+
+        class RulesetAttr(ctypes.Structure):
+            _fields_ = (("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64))
+
+        class PathBeneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = (("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
+
+        LANDLOCK_TYPES.extend((RulesetAttr, PathBeneath))
+    return LANDLOCK_TYPES[0], LANDLOCK_TYPES[1]
 
 
 def landlock_abi(lib: Any) -> int:
@@ -102,13 +141,7 @@ def apply_landlock(lib: Any, read: list[str], write: list[str]) -> bool:
         return False
     handled = _landlock_fs_rights(abi)
 
-    class RulesetAttr(ctypes.Structure):
-        _fields_ = (("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64))
-
-    class PathBeneath(ctypes.Structure):
-        _pack_ = 1
-        _fields_ = (("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32))
-
+    RulesetAttr, PathBeneath = landlock_types()
     # TCP bind/connect (ABI 4) handled with no rule: refused, should a socket ever be made
     attr = RulesetAttr(handled, 3 if abi >= 4 else 0, LANDLOCK_SCOPES if abi >= 6 else 0)
     ruleset = lib.syscall(
@@ -155,8 +188,10 @@ def apply_landlock(lib: Any, read: list[str], write: list[str]) -> bool:
 class PipeBackend:
     """The runtime's LLM backend inside the child: each call is a framed request to the worker.
 
-    Thread-safe: any number of agent threads may wait at once; one reader thread hands each reply
-    to the thread that asked, by request id.
+    Thread-safe without a thread of its own: a caller waiting for its reply reads the pipe for every
+    waiting caller (one at a time) and hands each reply to the caller that asked, by request id. A
+    single-threaded agent thus never starts a thread, which keeps the child's start and its page
+    faults cheap (a second thread turns each copy-on-write fault into a cross-CPU TLB flush).
     """
 
     def __init__(self, rfd: int, wfd: int, decoder: FrameDecoder | None = None) -> None:
@@ -164,63 +199,75 @@ class PipeBackend:
         self._w = wfd
         self._decoder = decoder or FrameDecoder()
         self._lock = threading.Lock()
-        self._pending: dict[int, list[Any]] = {}
+        self._changed = threading.Condition(self._lock)
+        # Frames over PIPE_BUF written by two threads would interleave; this orders whole frames.
+        self._write_lock = threading.Lock()
+        self._waiting: set[int] = set()
+        self._replies: dict[int, Any] = {}
+        self._reading = False
         self._next_id = 0
-        self._reader: threading.Thread | None = None
         self._closed: str | None = None
 
     def chat(self, request: dict[str, Any]) -> dict[str, Any]:
-        frame_slot: list[Any] = [threading.Event(), None]
         with self._lock:
             if self._closed is not None:
                 return {"error": self._closed, "error_kind": "llm"}
             self._next_id += 1
             rid = self._next_id
-            self._pending[rid] = frame_slot
-            if self._reader is None:
-                self._reader = threading.Thread(target=self._read_loop, name="llm-rpc", daemon=True)
-                self._reader.start()
+            self._waiting.add(rid)
+        try:
             frame = encode({"t": "llm", "id": rid, "req": request})
-            write_all(self._w, frame)
-        frame_slot[0].wait()
-        reply = frame_slot[1]
+            with self._write_lock:
+                write_all(self._w, frame)
+            with self._lock:
+                reply = self._await(rid)
+        finally:
+            with self._lock:
+                self._waiting.discard(rid)
+                self._replies.pop(rid, None)
         if not isinstance(reply, dict):
             return {"error": "malformed reply from the host", "error_kind": "llm"}
         return reply
 
+    def _await(self, rid: int) -> Any:
+        """With the lock held: the reply to `rid`, read by this thread or handed over by another."""
+        while True:
+            if rid in self._replies:
+                return self._replies.pop(rid)
+            if self._closed is not None:
+                return {"error": self._closed, "error_kind": "llm"}
+            if self._reading:
+                self._changed.wait()
+                continue
+            self._reading = True
+            messages: list[Any] | None = None
+            self._lock.release()
+            try:
+                data = os.read(self._r, 1 << 16)
+                messages = self._decoder.feed(data) if data else None
+            except (OSError, ProtocolError):
+                messages = None
+            finally:
+                self._lock.acquire()
+                self._reading = False
+                self._changed.notify_all()
+            if messages is None:
+                self._closed = "the LLM channel to the host is closed"
+                continue
+            for msg in messages:
+                got = msg.get("id") if isinstance(msg, dict) else None
+                if isinstance(got, int) and got in self._waiting:
+                    self._replies[got] = msg.get("resp")
+
     def send_final(self, frame: bytes, wait_s: float = 2.0) -> None:
         """Write the child's last message, after any request another thread is half-way through writing
         (frames over PIPE_BUF would interleave); a thread stuck longer than `wait_s` is not waited for."""
-        locked = self._lock.acquire(timeout=wait_s)
+        locked = self._write_lock.acquire(timeout=wait_s)
         try:
             write_all(self._w, frame)
         finally:
             if locked:
-                self._lock.release()
-
-    def _read_loop(self) -> None:
-        decoder = self._decoder
-        try:
-            while True:
-                data = os.read(self._r, 1 << 16)
-                if not data:
-                    break
-                for msg in decoder.feed(data):
-                    rid = msg.get("id") if isinstance(msg, dict) else None
-                    with self._lock:
-                        slot = self._pending.pop(rid, None) if isinstance(rid, int) else None
-                    if slot is not None:
-                        slot[1] = msg.get("resp")
-                        slot[0].set()
-        except (OSError, ProtocolError):
-            pass
-        with self._lock:
-            self._closed = "the LLM channel to the host is closed"
-            waiting = list(self._pending.values())
-            self._pending.clear()
-        for slot in waiting:
-            slot[1] = {"error": "the LLM channel to the host is closed", "error_kind": "llm"}
-            slot[0].set()
+                self._write_lock.release()
 
 
 def read_message(fd: int, decoder: FrameDecoder) -> Any:

@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import importlib
-import json
 import os
 import resource
 import select
 import shutil
 import signal
 import socket
+import struct
 import sys
 import tempfile
 import threading
@@ -42,14 +43,16 @@ from collections import deque
 from typing import Any
 
 from ._child import (
+    PR_GET_DUMPABLE,
     PR_SET_DUMPABLE,
     PR_SET_NO_NEW_PRIVS,
     PR_SET_PDEATHSIG,
     PipeBackend,
+    SeccompProgram,
     apply_landlock,
     landlock_abi,
+    landlock_types,
     libc,
-    load_seccomp,
     prctl,
     raise_timeout,
     read_message,
@@ -69,6 +72,9 @@ MAX_REPLY_BACKLOG = 8 * 2**20
 # Defaults for limits the host normally sends with each task.
 DEFAULT_LLM_CALLS = 200
 DEFAULT_REQUEST_CHARS = 400_000
+# The spawner's reports over its socket: (pid, 0.0) for a new child (pid 0: none), then (wait status,
+# CPU seconds) once it has reaped it.
+SPAWN_REPORT = struct.Struct("=qd")
 FAILURE_KINDS = {"syntax", "exception", "timeout", "memory", "output_limit", "killed", "llm", "sandbox"}
 
 # Imported once in the worker so that children start with them warm, and so that they work where
@@ -140,6 +146,7 @@ class Worker:
         bpf = cfg.get("bpf")
         self.bpf: bytes | None = base64.b64decode(bpf) if bpf else None
         self.libc = libc()
+        self.seccomp = SeccompProgram(self.libc, self.bpf) if self.bpf is not None else None
         # {"read": [...], "write": [...]}: confine children with Landlock where the kernel has it
         rules = cfg.get("landlock")
         self.landlock: dict[str, list[str]] | None = rules if rules and landlock_abi(self.libc) > 0 else None
@@ -147,6 +154,10 @@ class Worker:
         # /proc/<worker>/fd, where the pipes to the host are.
         with contextlib.suppress(OSError):
             prctl(self.libc, PR_SET_DUMPABLE, 0)
+        # warm what every child uses (ctypes' first call, the Landlock structures), so they fork warm
+        self.libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
+        if self.landlock is not None:
+            landlock_types()
         tmp = cfg.get("tmp_dir")
         self.private_tmp = tmp is None
         if tmp is None:
@@ -230,6 +241,14 @@ class Worker:
         if os.getppid() != self.pid:
             os._exit(1)
         self.spawner_pid = os.getpid()
+        # What every child starts with, set once here: its working directory and temp/home variables.
+        os.chdir(self.tmp)
+        os.environ["TMPDIR"] = self.tmp
+        os.environ["HOME"] = self.tmp
+        # Objects that exist now are never collected in a child: the collector leaves them alone
+        # instead of writing to (and so copying) every page of the heap they live on.
+        gc.collect()
+        gc.freeze()
         while True:
             msg, fds, _flags, _addr = socket.recv_fds(sock, 64, 3)
             if not msg:
@@ -237,7 +256,7 @@ class Worker:
             if len(fds) != 3:
                 for fd in fds:
                     os.close(fd)
-                sock.send(b'{"pid": null}')
+                sock.send(SPAWN_REPORT.pack(0, 0.0))
                 continue
             pid = os.fork()
             if pid == 0:
@@ -252,11 +271,11 @@ class Worker:
                 pidfd: int | None = os.pidfd_open(pid)
             except (AttributeError, OSError):
                 pidfd = None
-            socket.send_fds(sock, [json.dumps({"pid": pid}).encode()], [] if pidfd is None else [pidfd])
+            socket.send_fds(sock, [SPAWN_REPORT.pack(pid, 0.0)], [] if pidfd is None else [pidfd])
             if pidfd is not None:
                 os.close(pidfd)
             _, status, usage = os.wait4(pid, 0)
-            sock.send(json.dumps({"status": status, "cpu": usage.ru_utime + usage.ru_stime}).encode())
+            sock.send(SPAWN_REPORT.pack(status, usage.ru_utime + usage.ru_stime))
 
     def _spawn(self, fds: tuple[int, int, int]) -> tuple[int, int | None] | None:
         """Have the spawner fork a child with these pipe ends; (pid, pidfd), None if it is gone."""
@@ -265,10 +284,10 @@ class Worker:
         try:
             socket.send_fds(self.spawner, [b"spawn"], list(fds))
             msg, got, _flags, _addr = socket.recv_fds(self.spawner, 4096, 1)
-            pid = json.loads(msg)["pid"] if msg else None
-        except (OSError, ValueError, KeyError, TypeError):
+            pid: int | None = SPAWN_REPORT.unpack(msg)[0] or None
+        except (OSError, ValueError, struct.error):
             pid, got = None, []
-        if not isinstance(pid, int):
+        if pid is None:
             for fd in got:
                 os.close(fd)
             self._lose_spawner()
@@ -284,9 +303,9 @@ class Worker:
             self._lose_spawner()
             return None
         try:
-            report = json.loads(self.spawner.recv(4096) or b"null")
-            return int(report["status"]), float(report["cpu"])
-        except (OSError, ValueError, KeyError, TypeError):
+            status, cpu = SPAWN_REPORT.unpack(self.spawner.recv(4096))
+            return status, cpu
+        except (OSError, ValueError, struct.error):
             self._lose_spawner()
             return None
 
@@ -333,8 +352,8 @@ class Worker:
             # the runtime is already loaded: reading the Python install and writing /tmp is enough
             read = [*self.landlock.get("read", ()), "/proc/self"]
             apply_landlock(self.libc, read, [self.tmp, *self.landlock.get("write", ())])
-        if self.bpf is not None:
-            load_seccomp(self.libc, self.bpf)
+        if self.seccomp is not None:
+            self.seccomp.load()
         else:
             prctl(self.libc, PR_SET_NO_NEW_PRIVS, 1)
 
@@ -357,9 +376,6 @@ class Worker:
         decoder = FrameDecoder()
         try:
             self._child_fds((rpc_out, rpc_in), out_w)
-            os.chdir(self.tmp)
-            os.environ["TMPDIR"] = self.tmp
-            os.environ["HOME"] = self.tmp
             self._drop_privileges()
             task = read_message(rpc_in, decoder)
             limits = task["limits"]

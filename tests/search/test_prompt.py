@@ -140,7 +140,9 @@ def test_builder_drops_least_important_agents_last() -> None:
 
 
 def test_shrinking_keeps_the_manual_whole_and_never_raises_a_limit() -> None:
-    manual = "\n".join(f"- [r{i:03d}, 2 agents] Rule number {i}: check the sign of every product." for i in range(40))
+    manual = "\n".join(
+        f"- [r{i:03d}, 2 agents] Rule number {i}: check the sign of every product." for i in range(40)
+    )
     cards = [
         AgentCard(
             id=f"a{i:04d}",
@@ -154,7 +156,7 @@ def test_shrinking_keeps_the_manual_whole_and_never_raises_a_limit() -> None:
         )
         for i in range(6)
     ]
-    limits = PromptLimits(max_tokens=4000, code_chars=200, example_chars=50, manual_chars=len(manual))
+    limits = PromptLimits(max_tokens=3000, code_chars=200, example_chars=50, manual_chars=len(manual))
     messages = build_meta_prompt(
         runtime_api="API " * 1000,
         task_description="Compute things.",
@@ -194,5 +196,7 @@ def test_the_meta_agent_is_allowed_the_imports_the_runtime_allows() -> None:
     system = system_prompt(read_prompt("runtime_api.md"))
     assert "Do not import" not in system
     assert "importable" in system
-    code = "from concurrent.futures import ThreadPoolExecutor\n\ndef forward(self, taskInfo):\n    return 'x'\n"
+    code = (
+        "from concurrent.futures import ThreadPoolExecutor\n\ndef forward(self, taskInfo):\n    return 'x'\n"
+    )
     assert "concurrent" in AGENT_MODULES and check_agent_code(code) == []

@@ -12,7 +12,7 @@ import pytest
 from search_scripted import agent_code, proposal
 
 from agentkit.archive import Archive
-from agentkit.errors import ConfigError, SearchError
+from agentkit.errors import ConfigError, SearchError, TaskError
 from agentkit.evaluate import ExampleResult
 from agentkit.evaluate._summary import summarize
 from agentkit.llm import LLMClient
@@ -91,14 +91,17 @@ def test_resume_accepts_the_original_settings_given_again(tmp_path: Path) -> Non
         _open_archive(None, run_dir, {"extra": {"reflect": {"monitor": True}}})
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [{"seeds": ["no-such-seed"]}, {"search_size": 5000}, {"model": "nosuchprovider/x"}],
-    ids=["seed", "too-few-examples", "model"],
-)
-async def test_a_start_that_cannot_work_leaves_no_run_directory(tmp_path: Path, changes: dict[str, Any]) -> None:
-    config = CONFIG.model_copy(update=changes)
-    with pytest.raises((ConfigError, ValueError)):
+@pytest.mark.parametrize("problem", ["unknown-seed", "too-few-examples"])
+async def test_a_start_that_cannot_work_leaves_no_run_directory(tmp_path: Path, problem: str) -> None:
+    data = tmp_path / "five.jsonl"
+    data.write_text(
+        "".join(json.dumps({"input": f"{i} + {i}", "target": str(2 * i)}) + "\n" for i in range(5))
+    )
+    if problem == "unknown-seed":
+        config = CONFIG.model_copy(update={"seeds": ["no-such-seed"]})
+    else:
+        config = CONFIG.model_copy(update={"task": f"jsonl:{data}", "search_size": 10, "test_size": 0})
+    with pytest.raises((ConfigError, TaskError)):
         await run_search(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()  # so the corrected command can start it
 
@@ -110,7 +113,7 @@ def test_resuming_an_imported_adas_run_says_how_to_evaluate_its_agents(tmp_path:
     code = "def forward(self, taskInfo):\n    return '1'\n"
     source.write_text(json.dumps([{"thought": "t", "name": "A", "code": code, "fitness": "?"}]))
     run_dir = tmp_path / "adas"
-    import_adas(source, run_dir, task="gen/arithmetic")
+    import_adas(source, out=run_dir, task="gen/arithmetic")
     with pytest.raises(SearchError, match=r"agentkit eval --agent .*\.py --task gen/arithmetic"):
         _open_archive(None, run_dir, None)
 
@@ -121,9 +124,7 @@ def test_prompts_built_from_results_do_not_depend_on_the_order_they_finished(tmp
         with Archive.create(tmp_path / order, {"search": CONFIG.model_dump(mode="json")}) as archive:
             run = make_run(archive)
             agent = archive.add_agent("Wrong", agent_code("WRONG"), generation=1, origin="meta")
-            results = [
-                ExampleResult(example_id=e.id, answer="0", score=0.0, trace=[]) for e in run.examples
-            ]
+            results = [ExampleResult(example_id=e.id, answer="0", score=0.0, trace=[]) for e in run.examples]
             if order == "backward":
                 results.reverse()  # concurrency stores them in the order they finish
             archive.record_results(agent.id, "search", results)

@@ -23,7 +23,14 @@ from search_scripted import (
 )
 
 from agentkit.archive import Archive
-from agentkit.search import SearchConfig, load_search_task, run_search
+from agentkit.search import (
+    CandidateOutcome,
+    NoHooks,
+    SearchConfig,
+    SearchContext,
+    load_search_task,
+    run_search,
+)
 from agentkit.testing import FakeOpenAIServer, Fault
 
 pytestmark = pytest.mark.sandbox
@@ -227,3 +234,39 @@ async def test_a_failed_meta_call_is_recorded_and_the_search_goes_on(
         # The fix request got the scripted good agent, which was evaluated and selected.
         assert fix.meta["fix_of"] == first.id and fix.status == "evaluated"
         assert archive.get_state("final_summary")["selected"]["id"] == fix.id
+
+
+class _Recorder(NoHooks):
+    """Records after_evaluation calls; with `crash_on_candidate`, the first one for a proposed agent
+    dies half way, as a process killed during reflection would."""
+
+    def __init__(self, crash_on_candidate: bool = False) -> None:
+        self.seen: list[str] = []
+        self.crash = crash_on_candidate
+
+    async def after_evaluation(self, ctx: SearchContext, candidate: CandidateOutcome) -> None:
+        self.seen.append(candidate.agent_id)
+        if self.crash and candidate.parents:
+            raise RuntimeError("killed while reflecting")
+
+
+async def test_a_candidate_evaluated_before_a_stop_still_gets_its_hooks_on_resume(
+    tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta]
+) -> None:
+    srv, _ = server
+    config = base_config(srv, generations=1, debug_attempts=0, self_review=0)
+    first = _Recorder(crash_on_candidate=True)
+    with pytest.raises(RuntimeError, match="killed while reflecting"):
+        await run_search(config, tmp_path / "run", hooks=first)
+    candidate = first.seen[-1]
+    with Archive.open(tmp_path / "run") as archive:
+        assert archive.agent(candidate).status in ("screened", "evaluated")
+
+    again = _Recorder()
+    outcome = await run_search(None, tmp_path / "run", resume=True, hooks=again)
+    assert outcome.status == "finished", outcome.reason
+    assert again.seen == [candidate]  # finished now, and nothing else run twice
+    with Archive.open(tmp_path / "run") as archive:
+        done = [e.payload["agent"] for e in archive.events("hooks_done")]
+        scored = [a.id for a in archive.agents() if a.status in ("screened", "evaluated")]
+        assert sorted(done) == sorted(scored)
