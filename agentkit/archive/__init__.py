@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from agentkit.archive._archive import AGENTS_DIR, DB_NAME, Archive
+from agentkit.archive._files import write_atomic
 from agentkit.archive._hash import normalise_code, normalised_code_hash
 from agentkit.archive._models import (
     AgentOrigin,
@@ -59,4 +60,5 @@ __all__ = [
     "UsageTotals",
     "normalise_code",
     "normalised_code_hash",
+    "write_atomic",
 ]

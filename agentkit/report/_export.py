@@ -150,9 +150,8 @@ def export_agent(
     """Write one agent of a run (default: the selected one, by search-split lower bound) as an agent file.
 
     Returns what was written. ArchiveError when the run has no evaluated agent and none is named."""
-    from agentkit.archive import Archive
+    from agentkit.archive import Archive, write_atomic
     from agentkit.evaluate import read_agent_file
-    from agentkit.report._html import write_text_atomic
 
     with Archive.open(run_dir, repair_files=False) as archive:
         best = selected_agent(archive)
@@ -169,7 +168,7 @@ def export_agent(
     path = Path(out) if out is not None else default_export_path(run_path, record, chosen=agent is None)
     text = render_export(record, config=config, run_dir=run_path, file_name=path.name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
+    write_atomic(path, text)
     spec = read_agent_file(path)
     if spec.name != (_one_line(record.name) or record.id):  # the format must round-trip, or the file lies
         path.unlink(missing_ok=True)

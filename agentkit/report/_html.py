@@ -789,23 +789,10 @@ def build_report(archive: Archive) -> str:
 
 def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
     """Write `report.html` into the run directory (or to `out`) and return its path."""
-    from agentkit.archive import Archive
+    from agentkit.archive import Archive, write_atomic
 
     with Archive.open(run_dir, repair_files=False) as archive:
         html = build_report(archive)
         path = Path(out) if out is not None else archive.run_dir / REPORT_NAME
-    write_text_atomic(path, html)
+    write_atomic(path, html)
     return path
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` so that a reader sees the old file or the new one, never half of either."""
-    import os
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
