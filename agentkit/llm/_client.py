@@ -130,7 +130,8 @@ class LLMClient:
         cost_usd: float | None = None
         try:
             reply = await self._send(model, messages, temp, limit, json_mode, counter, json_keys)
-            cost_usd = _litellm.cost_of(model.model, reply)
+            # The embedded model runs on this machine: its price is known, and it is zero.
+            cost_usd = 0.0 if model.model == LOCAL_MODEL else _litellm.cost_of(model.model, reply)
         finally:
             self._ledger.settle(
                 reservation,
