@@ -70,5 +70,5 @@ async def test_local_model_goes_through_the_embedded_server(
     fake_local.ensure_local_server = lambda: server.base_url  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "agentkit.llm._local", fake_local)
     reply = await uncached.complete(USER, ModelConfig(model="local", timeout_s=5))
-    assert reply.text == "ok" and reply.model == "local" and reply.cost_usd is None
+    assert reply.text == "ok" and reply.model == "local" and reply.cost_usd == 0.0  # runs locally: free
     assert server.requests[-1]["model"] == "smollm2"
