@@ -108,19 +108,19 @@ def requested_fields(request: dict[str, Any]) -> list[str]:
     """The JSON keys a request asks for, or [] when it asks for none.
 
     Detection is deliberately simple: the messages are read from the last one backwards, and the
-    first one containing the phrase "these keys" (any case) decides; the keys are the quoted words
-    ('single' or "double" quotes) on the rest of that line, in order, without duplicates.
+    first line containing the phrase "these keys" (any case) followed by quoted words decides; the
+    keys are those words ('single' or "double" quotes), in order, without duplicates. A phrase with
+    no quoted word after it on its line (a prompt listing the keys below it) is passed over.
     """
     for message in reversed(request.get("messages") or []):
-        match = _THESE_KEYS.search(message_text(message))
-        if match is None:
-            continue
-        keys: list[str] = []
-        for double, single in _QUOTED.findall(match.group("rest")):
-            key = double or single
-            if key not in keys:
-                keys.append(key)
-        return keys
+        for match in _THESE_KEYS.finditer(message_text(message)):
+            keys: list[str] = []
+            for double, single in _QUOTED.findall(match.group("rest")):
+                key = double or single
+                if key not in keys:
+                    keys.append(key)
+            if keys:
+                return keys
     return []
 
 

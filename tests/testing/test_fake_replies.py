@@ -52,3 +52,21 @@ def test_fault_constructors() -> None:
     assert Fault.hang(2.0).seconds == 2.0
     assert Fault.disconnect().kind == "disconnect"
     assert Fault.malformed_json().kind == "malformed_json"
+
+
+def test_a_key_list_below_the_phrase_does_not_hide_the_instruction() -> None:
+    from agentkit.testing import requested_fields
+
+    request = {
+        "messages": [
+            {
+                "role": "system",
+                "content": 'You invent agents. Reply with exactly these keys: "thought", "name", "code".',
+            },
+            {
+                "role": "user",
+                "content": "Propose one.\nReply with a JSON object with these keys:\n- thought\n- code",
+            },
+        ]
+    }
+    assert requested_fields(request) == ["thought", "name", "code"]
