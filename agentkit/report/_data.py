@@ -208,11 +208,15 @@ def failure_view(archive: Archive, agent: AgentRecord) -> FailureView:
 
 
 def first_line(text: str, *, limit: int = 300) -> str:
-    """The last non-empty line of a traceback-like text, or the first line of anything else, clipped."""
+    """The last non-empty line of a traceback-like text, or the first line of anything else, clipped.
+    A first line that only introduces a list ("The code failed the static checks:") brings its first
+    item along, since the item is the message."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if not lines:
         return ""
     line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    if line is lines[0] and line.endswith(":") and len(lines) > 1:
+        line = f"{line} {lines[1].lstrip('- ')}"
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -131,3 +131,12 @@ def test_terminal_control_sequences_in_model_text_are_shown_not_executed(tmp_pat
     # rich emits its own SGR styling; none of the agent's own sequences may get through.
     assert "\x1b[2J" not in printed and "\x1b]0;" not in printed and "\x07" not in printed
     assert "\\x1b[2J" in printed and "\\x1b]0;pwned\\x07" in printed
+
+
+def test_failure_message_names_the_problem_not_just_its_header() -> None:
+    from agentkit.report._data import first_line
+
+    text = "The code failed the static checks:\n- SyntaxError: invalid syntax (line 1)\n- line 3: name 'x'"
+    assert first_line(text) == "The code failed the static checks: SyntaxError: invalid syntax (line 1)"
+    assert first_line("Traceback (most recent call last):\n  File x\nValueError: boom") == "ValueError: boom"
+    assert first_line("plain message\nmore") == "plain message"
