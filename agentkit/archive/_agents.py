@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from agentkit.archive._db import Database, dump_json, utc_now
+from agentkit.archive._db import Database, allocate_id, dump_json, utc_now
 from agentkit.archive._hash import normalised_code_hash
 from agentkit.archive._models import (
     AGENT_ORIGINS,
@@ -133,14 +133,7 @@ class AgentStore:
         parent_ids = list(parents)
         now = utc_now()
         with self._db.write() as conn:
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM agents").fetchone()[0]
-            if agent_id is None:
-                agent_id = f"a{seq:04d}"
-                while conn.execute("SELECT 1 FROM agents WHERE id = ?", (agent_id,)).fetchone():
-                    seq += 1
-                    agent_id = f"a{seq:04d}"
-            elif conn.execute("SELECT 1 FROM agents WHERE id = ?", (agent_id,)).fetchone():
-                raise ArchiveError(f"an agent with id {agent_id!r} already exists")
+            seq, agent_id = allocate_id(conn, "agents", prefix="a", width=4, given=agent_id, what="an agent")
             conn.execute(
                 "INSERT INTO agents (seq, id, name, thought, code, code_hash, generation, origin, status, meta,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -40,6 +40,24 @@ def as_payload(value: Mapping[str, Any] | BaseModel | None) -> dict[str, Any]:
     return dict(value)
 
 
+def allocate_id(
+    conn: sqlite3.Connection, table: str, *, prefix: str, width: int, given: str | None, what: str
+) -> tuple[int, str]:
+    """The next `seq` of `table` and the row's id: `given` (refused when taken), or `prefix` plus the
+    zero-padded seq, moved past any id a caller chose by hand."""
+    seq = int(conn.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}").fetchone()[0])
+    taken = f"SELECT 1 FROM {table} WHERE id = ?"
+    if given is not None:
+        if conn.execute(taken, (given,)).fetchone():
+            raise ArchiveError(f"{what} with id {given!r} already exists")
+        return seq, given
+    while True:
+        candidate = f"{prefix}{seq:0{width}d}"
+        if not conn.execute(taken, (candidate,)).fetchone():
+            return seq, candidate
+        seq += 1
+
+
 class Database:
     """One SQLite connection shared by the threads of one process.
 

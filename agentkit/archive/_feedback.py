@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentkit.archive._agents import check_choice
-from agentkit.archive._db import Database, as_payload, dump_json, utc_now
+from agentkit.archive._db import Database, allocate_id, as_payload, dump_json, utc_now
 from agentkit.archive._models import (
     RULE_STATUSES,
     RULE_TYPES,
@@ -141,14 +141,7 @@ class FeedbackStore:
         items = [e.model_dump(mode="json") for e in evidence]
         now = utc_now()
         with self._db.write() as conn:
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM rules").fetchone()[0]
-            if rule_id is None:
-                rule_id = f"r{seq:03d}"
-                while conn.execute("SELECT 1 FROM rules WHERE id = ?", (rule_id,)).fetchone():
-                    seq += 1
-                    rule_id = f"r{seq:03d}"
-            elif conn.execute("SELECT 1 FROM rules WHERE id = ?", (rule_id,)).fetchone():
-                raise ArchiveError(f"a rule with id {rule_id!r} already exists")
+            seq, rule_id = allocate_id(conn, "rules", prefix="r", width=3, given=rule_id, what="a rule")
             conn.execute(
                 "INSERT INTO rules (seq, id, type, scope, text, example, status, created_gen,"
                 " last_confirmed_gen, evidence, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
