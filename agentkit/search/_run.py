@@ -335,6 +335,25 @@ async def run_search(
         archive.close()
 
 
+def offline_run(archive: Archive, config: SearchConfig, *, hooks: SearchHooks | None = None) -> SearchRun:
+    """A search run over `archive` that can select parents and build meta prompts but has no client,
+    model or sandbox: for looking at what the search would do, never for running it."""
+    task, split = load_search_task(config)
+    none: Any = None
+    return SearchRun(
+        config=config,
+        archive=archive,
+        client=none,
+        runner=none,
+        agent_model=none,
+        meta_model=none,
+        task=task,
+        search_examples=list(split.search),
+        load_test=list,
+        hooks=hooks,
+    )
+
+
 def preview_meta_prompt(
     archive: Archive,
     *,
@@ -348,20 +367,7 @@ def preview_meta_prompt(
     if not isinstance(stored, dict):
         raise SearchError(f"{archive.run_dir} is not the archive of a search run")
     config = SearchConfig.model_validate(stored)
-    task, split = load_search_task(config)
-    none: Any = None
-    run = SearchRun(
-        config=config,
-        archive=archive,
-        client=none,
-        runner=none,
-        agent_model=none,
-        meta_model=none,
-        task=task,
-        search_examples=list(split.search),
-        load_test=list,
-        hooks=hooks,
-    )
+    run = offline_run(archive, config, hooks=hooks)
     if generation is None:
         generation = int(archive.get_state("generations_done", 0)) + 1
     selection = run.select(run._pool(generation), generation, slot, config.inspirations)

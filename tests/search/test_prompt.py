@@ -18,6 +18,7 @@ from agentkit.search import (
     SearchContext,
     SearchRun,
     load_search_task,
+    offline_run,
     preview_meta_prompt,
     prompt_tokens,
 )
@@ -70,19 +71,7 @@ def fill_archive(archive: Archive, n_agents: int, examples: list[Any]) -> None:
 
 
 def make_run(archive: Archive, config: SearchConfig) -> SearchRun:
-    none: Any = None
-    task, split = load_search_task(config)
-    return SearchRun(
-        config=config,
-        archive=archive,
-        client=none,
-        runner=none,
-        agent_model=none,
-        meta_model=none,
-        task=task,
-        search_examples=list(split.search),
-        load_test=list,
-    )
+    return offline_run(archive, config)
 
 
 @pytest.mark.parametrize("n_agents", [10, 100, 200])
