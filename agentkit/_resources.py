@@ -6,6 +6,8 @@ the top-level `prompts/` and `archives/seed/` folders, which stay the single sou
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -34,3 +36,12 @@ def seed_dir() -> Path:
 def read_prompt(name: str) -> str:
     """The text of prompt template `name` (a file name inside `prompts/`, e.g. ``"runtime_api.md"``)."""
     return (prompts_dir() / name).read_text(encoding="utf-8")
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def render(template: str, values: Mapping[str, object]) -> str:
+    """Fill ``{name}`` placeholders of `template`; braces that name no value are left alone (code shown
+    in prompts keeps its braces)."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)

@@ -20,7 +20,7 @@ from agentkit.archive._models import (
     AgentStatus,
 )
 from agentkit.errors import ArchiveError
-from agentkit.evaluate._records import AgentFailure, EvalResult, EvalSummary, ExampleResult, LLMCallTrace
+from agentkit.records import AgentFailure, EvalResult, EvalSummary, ExampleResult, LLMCallTrace
 
 _ID_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 _TRACE = TypeAdapter(list[LLMCallTrace])

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentkit.evaluate._records import EvalSummary
+from agentkit.records import EvalSummary
 
 AgentStatus = Literal["proposed", "failed", "screened", "evaluated"]
 AgentOrigin = Literal["seed", "meta", "import"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from agentkit.evaluate._agent_file import AgentSpec, read_agent_file, resolve_agent, seed_names
 from agentkit.evaluate._evaluator import evaluate_agent, evaluate_one
 from agentkit.evaluate._loaded import AgentAnswer, AgentUsage, LoadedAgent, load_agent
-from agentkit.evaluate._records import (
+from agentkit.records import (
     AgentFailure,
     EvalResult,
     EvalSummary,

@@ -14,7 +14,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import AgentkitError
-from agentkit.evaluate._records import LLMCallTrace
+from agentkit.records import LLMCallTrace, clip
 
 if TYPE_CHECKING:
     from agentkit.llm import LLMClient, ModelConfig
@@ -22,12 +22,6 @@ if TYPE_CHECKING:
 
 def _flatten(messages: list[dict[str, Any]]) -> str:
     return "\n\n".join(f"[{m.get('role', '?')}] {m.get('content', '')}" for m in messages)
-
-
-def _clip(text: str, limit: int) -> str:
-    if limit <= 0 or len(text) <= limit:
-        return text
-    return text[:limit] + f"... [{len(text) - limit} chars cut]"
 
 
 class ExampleCalls:
@@ -85,8 +79,8 @@ class ExampleCalls:
         self.trace.append(
             LLMCallTrace(
                 agent_name=str(request.get("agent_name") or ""),
-                prompt=_clip(_flatten(messages), self._trace_chars),
-                reply=_clip(completion.text, self._trace_chars),
+                prompt=clip(_flatten(messages), self._trace_chars),
+                reply=clip(completion.text, self._trace_chars),
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
                 cost_usd=completion.cost_usd,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agentkit.evaluate._bridge import ExampleCalls
-from agentkit.evaluate._records import AgentFailure, EvalResult, ExampleResult
+from agentkit.records import AgentFailure, EvalResult, ExampleResult
 from agentkit.evaluate._runner import AgentRunner
 from agentkit.evaluate._summary import summarize
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from agentkit.errors import ConfigError
 from agentkit.evaluate._bridge import ExampleCalls
-from agentkit.evaluate._records import AgentFailure, LLMCallTrace
+from agentkit.records import AgentFailure, LLMCallTrace
 from agentkit.evaluate._session import Session, SessionOpener
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentkit.evaluate._records import EvalSummary, ExampleResult, Interval
+from agentkit.records import EvalSummary, ExampleResult, Interval
 
 
 def _percentile(values: Sequence[float], q: float) -> float:

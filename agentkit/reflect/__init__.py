@@ -64,7 +64,6 @@ from agentkit.reflect._monitor import (
     pearson,
 )
 from agentkit.reflect._outcome import (
-    CODE_FAILURES,
     FAILURES,
     OUTCOMES,
     Outcome,
@@ -81,7 +80,6 @@ from agentkit.reflect._reflection import (
 )
 
 __all__ = [
-    "CODE_FAILURES",
     "CONFIG_KEY",
     "FAILURES",
     "LESSONS",

@@ -24,7 +24,9 @@ from agentkit.archive import RuleEvidence, RuleRecord, RuleType
 from agentkit.archive._models import RULE_TYPES
 from agentkit.errors import ArchiveError, BudgetExceeded, LLMError
 from agentkit.reflect._outcome import FAILURES, OutcomeVerdict, mean_change
-from agentkit.reflect._text import clip, id_list, json_value, render
+from agentkit._resources import render
+from agentkit.records import clip
+from agentkit.reflect._text import id_list, json_value
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive, ReflectionRecord

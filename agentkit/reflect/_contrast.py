@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from agentkit._resources import read_prompt
 from agentkit.reflect._outcome import mean_change
-from agentkit.reflect._text import clip, render
+from agentkit._resources import render
+from agentkit.records import clip
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive

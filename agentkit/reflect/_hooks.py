@@ -31,7 +31,7 @@ from agentkit.reflect._failures import record_failure_lessons
 from agentkit.reflect._manual import RuleKeeper, formulate, hidden_rules, lift_retirements, stale_rules
 from agentkit.reflect._monitor import AgentFacts, Decision, MonitorSnapshot, compute_snapshot, decide
 from agentkit.reflect._reflection import Reflector
-from agentkit.reflect._text import clip
+from agentkit.records import clip
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive

@@ -27,7 +27,9 @@ from pydantic import BaseModel, Field
 from agentkit._resources import read_prompt
 from agentkit.archive import RuleEvidence, RuleRecord, RuleType
 from agentkit.errors import BudgetExceeded, LLMError
-from agentkit.reflect._text import clip, id_list, json_value, render
+from agentkit._resources import render
+from agentkit.records import clip
+from agentkit.reflect._text import id_list, json_value
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive

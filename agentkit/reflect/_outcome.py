@@ -7,17 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from agentkit.evaluate._records import ExampleResult
+from agentkit.records import CODE_FAILURE_KINDS, ExampleResult
 
 Outcome = Literal["improved", "regressed", "no_change", "crashed"]
 OUTCOMES: tuple[Outcome, ...] = ("improved", "regressed", "no_change", "crashed")
 FAILURES: frozenset[str] = frozenset({"regressed", "no_change", "crashed"})
 """Outcomes that may only add ``unresolved_error`` rules (or update existing ones)."""
-
-CODE_FAILURES: frozenset[str] = frozenset(
-    {"syntax", "exception", "timeout", "memory", "output_limit", "killed"}
-)
-"""Failure kinds that lie in the agent's own code (not the provider's or the sandbox's)."""
 
 SOLVED = 1.0
 """A score at or above this counts as solving an example (the search's convention)."""
@@ -62,7 +57,7 @@ def code_failure_share(results: Sequence[ExampleResult]) -> float:
     """Share of `results` that failed in the agent's own code (1.0 for no results at all)."""
     if not results:
         return 1.0
-    return sum(1 for r in results if r.error is not None and r.error.kind in CODE_FAILURES) / len(results)
+    return sum(1 for r in results if r.error is not None and r.error.kind in CODE_FAILURE_KINDS) / len(results)
 
 
 def classify_outcome(

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit._resources import read_prompt
 from agentkit.errors import BudgetExceeded, LLMError
-from agentkit.evaluate._records import ExampleResult
+from agentkit.records import ExampleResult
 from agentkit.reflect._outcome import SOLVED, OutcomeVerdict, classify_outcome
-from agentkit.reflect._text import clip, id_list, render
+from agentkit._resources import render
+from agentkit.records import clip
+from agentkit.reflect._text import id_list
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive, ReflectionRecord

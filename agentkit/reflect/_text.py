@@ -7,26 +7,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-
-def render(template: str, values: Mapping[str, object]) -> str:
-    """Fill ``{name}`` placeholders; braces naming no value stay as they are (code shown in prompts)."""
-    return _PLACEHOLDER.sub(
-        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
-    )
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, saying how much was cut."""
-    text = text.strip()
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rstrip() + f" ... [{len(text) - limit} more characters cut]"
-
-
 def json_value(text: str) -> Any:
     """A field value the model may have given as JSON text (a list or object) or as plain text: the
     decoded value when it decodes, else the text itself."""

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentkit.records import clip
 from agentkit.report._data import (
     ScoreView,
     agent_row,
@@ -129,10 +130,6 @@ details > .body { padding:8px 12px; }
 
 def _e(value: Any) -> str:
     return escape(str(value), quote=True)
-
-
-def _clip(text: str, limit: int = _CLIP) -> str:
-    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
 
 
 def _badge(status: str) -> str:
@@ -581,7 +578,7 @@ class _Report:
         parts = []
         if text is not None:
             parts.append(
-                f"<h3>Compiled manual (as last shown to the meta agent)</h3><pre>{_e(_clip(text))}</pre>"
+                f"<h3>Compiled manual (as last shown to the meta agent)</h3><pre>{_e(clip(text, _CLIP))}</pre>"
             )
         order = {"active": 0, "candidate": 1, "retired": 2}
         rows = []
@@ -627,7 +624,7 @@ class _Report:
         head = ", ".join(f"{n} {o}" for o, n in outcomes.most_common())
         rows = []
         for r in refl:
-            items = [(_e(k.replace("_", " ")), _e(_clip(v, 1200))) for k, v in payload_items(r.payload)]
+            items = [(_e(k.replace("_", " ")), _e(clip(v, 1200))) for k, v in payload_items(r.payload)]
             rows.append(
                 [
                     _e(r.generation),
@@ -688,9 +685,9 @@ class _Report:
             facts.append(("cost", _e(fmt_cost(r.cost_usd))))
             if a.meta:
                 meta = json.dumps(a.meta, ensure_ascii=False, default=str)
-                facts.append(("meta", f'<code class="small">{_e(_clip(meta, 800))}</code>'))
+                facts.append(("meta", f'<code class="small">{_e(clip(meta, 800))}</code>'))
             thought = (
-                f'<h3>Thought</h3><div class="thought">{_e(_clip(a.thought.strip()))}</div>'
+                f'<h3>Thought</h3><div class="thought">{_e(clip(a.thought, _CLIP))}</div>'
                 if a.thought.strip()
                 else ""
             )
@@ -700,11 +697,11 @@ class _Report:
                 history = "<h3>Self-review and debug rounds</h3>" + "".join(
                     f'<details><summary>{_e(rv.kind)} round {_e(rv.round)}</summary><div class="body">'
                     + (
-                        f"<b>error shown</b><pre>{_e(_clip(rv.error_shown, 2000))}</pre>"
+                        f"<b>error shown</b><pre>{_e(clip(rv.error_shown, 2000))}</pre>"
                         if rv.error_shown
                         else ""
                     )
-                    + f"<b>reply</b><pre>{_e(_clip(rv.reply, 3000))}</pre></div></details>"
+                    + f"<b>reply</b><pre>{_e(clip(rv.reply, 3000))}</pre></div></details>"
                     for rv in reviews
                 )
             star = " ★ selected" if r.selected else ""
@@ -727,7 +724,7 @@ class _Report:
                 _e(e.ts.strftime("%H:%M:%S")),
                 _e("-" if e.generation is None else e.generation),
                 _e(e.kind),
-                f'<code class="small">{_e(_clip(json.dumps(e.payload, ensure_ascii=False, default=str), 400))}</code>',
+                f'<code class="small">{_e(clip(json.dumps(e.payload, ensure_ascii=False, default=str), 400))}</code>',
             ]
             for e in shown
         ]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from agentkit.archive import AgentRecord, ReflectionRecord, ReviewRecord
+from agentkit.records import clip
 from agentkit.report._data import (
     AgentRow,
     FailureView,
@@ -203,7 +204,7 @@ def render_detail(detail: AgentDetail) -> RenderableType:
         if rv.error_shown:
             body.append("error shown: ", style="bold red")
             body.append(_clean(rv.error_shown.strip()) + "\n")
-        body.append(_clean(_clip(rv.reply.strip(), 2000)))
+        body.append(_clean(clip(rv.reply.strip(), 2000)))
         parts.append(
             Panel(
                 body, title=_safe_text(f"{rv.kind} round {rv.round}"), title_align="left", border_style="dim"
@@ -245,12 +246,8 @@ def _short_score(score: ScoreView | None) -> str:
     return "-" if score is None else f"{score.mean:.2f} [{score.low:.2f},{score.high:.2f}]"
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + f" … ({len(text) - limit} more characters)"
-
-
 def _short(value: Any, limit: int = 200) -> str:
     import json
 
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return _clip(text, limit)
+    return clip(text, limit)

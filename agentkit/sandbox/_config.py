@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentkit.evaluate._records import AgentFailure
+from agentkit.records import AgentFailure
 
 LLMHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 """Host side of a model call made by agent code: runtime request dict -> runtime response dict."""

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from agentkit.errors import SandboxError
-from agentkit.evaluate._records import AgentFailure
+from agentkit.records import AgentFailure
 
 from ._config import AgentRun, LLMHandler, SandboxConfig
 from ._isolation import WorkerSpec, level_notes

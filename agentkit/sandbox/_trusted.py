@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agentkit.evaluate._records import AgentFailure
+from agentkit.records import AgentFailure
 
 from ._classify import describe
 from ._config import AgentRun, LLMHandler, SandboxConfig

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive
-    from agentkit.evaluate._records import EvalResult
+    from agentkit.records import EvalResult
     from agentkit.llm import LLMClient, ModelConfig
     from agentkit.search._config import SearchConfig
     from agentkit.tasks import Example, Task

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import BaseModel
 
 from agentkit.errors import BudgetExceeded
-from agentkit.evaluate._records import EvalResult, ExampleResult
+from agentkit.records import CODE_FAILURE_KINDS, EvalResult, ExampleResult, clip
 from agentkit.search._checks import code_problems, duplicate_of
 from agentkit.search._config import SearchConfig
 from agentkit.search._hooks import CandidateOutcome, GenerationSettings, NoHooks, SearchContext, SearchHooks
@@ -34,7 +34,6 @@ from agentkit.search._prompt import (
     FailureExample,
     PromptLimits,
     build_meta_prompt,
-    clip,
     prompt_tokens,
 )
 from agentkit.search._selection import ScoredAgent, SelectionResult, select_parents
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
     from agentkit.tasks import Example, Task
 
 # Failures that are the agent code's fault and worth showing to the meta agent for a fix.
-_CODE_FAILURES = {"syntax", "exception", "timeout", "memory", "output_limit", "killed"}
 _SCORED = ("screened", "evaluated")
 
 StopStatus = Literal["finished", "interrupted", "budget_exhausted"]
@@ -786,7 +784,7 @@ class SearchRun:
         if not results:
             return None
         limit = self.config.prompt_example_chars
-        broken = [r for r in results if r.error is not None and r.error.kind in _CODE_FAILURES]
+        broken = [r for r in results if r.error is not None and r.error.kind in CODE_FAILURE_KINDS]
         if broken:
             first = broken[0]
             head = f"The agent failed on {len(broken)} of {len(results)} questions. The first failure:\n"

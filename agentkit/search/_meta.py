@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from agentkit._resources import read_prompt
 from agentkit.errors import ProviderError
-from agentkit.search._prompt import clip, render
+from agentkit._resources import render
+from agentkit.records import clip
 
 if TYPE_CHECKING:
     from agentkit.llm import LLMClient, ModelConfig

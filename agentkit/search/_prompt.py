@@ -11,17 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from agentkit._resources import read_prompt
-
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-
-def render(template: str, values: Mapping[str, object]) -> str:
-    """Fill ``{name}`` placeholders of `template`; braces that name no value are left alone (code)."""
-    return _PLACEHOLDER.sub(
-        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
-    )
-
+from agentkit._resources import read_prompt, render
+from agentkit.records import clip
 
 def estimate_tokens(text: str) -> int:
     """A rough token count (characters / 4), the measure the prompt bound is checked against."""
@@ -31,16 +22,6 @@ def estimate_tokens(text: str) -> int:
 def prompt_tokens(messages: Sequence[Mapping[str, str]]) -> int:
     """Estimated tokens of a chat prompt (characters / 4 plus a little per message)."""
     return sum(estimate_tokens(str(m.get("content", ""))) + 4 for m in messages)
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, saying how much was cut."""
-    text = text.strip()
-    if limit <= 0:
-        return ""
-    if len(text) <= limit:
-        return text
-    return text[:limit].rstrip() + f"\n... [{len(text) - limit} more characters cut]"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from agentkit.evaluate._records import Interval
+from agentkit.records import Interval
 
 # Resampled means are computed in chunks of at most this many draws, to bound memory.
 _CHUNK_DRAWS = 2_000_000

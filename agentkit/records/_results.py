@@ -16,9 +16,16 @@ FailureKind = Literal[
     "memory",  # address-space limit
     "output_limit",  # printed or returned too much
     "killed",  # the worker died for another reason (signal, seccomp)
-    "llm",  # a model call failed for good (provider error, budget)
+    "llm",  # a model call failed for good (provider error)
+    "budget",  # the run's budget refused the next model call
     "sandbox",  # the sandbox itself failed
 ]
+
+CODE_FAILURE_KINDS: frozenset[str] = frozenset({"syntax", "exception", "timeout", "memory", "output_limit", "killed"})
+"""Failures caused by the agent's own code (as opposed to the model, the budget or the sandbox)."""
+
+FAILURE_KINDS: frozenset[str] = CODE_FAILURE_KINDS | {"llm", "budget", "sandbox"}
+"""Every value of `FailureKind`."""
 
 
 class AgentFailure(BaseModel):

@@ -1,0 +1,37 @@
+"""Shared records at the bottom of the layering: what happened on each example, what it adds up to,
+the kinds of failure, and the one `clip`. sandbox, tasks, evaluate, archive, search and reflect all
+import from here, and this package imports nothing of agentkit's.
+
+Public names:
+    ExampleResult, EvalResult, EvalSummary, Interval, AgentFailure, LLMCallTrace: the records
+    FailureKind, CODE_FAILURE_KINDS, FAILURE_KINDS: the kinds of failure
+    clip: cut a long text to a size, saying how much was cut
+"""
+
+from __future__ import annotations
+
+from agentkit.records._results import (
+    CODE_FAILURE_KINDS,
+    FAILURE_KINDS,
+    AgentFailure,
+    EvalResult,
+    EvalSummary,
+    ExampleResult,
+    FailureKind,
+    Interval,
+    LLMCallTrace,
+)
+from agentkit.records._text import clip
+
+__all__ = [
+    "CODE_FAILURE_KINDS",
+    "FAILURE_KINDS",
+    "AgentFailure",
+    "EvalResult",
+    "EvalSummary",
+    "ExampleResult",
+    "FailureKind",
+    "Interval",
+    "LLMCallTrace",
+    "clip",
+]
