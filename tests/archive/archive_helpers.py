@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentkit.evaluate._records import AgentFailure, EvalSummary, ExampleResult, Interval, LLMCallTrace
+from agentkit.records import AgentFailure, EvalSummary, ExampleResult, Interval, LLMCallTrace
 
 CODE = '''def forward(self, taskInfo):
     """Answer directly."""

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from agentkit.archive import Archive, RuleEvidence, normalised_code_hash
 from agentkit.errors import ArchiveError
-from agentkit.evaluate._records import EvalResult
+from agentkit.records import EvalResult
 
 
 def test_config_and_info_round_trip(archive: Archive, tmp_path: Path) -> None:

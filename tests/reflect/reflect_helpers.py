@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from agentkit.archive import AgentRecord, Archive
-from agentkit.evaluate._records import AgentFailure, EvalResult, ExampleResult, LLMCallTrace
+from agentkit.records import AgentFailure, EvalResult, ExampleResult, LLMCallTrace
 from agentkit.evaluate._summary import summarize
 from agentkit.llm import LLMClient, ModelConfig
 from agentkit.search import CandidateOutcome, SearchConfig, SearchContext

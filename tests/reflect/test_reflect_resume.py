@@ -20,7 +20,7 @@ from reflect_helpers import (
 )
 
 from agentkit.archive import Archive
-from agentkit.evaluate._records import EvalResult
+from agentkit.records import EvalResult
 from agentkit.evaluate._summary import summarize
 from agentkit.llm import LLMClient, ModelConfig
 from agentkit.reflect import ReflectConfig, ReflectHooks, Reflector

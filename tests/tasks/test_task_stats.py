@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from agentkit.evaluate._records import Interval
+from agentkit.records import Interval
 from agentkit.tasks import bootstrap_ci, mcnemar_exact, paired_compare
 
 HAS_SCIPY = importlib.util.find_spec("scipy") is not None
