@@ -19,11 +19,12 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 def summarize(results: Sequence[ExampleResult], *, seed: int = 0, stopped_early: bool = False) -> EvalSummary:
-    """Accuracy with a seeded bootstrap interval, error rate, usage and latency percentiles."""
-    from agentkit.tasks import bootstrap_ci
+    """Accuracy with its interval (`agentkit.tasks.score_interval`), error rate, usage and latency
+    percentiles."""
+    from agentkit.tasks import score_interval
 
     scores = [r.score for r in results]
-    accuracy = bootstrap_ci(scores, seed=seed) if scores else Interval(mean=0.0, low=0.0, high=0.0)
+    accuracy = score_interval(scores, seed=seed) if scores else Interval(mean=0.0, low=0.0, high=0.0)
     costs = [r.cost_usd for r in results]
     latencies = [r.latency_s for r in results]
     return EvalSummary(

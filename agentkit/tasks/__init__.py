@@ -2,7 +2,7 @@
 
 Tasks are addressed by name (`load_task("bbh/navigate")`), checked by small documented scorers, split
 into a search set and a sealed test set (`split_task`), and compared with sound statistics
-(`bootstrap_ci`, `paired_compare`). Where local data is looked for is described in
+(`score_interval`: Wilson for 0/1 scores, else bootstrap; `paired_compare`). Where local data is looked for is described in
 `agentkit.tasks._data` (``data_dir=`` / ``$AGENTKIT_DATA_DIR`` / ``../shared/data``).
 """
 
@@ -26,7 +26,14 @@ from agentkit.tasks._scorers import (
     score_words,
 )
 from agentkit.tasks._split import TaskSplit, load_split, split_task
-from agentkit.tasks._stats import PairedComparison, bootstrap_ci, mcnemar_exact, paired_compare
+from agentkit.tasks._stats import (
+    PairedComparison,
+    bootstrap_ci,
+    mcnemar_exact,
+    paired_compare,
+    score_interval,
+    wilson_interval,
+)
 
 __all__ = [
     "ENV_DATA_DIR",
@@ -38,6 +45,8 @@ __all__ = [
     "TaskInfo",
     "TaskSplit",
     "bootstrap_ci",
+    "score_interval",
+    "wilson_interval",
     "choice_letter",
     "data_dirs",
     "extract_final_answer",

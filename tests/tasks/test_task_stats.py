@@ -126,3 +126,29 @@ def test_against_scipy() -> None:
     ref = stats.bootstrap((np.array(scores),), np.mean, n_resamples=5000, method="percentile", random_state=1)
     assert ours.low == pytest.approx(ref.confidence_interval.low, abs=0.01)
     assert ours.high == pytest.approx(ref.confidence_interval.high, abs=0.01)
+
+
+def test_wilson_interval_stays_honest_at_the_extremes() -> None:
+    from agentkit.tasks import score_interval, wilson_interval
+
+    perfect_20 = score_interval([1.0] * 20)
+    perfect_2 = score_interval([1.0] * 2)
+    assert perfect_20.method == "wilson" and perfect_20.mean == 1.0 and perfect_20.high == 1.0
+    assert 0.83 < perfect_20.low < 0.90
+    assert 0.30 < perfect_2.low < 0.40
+    # A lucky 2/2 no longer outranks 194/200 by its lower bound.
+    assert perfect_2.low < score_interval([1.0] * 194 + [0.0] * 6).low
+    nothing = wilson_interval(0, 10)
+    assert nothing.low == 0.0 and 0.25 < nothing.high < 0.35
+    # Textbook value: 7 of 10 at 95% is [0.397, 0.892].
+    seven = wilson_interval(7, 10)
+    assert (round(seven.low, 3), round(seven.high, 3)) == (0.397, 0.892)
+
+
+def test_scores_between_zero_and_one_keep_the_seeded_bootstrap() -> None:
+    from agentkit.tasks import score_interval
+
+    f1 = [0.5, 1.0, 0.25, 0.0, 0.75]
+    a, b = score_interval(f1, seed=3), score_interval(f1, seed=3)
+    assert a.method == "bootstrap" and a == b
+    assert a.low < a.mean == 0.5 < a.high
