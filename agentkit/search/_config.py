@@ -1,18 +1,59 @@
 """Every setting of one Meta Agent Search run. Stored in the archive's run config, so a resumed run
-continues with exactly the settings it started with."""
+continues with exactly the settings it started with.
+
+The settings are nested: the top level says what is searched and how (task, models, split sizes, the
+shape of the search), and four typed sections hold the rest, each the type that its component takes:
+``budget`` (`agentkit.llm.Budget`), ``prompt`` (`PromptLimits`), ``sandbox`` (`SandboxSettings`, an
+`agentkit.sandbox.SandboxConfig`) and ``reflect`` (`ReflectConfig`, read by `agentkit.reflect`). A
+setting is named by its dotted key, e.g. ``budget.max_cost_usd`` or ``sandbox.workers``: the key in a
+``--config`` TOML file, in the report's full configuration and in the CLI's flag table.
+
+Runs written before the sections existed stored one flat dict (``budget_usd``, ``workers``,
+``extra["reflect"]``, ...); `migrate` maps it to the nested shape whenever a configuration is read, so
+those runs still open, show, report and resume.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentkit.llm import Budget
+from agentkit.search._sections import Isolation, PromptLimits, ReflectConfig, SandboxSettings
 
 Selection = Literal["complementary", "best", "random"]
-Isolation = Literal["auto", "bwrap", "process", "trusted"]
+
+__all__ = ["FLAT_KEYS", "Isolation", "SearchConfig", "Selection", "migrate"]
+
+FLAT_KEYS: dict[str, str] = {
+    "budget_usd": "budget.max_cost_usd",
+    "budget_calls": "budget.max_calls",
+    "budget_tokens": "budget.max_tokens",
+    "prompt_max_tokens": "prompt.max_tokens",
+    "prompt_code_chars": "prompt.code_chars",
+    "prompt_failures": "prompt.failures",
+    "prompt_example_chars": "prompt.example_chars",
+    "prompt_manual_chars": "prompt.manual_chars",
+    "isolation": "sandbox.isolation",
+    "workers": "sandbox.workers",
+    "wall_time_s": "sandbox.wall_time_s",
+    "reflection": "reflect.reflection",
+    "manual": "reflect.manual",
+}
+"""Each key of the flat configuration (runs written before the sections) and its dotted key now."""
+
+_EXTRA_KEYS: dict[str, str] = {"task_options": "task_options", "reflect": "reflect"}
+"""What the flat configuration kept in ``extra`` and where it lives now."""
+
+_SWITCHES = frozenset({"reflect.reflection", "reflect.manual"})
+"""Settings the flat shape held twice (top level and ``extra["reflect"]``), in force only when both
+said on."""
 
 
 class SearchConfig(BaseModel):
-    """Settings of a search run (task, models, split sizes, search shape, limits)."""
+    """Settings of a search run: what is searched and how at the top level, the rest in typed sections."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -23,12 +64,15 @@ class SearchConfig(BaseModel):
     default)."""
     data_dir: str | None = None
     """Local data directory for tasks that read files (None: the task's default lookup)."""
+    task_options: dict[str, Any] = Field(default_factory=dict)
+    """Options passed to the task loader (e.g. ``{"difficulty": 1}`` for generated tasks)."""
     model: str = "local"
     """Model the agents call (litellm ``provider/name`` or ``local``)."""
     meta_model: str = "local"
     """Model of the meta agent that writes agents; may differ from `model`."""
     api_base: str | None = None
-    """OpenAI-compatible base URL used for both models (e.g. a self-hosted server); None: provider default."""
+    """OpenAI-compatible base URL used for every model of the run (e.g. a self-hosted server); None: the
+    provider's default."""
     agent_temperature: float | None = None
     """Sampling temperature of agent calls that give none (None: the model's default)."""
     meta_temperature: float = 0.8
@@ -62,44 +106,144 @@ class SearchConfig(BaseModel):
     """Further agents shown besides the two parents (best remaining and behaviourally different ones)."""
     seeds: list[str] | None = None
     """Seed agents to start from, by name (file stem in ``archives/seed``); None: all of them."""
-    prompt_max_tokens: int = Field(default=6000, ge=1000)
-    """Upper bound on the meta prompt (estimated as characters / 4); agents shown are trimmed to fit."""
-    prompt_code_chars: int = Field(default=2400, ge=200)
-    """Characters of each shown agent's code kept in the meta prompt."""
-    prompt_failures: int = Field(default=2, ge=0)
-    """Failed examples shown per parent."""
-    prompt_example_chars: int = Field(default=400, ge=50)
-    """Characters kept of each shown question, answer or error."""
-    prompt_manual_chars: int = Field(default=4000, ge=0)
-    """Characters kept of the rule manual in the meta prompt."""
     top_k: int = Field(default=3, ge=0)
     """Agents with the best search-split lower bound that are scored once on the sealed test split."""
-    isolation: Isolation = "auto"
-    """Sandbox isolation for agent code (``trusted`` runs it in-process: reviewed code only)."""
-    workers: int = Field(default=4, ge=1)
-    """Sandbox worker processes."""
     concurrency: int = Field(default=8, ge=1)
     """Examples evaluated at the same time per agent."""
-    wall_time_s: float = Field(default=120.0, gt=0)
-    """Wall-time limit of one agent run on one example, in seconds."""
     trace_chars: int = Field(default=2000, ge=0)
     """Characters kept of each prompt and reply in per-example traces."""
     cache: bool = True
     """Use the LLM response cache (a resumed run then replays finished calls for free)."""
     cache_dir: str | None = None
     """Cache directory (None: ``$AGENTKIT_CACHE_DIR`` or ``~/.cache/agentkit``)."""
-    budget_usd: float | None = Field(default=None, ge=0)
-    """Hard limit on dollars spent by the whole run, resumes included (None: no limit)."""
-    budget_calls: int | None = Field(default=None, ge=0)
-    """Hard limit on model requests of the whole run, resumes included (None: no limit)."""
-    budget_tokens: int | None = Field(default=None, ge=0)
-    """Hard limit on prompt plus completion tokens of the whole run, resumes included (None: no limit)."""
-    reflection: bool = True
-    """Reflect on evaluated candidates (read by the reflection hooks; switch off for an ablation)."""
-    manual: bool = True
-    """Show the rule manual in the meta prompt (switch off for an ablation)."""
     progress: bool = True
     """Show live progress on a terminal (never shown when output is not a TTY)."""
-    extra: dict[str, Any] = Field(default_factory=dict)
-    """Settings of optional components kept with the run (reflection, monitor) and ``task_options``
-    passed to the task loader (e.g. ``{"difficulty": 1}`` for generated tasks)."""
+
+    budget: Budget = Field(default_factory=Budget)
+    """Hard limits on what the whole run spends, resumes included: dollars (``max_cost_usd``), model
+    requests (``max_calls``) and tokens (``max_tokens``); None: no limit of that kind."""
+    prompt: PromptLimits = Field(default_factory=PromptLimits)
+    """How much of the archive the meta prompt shows, and its bound."""
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    """Where agent code runs (isolation), how many worker processes, and the limits per example."""
+    reflect: ReflectConfig = Field(default_factory=ReflectConfig)
+    """Reflection, the rule manual, contrastive pairs and the exploration monitor: the switches of the
+    ablations (``reflection``, ``manual``, ``contrastive``, ``monitor``) and their thresholds."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        return migrate(data) if isinstance(data, Mapping) else data
+
+    # --- TRANSITIONAL read-only aliases of the flat names, removed once every reader uses the sections --
+    @property
+    def budget_usd(self) -> float | None:
+        return self.budget.max_cost_usd
+
+    @property
+    def budget_calls(self) -> int | None:
+        return self.budget.max_calls
+
+    @property
+    def budget_tokens(self) -> int | None:
+        return self.budget.max_tokens
+
+    @property
+    def prompt_max_tokens(self) -> int:
+        return self.prompt.max_tokens
+
+    @property
+    def prompt_code_chars(self) -> int:
+        return self.prompt.code_chars
+
+    @property
+    def prompt_failures(self) -> int:
+        return self.prompt.failures
+
+    @property
+    def prompt_example_chars(self) -> int:
+        return self.prompt.example_chars
+
+    @property
+    def prompt_manual_chars(self) -> int:
+        return self.prompt.manual_chars
+
+    @property
+    def isolation(self) -> Isolation:
+        return self.sandbox.isolation
+
+    @property
+    def workers(self) -> int:
+        return self.sandbox.workers
+
+    @property
+    def wall_time_s(self) -> float:
+        return self.sandbox.wall_time_s
+
+    @property
+    def reflection(self) -> bool:
+        return self.reflect.reflection
+
+    @property
+    def manual(self) -> bool:
+        return self.reflect.manual
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return {
+            "task_options": self.task_options,
+            "reflect": self.reflect.model_dump(mode="json", exclude_defaults=True),
+        }
+
+
+def migrate(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored configuration in today's nested shape: the keys of the flat shape (`FLAT_KEYS`, and
+    ``extra["task_options"]`` / ``extra["reflect"]``) move to their sections; a configuration that is
+    nested already comes back unchanged. A flat key given beside its nested one wins (it is the newer
+    value, e.g. a flat override on top of a nested stored config), except the ``reflection`` and
+    ``manual`` switches, which the flat shape held twice and which stay on only when both say on.
+    Raises ValueError when ``extra`` holds something the flat shape never stored there."""
+    out = dict(data)
+    extra = out.pop("extra", None)
+    if extra:
+        if not isinstance(extra, Mapping):
+            raise ValueError(f"'extra' must be a table of settings, not {extra!r}")
+        unknown = sorted(set(extra) - set(_EXTRA_KEYS))
+        if unknown:
+            raise ValueError(f"unknown settings in 'extra': {', '.join(unknown)}")
+        if "task_options" in extra:
+            _place(out, "task_options", extra["task_options"])
+        reflect = extra.get("reflect") or {}
+        if not isinstance(reflect, Mapping):
+            raise ValueError(f"'extra.reflect' must be a table of settings, not {reflect!r}")
+        for key, value in reflect.items():
+            _place(out, f"reflect.{key}", value)
+    for flat, dotted in FLAT_KEYS.items():
+        if flat in out:
+            _place(out, dotted, out.pop(flat))
+    budget = out.get("budget")
+    if isinstance(budget, Mapping):  # Budget itself ignores unknown keys; a typo must not pass silently
+        unknown = sorted(set(budget) - set(Budget.model_fields))
+        if unknown:
+            raise ValueError(f"unknown budget setting(s): {', '.join(unknown)}")
+    return out
+
+
+def _place(out: dict[str, Any], dotted: str, value: Any) -> None:
+    """Put a flat setting at its dotted key."""
+    head, _, leaf = dotted.partition(".")
+    if not leaf:
+        out[head] = value
+        return
+    section = out.get(head)
+    if isinstance(section, BaseModel):
+        section = section.model_dump()
+    elif section is None:
+        section = {}
+    elif not isinstance(section, Mapping):
+        raise ValueError(f"{head!r} must be a table of settings, not {section!r}")
+    section = dict(section)
+    if dotted in _SWITCHES and leaf in section:
+        value = bool(section[leaf]) and bool(value)
+    section[leaf] = value
+    out[head] = section
