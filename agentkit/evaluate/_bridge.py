@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import AgentkitError
 from agentkit.records import LLMCallTrace, clip
+from agentkit.sandbox import llm_error_reply
 
 if TYPE_CHECKING:
     from agentkit.llm import LLMClient, ModelConfig
@@ -68,8 +69,8 @@ class ExampleCalls:
                 sample_index=sample_index,
                 strict=False,
             )
-        except AgentkitError as exc:
-            return {"error": f"{type(exc).__name__}: {exc}", "error_kind": "llm"}
+        except AgentkitError as exc:  # BudgetExceeded among them: agent code sees kind "budget"
+            return llm_error_reply(exc)
         completion = result.completion
         self.calls += 1
         self.prompt_tokens += completion.prompt_tokens

@@ -1,6 +1,7 @@
 """Run untrusted agent code: isolated warm worker processes, per-example limits, model calls over RPC.
 
 `Sandbox` is the default; `TrustedRunner` runs reviewed code in-process with the same interface.
+`llm_error_reply` is how the host answers a model call it could not make (its kind: "llm" or "budget").
 The isolation level in force (`Sandbox.isolation_level`) is one of:
 
 - "bwrap+seccomp": bubblewrap (no network, no capabilities, uid 65534, only the Python runtime visible,
@@ -14,7 +15,7 @@ The isolation level in force (`Sandbox.isolation_level`) is one of:
 
 from __future__ import annotations
 
-from agentkit.sandbox._config import AgentRun, LLMHandler, SandboxConfig
+from agentkit.sandbox._config import AgentRun, LLMHandler, SandboxConfig, llm_error_reply
 from agentkit.sandbox._isolation import LEVEL_NOTES, IsolationLevel
 from agentkit.sandbox._sandbox import Sandbox
 from agentkit.sandbox._trusted import TrustedRunner
@@ -27,4 +28,5 @@ __all__ = [
     "Sandbox",
     "SandboxConfig",
     "TrustedRunner",
+    "llm_error_reply",
 ]

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import traceback as _traceback
 
+try:
+    from agentkit.records._text import clip
+except ModuleNotFoundError:  # in the sandbox worker, which has no agentkit: the payload ships that file here
+    from ._text import clip  # type: ignore[no-redef]
+
 MAX_MESSAGE_CHARS = 500
 MAX_TRACEBACK_CHARS = 20_000
 
@@ -38,9 +43,14 @@ def kind_of(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, SyntaxError) or names & {"AgentCodeError", "InvalidAgentCode"}:
         return "syntax"
-    # The runtime raises LLMCallError in agent code when the host answered a model call with an error.
+    # The runtime raises LLMCallError in agent code when the host answered a model call with an error;
+    # its `kind` is the host's word for why: "budget" when the run's budget refused the call.
     if "LLMCallError" in names:
-        return "llm"
+        try:
+            host_kind = getattr(exc, "kind", None)
+        except Exception:  # a hostile property must not break error reporting
+            host_kind = None
+        return "budget" if type(host_kind) is str and host_kind == "budget" else "llm"
     if any(isinstance(e, MemoryError) for e in _chain(exc)):
         return "memory"
     return "exception"
@@ -55,9 +65,13 @@ def one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def clip_tail(text: str, limit: int = MAX_TRACEBACK_CHARS) -> str:
-    """Keep the end of a long text (the end of a traceback is where the error is)."""
-    return text if len(text) <= limit else "...\n" + text[-limit:]
+def failure(kind: str, message: str, traceback: str = "") -> dict[str, str]:
+    """A failure record {kind, message, traceback}: the message on one line, the traceback's end kept."""
+    return {
+        "kind": kind,
+        "message": one_line(message),
+        "traceback": clip(traceback, MAX_TRACEBACK_CHARS, keep="tail"),
+    }
 
 
 def describe(exc: BaseException) -> dict[str, str]:
@@ -72,4 +86,4 @@ def describe(exc: BaseException) -> dict[str, str]:
         tb = "".join(_traceback.format_exception(exc))
     except Exception:  # a hostile __str__ must not break error reporting
         tb = f"{type(exc).__name__} (traceback unavailable)"
-    return {"kind": kind, "message": one_line(message), "traceback": clip_tail(tb)}
+    return failure(kind, message, tb)

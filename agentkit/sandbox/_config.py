@@ -7,10 +7,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agentkit.errors import BudgetExceeded
 from agentkit.records import AgentFailure
 
 LLMHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 """Host side of a model call made by agent code: runtime request dict -> runtime response dict."""
+
+
+def llm_error_reply(exc: BaseException) -> dict[str, str]:
+    """The reply to a model call of agent code that the host could not answer because of `exc`.
+
+    Its `error_kind` travels with the `LLMCallError` the runtime raises in agent code, and becomes the
+    example's failure kind if the agent lets that error out: "budget" when the run's budget refused the
+    call (`BudgetExceeded`), else "llm".
+    """
+    kind = "budget" if isinstance(exc, BudgetExceeded) else "llm"
+    return {"error": f"{type(exc).__name__}: {exc}", "error_kind": kind}
 
 
 class SandboxConfig(BaseModel):

@@ -12,12 +12,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from agentkit.records import FAILURE_KINDS
+
 from ._protocol import HEADER
 
 WORKER_PACKAGE = "agentkit_sandbox_worker"
 RUNTIME_PACKAGE = "agentkit_runtime"
-_WORKER_MODULES = ("_worker", "_child", "_protocol", "_classify")
 _HERE = Path(__file__).resolve().parent
+# The worker's modules, by the name it imports them as: the STDLIB ONLY modules of this package, and the
+# one stdlib-only module of agentkit.records that they share with the host (`clip`).
+_WORKER_MODULES = {
+    name: _HERE / f"{name}.py"
+    for name in ("_worker", "_confine", "_spawner", "_relay", "_child", "_protocol", "_classify")
+} | {"_text": _HERE.parent / "records" / "_text.py"}
 DEFAULT_RUNTIME_DIR = _HERE.parent / "runtime"
 
 # Runs as `python -S -I -B -c BOOT`. Reads one length-prefixed JSON payload from stdin, moves the
@@ -85,8 +92,7 @@ def _package_modules(root: Path, package: str) -> dict[str, list[Any]]:
 def shipped_modules(runtime_dir: Path) -> dict[str, list[Any]]:
     """The worker's own modules plus the agent runtime, keyed by the names the worker imports them as."""
     modules: dict[str, list[Any]] = {WORKER_PACKAGE: [f"/{WORKER_PACKAGE}/__init__.py", "", True]}
-    for mod in _WORKER_MODULES:
-        path = _HERE / f"{mod}.py"
+    for mod, path in _WORKER_MODULES.items():
         modules[f"{WORKER_PACKAGE}.{mod}"] = [
             f"/{WORKER_PACKAGE}/{mod}.py",
             path.read_text(encoding="utf-8"),
@@ -101,7 +107,7 @@ def shipped_modules(runtime_dir: Path) -> dict[str, list[Any]]:
 
 def build_payload(runtime_dir: Path, config: dict[str, Any]) -> bytes:
     """The bytes written to a new worker's stdin."""
-    data = json.dumps(
-        {"modules": shipped_modules(runtime_dir), "config": {**config, "runtime_package": RUNTIME_PACKAGE}}
-    ).encode("utf-8")
+    # The worker cannot import agentkit.records: it gets the failure kinds a child may report from here.
+    config = {**config, "runtime_package": RUNTIME_PACKAGE, "failure_kinds": sorted(FAILURE_KINDS)}
+    data = json.dumps({"modules": shipped_modules(runtime_dir), "config": config}).encode("utf-8")
     return HEADER.pack(len(data)) + data

@@ -15,7 +15,7 @@ from typing import Any
 
 from agentkit.errors import SandboxError
 
-from ._config import LLMHandler
+from ._config import LLMHandler, llm_error_reply
 from ._isolation import WorkerSpec, bwrap_available, bwrap_spec, process_spec, seccomp_filter
 from ._payload import BOOT, build_payload
 from ._protocol import DEFAULT_MAX_FRAME, HEADER, ProtocolError, encode
@@ -189,7 +189,7 @@ class WorkerProcess:
             try:
                 response = await llm(request)
             except Exception as exc:  # the handler's failure is the agent's LLM error, not ours
-                response = {"error": f"{type(exc).__name__}: {exc}", "error_kind": "llm"}
+                response = llm_error_reply(exc)
             if not isinstance(response, dict):
                 response = {"error": f"LLM handler returned {type(response).__name__}", "error_kind": "llm"}
         with contextlib.suppress(ConnectionError, RuntimeError, OSError):

@@ -11,14 +11,14 @@ from types import TracebackType
 from typing import Any
 
 from agentkit.errors import SandboxError
-from agentkit.records import AgentFailure
+from agentkit.records import FAILURE_KINDS, AgentFailure
 
 from ._config import AgentRun, LLMHandler, SandboxConfig
 from ._isolation import WorkerSpec, level_notes
 from ._payload import DEFAULT_RUNTIME_DIR
 from ._pool import WorkerDied, WorkerProcess, WorkerTimeout, start_first_worker
 from ._protocol import DEFAULT_MAX_FRAME
-from ._worker import FAILURE_KINDS, KILL_GRACE_S
+from ._relay import KILL_GRACE_S
 
 logger = logging.getLogger("agentkit.sandbox")
 

@@ -12,7 +12,7 @@ from typing import Any
 from agentkit.records import AgentFailure
 
 from ._classify import describe
-from ._config import AgentRun, LLMHandler, SandboxConfig
+from ._config import AgentRun, LLMHandler, SandboxConfig, llm_error_reply
 
 
 class _LoopBridge:
@@ -30,7 +30,7 @@ class _LoopBridge:
         try:
             response = await self._llm(request)
         except Exception as exc:
-            return {"error": f"{type(exc).__name__}: {exc}", "error_kind": "llm"}
+            return llm_error_reply(exc)
         if not isinstance(response, dict):
             return {"error": f"LLM handler returned {type(response).__name__}", "error_kind": "llm"}
         return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 from typing import Any
 
 import pytest
@@ -31,6 +32,12 @@ def send_raw(payload: bytes):
 
 def send(message):
     send_raw(json.dumps(message).encode())
+
+def receive(count):  # the next `count` replies to raw requests, read as the runtime would
+    backend, got = _backend(), []
+    while len(got) < count:
+        got.extend(backend._decoder.feed(os.read(backend._r, 1 << 16)))
+    return got
 """
 
 
@@ -89,9 +96,13 @@ FLOOD = (
     RAW_PIPE
     + """
 def forward(self, taskInfo):
-    for i in range(300):  # never waits for a reply
+    for i in range(300):  # sends them all before reading any reply
         send({"t": "llm", "id": 7, "req": {"messages": [{"role": "user", "content": "x"}], "fields": ["answer"]}})
-    got = []
+    # Every one is answered or refused before the next call: what the host saw no longer depends on
+    # how far it had got when the example ended.
+    replies = receive(300)
+    answered = sum(1 for r in replies if not r["resp"].get("error"))
+    got = [f"{answered} answered"]
     agent = LLMAgentBase(["answer"], "after the flood")
     try:
         agent([taskInfo], "one more")
@@ -106,22 +117,27 @@ def forward(self, taskInfo):
 async def test_llm_calls_are_capped_per_example_and_in_flight(make_sandbox) -> None:
     """Forged requests written straight into the pipe still count, and at most 32 wait at once."""
     in_flight = peak = calls = 0
+    # Hold each call until 32 wait together (or the 40th came): the in-flight cap is then reached on
+    # every run, however slowly the host gets to the calls.
+    crowd = asyncio.Condition()
 
-    async def slow_llm(request: dict[str, Any]) -> dict[str, Any]:
+    async def holding_llm(request: dict[str, Any]) -> dict[str, Any]:
         nonlocal in_flight, peak, calls
-        calls += 1
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await asyncio.sleep(0.05)
-        in_flight -= 1
+        async with crowd:
+            calls += 1
+            in_flight += 1
+            peak = max(peak, in_flight)
+            crowd.notify_all()
+            await asyncio.wait_for(crowd.wait_for(lambda: peak >= 32 or calls >= 40), timeout=15)
+            in_flight -= 1
         return field_values(request)
 
     sandbox = await make_sandbox(max_llm_calls=40)
-    run = await run_between_good_ones(sandbox, FLOOD, "q", llm=slow_llm)
+    run = await run_between_good_ones(sandbox, FLOOD, "q", llm=holding_llm)
     assert run.error is None, run.error
-    assert "limit of 40 LLM calls per example" in (run.answer or "")
+    assert run.answer == "40 answered | the agent exceeded its limit of 40 LLM calls per example"
     assert calls == 40
-    assert peak <= 32
+    assert peak == 32
 
 
 FORGED_REQUESTS = (
@@ -214,17 +230,19 @@ import time
 
 def forward(self, taskInfo):
     send_raw(b'{"t":"llm","id":1,"req":' + b"[" * 100000 + b"]" * 100000 + b"}")
-    time.sleep(5)
+    time.sleep(1000)
     return "still running"
 """
 )
 
 
 async def test_garbage_frames_end_only_the_example(make_sandbox) -> None:
+    # Left alone, the agent would sleep past its wall limit and fail as a timeout; the garbage is what
+    # must end it, at once, however long that takes on a loaded machine.
     sandbox = await make_sandbox()
     run = await run_between_good_ones(sandbox, DEEP_FRAME, "q")
     assert run.error is not None and run.error.kind == "killed", run.error
-    assert run.duration_s < 4
+    assert "garbage" in run.error.message
 
 
 SIBLING_ATTACK = """
@@ -265,32 +283,36 @@ def forward(self, taskInfo):
     return "did: " + ",".join(sorted(set(done)))
 """
 
-SLEEPER = """
-import time
-
-def forward(self, taskInfo):
-    time.sleep(1.0)
-    return "survived"
-"""
-
 
 async def test_an_agent_cannot_disturb_a_sibling_example(make_sandbox, isolation: str) -> None:
     """Without bwrap every child is uid 65534: SIGIO, prlimit and setpriority must not reach the others."""
     if not has_seccomp(isolation):
         pytest.skip("without seccomp, same-uid processes can signal each other (see LEVEL_NOTES)")
     sandbox = await make_sandbox()
+    # The victim waits in its model call for as long as the attack runs, so that it is alive and
+    # exposed during the whole attack however the two are scheduled.
+    victim_waits = asyncio.Event()
+    attack_over = asyncio.Event()
+
+    async def held_llm(request: dict[str, Any]) -> dict[str, Any]:
+        victim_waits.set()
+        await asyncio.wait_for(attack_over.wait(), timeout=15)
+        return field_values(request)
 
     async def attack() -> AgentRun:
-        await asyncio.sleep(0.3)
-        return await sandbox.run(SIBLING_ATTACK, "q", answer_format="", llm=instant_llm)
+        await asyncio.wait_for(victim_waits.wait(), timeout=15)
+        try:
+            return await sandbox.run(SIBLING_ATTACK, "q", answer_format="", llm=instant_llm)
+        finally:
+            attack_over.set()
 
     victim, attacker = await asyncio.gather(
-        sandbox.run(SLEEPER, "q", answer_format="", llm=instant_llm), attack()
+        sandbox.run(ONE_CALL_AGENT, "survived", answer_format="", llm=held_llm), attack()
     )
     assert attacker.error is None, attacker.error
     assert attacker.answer == "did: "
     assert victim.error is None, victim.error
-    assert victim.answer == "survived"
+    assert victim.answer == "42|survived"
 
 
 UNCOUNTED_MEMORY = """
@@ -361,11 +383,14 @@ async def test_landlock_hides_the_host_without_bwrap(make_sandbox, isolation: st
 
 
 async def test_a_fresh_child_per_example_still_starts_quickly(make_sandbox) -> None:
-    """The spawner adds no noticeable cost: 30 examples on one worker well under 3 s."""
+    """The spawner adds no noticeable cost: a typical example on one worker takes well under 100 ms.
+
+    The median, not the sum: a cost of the spawner shows in every example, while a loaded machine
+    stalls a few of them, which would add up past any bound on the sum."""
     sandbox = await make_sandbox(workers=1)
     runs = [await sandbox.run(NO_CALL_AGENT, str(i), answer_format="", llm=instant_llm) for i in range(30)]
     assert [r.answer for r in runs] == [f"echo:{i}" for i in range(30)]
-    assert sum(r.duration_s for r in runs) < 3.0
+    assert statistics.median(r.duration_s for r in runs) < 0.1
 
 
 # -- pure checks, no sandbox needed ----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from sandbox_helpers import NO_CALL_AGENT, ONE_CALL_AGENT, REPO, field_values, instant_llm, runtime_dir
 
+from agentkit.errors import BudgetExceeded
 from agentkit.sandbox import LEVEL_NOTES, AgentRun
 from agentkit.sandbox._isolation import level_notes
 
@@ -129,6 +131,29 @@ async def test_llm_errors_become_llm_failures(make_sandbox) -> None:
     assert "provider exploded" in crashed.error.message
 
 
+FORGED_BUDGET_FAILURE = """
+def forward(self, taskInfo):
+    raise LLMCallError("BudgetExceeded: made up", kind="budget")
+"""
+
+
+async def test_a_budget_refusal_is_a_budget_failure_that_agent_code_cannot_forge(make_sandbox) -> None:
+    sandbox = await make_sandbox()
+
+    async def over_budget(request: dict[str, Any]) -> dict[str, Any]:
+        raise BudgetExceeded("the budget of 0 calls is spent")
+
+    refused, forged = await asyncio.gather(
+        sandbox.run(ONE_CALL_AGENT, "q", answer_format="", llm=over_budget),
+        sandbox.run(FORGED_BUDGET_FAILURE, "q", answer_format="", llm=instant_llm),
+    )
+    assert refused.error is not None and refused.error.kind == "budget", refused.error
+    assert "BudgetExceeded: the budget of 0 calls is spent" in refused.error.message
+    # only a reply from the host can make a call fail for budget
+    assert forged.error is not None and forged.error.kind == "exception", forged.error
+    assert "made up" in forged.error.message
+
+
 async def test_code_without_forward_is_a_syntax_failure(make_sandbox) -> None:
     if runtime_dir() is not None:
         pytest.skip("needs the real agentkit.runtime (the stand-in does not check for forward)")
@@ -187,10 +212,9 @@ async def test_idle_worker_killed_from_outside_is_replaced(make_sandbox) -> None
     assert first.answer == "echo:a"
     [pid] = sandbox.worker_pids
     os.killpg(pid, signal.SIGKILL)
-    for _ in range(200):  # until the event loop has noticed the death
-        if not sandbox.worker_pids:
-            break
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(30):  # until the event loop has noticed the death
+        while sandbox.worker_pids:
+            await asyncio.sleep(0.01)
     second = await sandbox.run(NO_CALL_AGENT, "b", answer_format="", llm=instant_llm)
     assert second.error is None and second.answer == "echo:b"
     assert sandbox.worker_pids and sandbox.worker_pids != [pid]
@@ -224,9 +248,18 @@ async def test_run_result_is_a_model(make_sandbox) -> None:
 
 async def test_cancelled_run_discards_its_worker(make_sandbox) -> None:
     sandbox = await make_sandbox(workers=1)
-    sleeper = "import time\n\ndef forward(self, taskInfo):\n    time.sleep(30)\n"
-    task = asyncio.create_task(sandbox.run(sleeper, "q", answer_format="", llm=instant_llm))
-    await asyncio.sleep(0.3)
+    sleeper = (
+        "import time\n\ndef forward(self, taskInfo):\n"
+        "    LLMAgentBase(['answer'], 'a')([taskInfo], 'go')\n    time.sleep(30)\n"
+    )
+    running = asyncio.Event()
+
+    async def noting_llm(request: dict[str, Any]) -> dict[str, Any]:
+        running.set()
+        return field_values(request)
+
+    task = asyncio.create_task(sandbox.run(sleeper, "q", answer_format="", llm=noting_llm))
+    await asyncio.wait_for(running.wait(), timeout=15)  # cancelled mid-example, never before it
     [pid] = sandbox.worker_pids
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -283,10 +316,10 @@ def forward(self, taskInfo):
         assert ok.answer == "42|q"
         if isolation == "process":  # same pid namespace: the grandchild must be gone
             pid = int(run.answer or "0")
-            for _ in range(100):
-                if not os.path.exists(f"/proc/{pid}") or "Z" in _proc_state(pid):
-                    break
-                await asyncio.sleep(0.02)
+            with contextlib.suppress(TimeoutError):  # a loaded machine may take a while to kill it
+                async with asyncio.timeout(30):
+                    while os.path.exists(f"/proc/{pid}") and "Z" not in _proc_state(pid):
+                        await asyncio.sleep(0.02)
             assert not os.path.exists(f"/proc/{pid}") or "Z" in _proc_state(pid)
 
 

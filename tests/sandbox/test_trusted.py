@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sandbox_helpers import ONE_CALL_AGENT, field_values, instant_llm, runtime_dir
 
+from agentkit.errors import BudgetExceeded
 from agentkit.sandbox import SandboxConfig, TrustedRunner
 
 pytestmark = pytest.mark.sandbox
@@ -42,13 +43,19 @@ async def test_trusted_runner_bridges_model_calls_to_the_loop() -> None:
 
 
 async def test_trusted_runner_reports_failures() -> None:
-    runner = TrustedRunner(SandboxConfig(wall_time_s=0.5), run_agent=_run_agent())
+    # A wall limit no load can reach for the quick failures; a short one only for the agent that
+    # sleeps far past it, so that a slow machine cannot turn either outcome around.
+    runner = TrustedRunner(SandboxConfig(wall_time_s=60.0), run_agent=_run_agent())
+    hasty = TrustedRunner(SandboxConfig(wall_time_s=0.5), run_agent=_run_agent())
     boom = "def forward(self, taskInfo):\n    raise ValueError('boom')\n"
     bad = "def forward(self taskInfo):\n    pass\n"
-    slow = "import time\n\ndef forward(self, taskInfo):\n    time.sleep(1.5)\n    return 'late'\n"
+    slow = "import time\n\ndef forward(self, taskInfo):\n    time.sleep(10)\n    return 'late'\n"
 
     async def refusing(request: dict[str, Any]) -> dict[str, Any]:
-        return {"error": "BudgetExceeded: spent", "error_kind": "llm"}
+        return {"error": "provider said no", "error_kind": "llm"}
+
+    async def over_budget(request: dict[str, Any]) -> dict[str, Any]:
+        raise BudgetExceeded("spent")
 
     failed = await runner.run(boom, "q", answer_format="", llm=instant_llm)
     assert failed.error is not None and failed.error.kind == "exception" and "boom" in failed.error.message
@@ -57,7 +64,10 @@ async def test_trusted_runner_reports_failures() -> None:
     assert syntax.error is not None and syntax.error.kind == "syntax"
     refused = await runner.run(ONE_CALL_AGENT, "q", answer_format="", llm=refusing)
     assert refused.error is not None and refused.error.kind == "llm"
-    late = await runner.run(slow, "q", answer_format="", llm=instant_llm)
+    budget = await runner.run(ONE_CALL_AGENT, "q", answer_format="", llm=over_budget)
+    assert budget.error is not None and budget.error.kind == "budget", budget.error
+    assert "BudgetExceeded: spent" in budget.error.message
+    late = await hasty.run(slow, "q", answer_format="", llm=instant_llm)
     assert late.error is not None and late.error.kind == "timeout"
 
 

@@ -1,0 +1,387 @@
+"""The worker's side of one example: relay the child's model calls to the host, police the child, and
+turn how it ended into an answer or a failure record.
+
+STDLIB ONLY: shipped as source into the sandbox worker (see `_worker`).
+
+Each child gets three fresh pipes (requests to the worker, the task and replies from the worker,
+captured stdout+stderr); the worker relays model calls between child and host, so a child that dies
+mid-write can never corrupt the host's stream. The worker also polices them: it numbers requests itself
+(a child cannot answer for another request), caps their size, their number per example and how many
+are in flight, and stops reading a child that outruns those limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import time
+from collections import deque
+from typing import Any
+
+from ._classify import failure
+from ._protocol import FrameDecoder, ProtocolError, encode, write_all
+from ._spawner import Spawner
+
+# How long after the wall limit (which the child enforces on itself with SIGALRM, to get a traceback)
+# the worker stops waiting and kills the child.
+KILL_GRACE_S = 1.0
+# How long the worker waits for the spawner to report a child it has killed; past it, the worker retires.
+REAP_TIMEOUT_S = 10.0
+# How long the worker keeps reading a dead child's pipes for the last of its output and frames.
+DRAIN_S = 0.5
+# Model calls of one example waiting for the host at once; past it the worker stops reading the child.
+MAX_LLM_IN_FLIGHT = 32
+# Replies the child has not read yet, in bytes; past it the worker stops reading the child's requests.
+MAX_REPLY_BACKLOG = 8 * 2**20
+# Defaults for limits the host normally sends with each task.
+DEFAULT_LLM_CALLS = 200
+DEFAULT_REQUEST_CHARS = 400_000
+
+Outcome = tuple[str | None, dict[str, Any] | None]
+"""(answer, None) or (None, failure record {kind, message, traceback})."""
+
+
+class HostChannel:
+    """The worker's pipes to the host: frames out, and an inbox of the frames that came in."""
+
+    def __init__(self, ctl_in: int, ctl_out: int) -> None:
+        self.ctl_in = ctl_in
+        self.ctl_out = ctl_out
+        self.decoder = FrameDecoder()
+        self.inbox: deque[Any] = deque()
+
+    def send(self, message: dict[str, Any]) -> None:
+        write_all(self.ctl_out, encode(message))
+
+    def write(self, frame: bytes) -> None:
+        write_all(self.ctl_out, frame)
+
+    def read(self) -> bool:
+        """Read what the host has sent into the inbox; False when the host has gone."""
+        try:
+            data = os.read(self.ctl_in, 1 << 16)
+        except InterruptedError:
+            return True
+        if not data:
+            return False
+        self.inbox.extend(self.decoder.feed(data))
+        return True
+
+
+class Relay:
+    """One running example, seen from the worker: the child's pipes, the calls it has waiting at the
+    host, and what is known so far of how it ends. `run()` drives it to the end."""
+
+    def __init__(
+        self,
+        host: HostChannel,
+        spawner: Spawner,
+        child: tuple[int, int | None],
+        task: dict[str, Any],
+        fds: tuple[int, int, int],
+        *,
+        started: float,
+        failure_kinds: frozenset[str],
+        own_group: bool,
+    ) -> None:
+        self.host = host
+        self.spawner = spawner
+        self.pid, self.pidfd = child
+        self.seq = task.get("seq")
+        self.limits: dict[str, Any] = task["limits"]
+        self.failure_kinds = failure_kinds
+        self.own_group = own_group
+        self.c2w, self.w2c, self.out = fds
+        self.out_limit = int(self.limits["out"])
+        self.cpu_limit = float(self.limits["cpu"])
+        self.max_calls = int(self.limits.get("llm_calls", DEFAULT_LLM_CALLS))
+        # JSON (ASCII) takes up to 12 bytes for a character; the host checks the exact count
+        self.max_request = 12 * int(self.limits.get("request_chars", DEFAULT_REQUEST_CHARS)) + 65536
+        self.deadline = started + float(self.limits["wall"]) + KILL_GRACE_S
+        self.child_decoder = FrameDecoder(max_frame=max(self.max_request, 12 * self.out_limit + 2**20))
+        for fd in fds:
+            os.set_blocking(fd, False)
+        self.poller = select.poll()
+        self.open_fds = {self.c2w, self.out}
+        self.poller.register(self.out, select.POLLIN)
+        self.poller.register(host.ctl_in, select.POLLIN)
+        self.spawner_fd = spawner.fileno()
+        self.poller.register(self.spawner_fd, select.POLLIN)
+        child_task = {key: task[key] for key in ("code", "question", "answer_format", "limits")}
+        self.to_child = bytearray(encode(child_task))
+        self.held: deque[tuple[Any, int]] = deque()  # frames read from the child, not yet acted on
+        self.pending: dict[int, Any] = {}  # our request id -> the child's
+        self.calls = 0
+        self.reading_child = False
+        self.captured = bytearray()
+        self.total_out = 0
+        self.final: dict[str, Any] | None = None
+        self.killed: str | None = None
+        self.status: int | None = None
+        self.cpu_used = 0.0
+        self.drain_until: float | None = None
+        self.host_gone = False
+        # Only a reply from the host can make a model call fail for budget; the child cannot claim it.
+        self.budget_refused = False
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Relay until the child has ended and its pipes are drained; then judge how it ended."""
+        try:
+            while True:
+                self._take_replies()
+                self._act_on_held()
+                now = time.monotonic()
+                if self._done(now):
+                    break
+                self._write_replies()
+                self._pace_child()
+                wait_ms = (
+                    int(max(0.0, min(self.deadline, self.drain_until or self.deadline) - now) * 1000) + 1
+                )
+                for fd, _ev in self.poller.poll(wait_ms):
+                    if fd == self.spawner_fd:
+                        self._on_spawner_report()
+                    elif fd == self.host.ctl_in:
+                        self._on_host()
+                    elif fd in (self.c2w, self.out):
+                        self._read_child(fd)
+        finally:
+            self._finish()
+        if self.host_gone:
+            raise SystemExit(0)
+        if self.status == -1:
+            self.status = None
+        return self.verdict()
+
+    def _done(self, now: float) -> bool:
+        """True once the child has exited and its pipes are drained (or the drain time is up); kills a
+        child past its deadline."""
+        if self.status is not None:
+            if not self.open_fds:
+                return True
+            if self.drain_until is None:
+                self.drain_until = now + DRAIN_S
+            elif now >= self.drain_until:
+                return True
+        elif now >= self.deadline:
+            self.kill("timeout")
+        return False
+
+    def stdout(self) -> str:
+        """What the child printed, cut at the output limit (saying so)."""
+        text = bytes(self.captured[: self.out_limit]).decode("utf-8", "replace")
+        if self.total_out > self.out_limit:
+            text += f"\n[output cut at {self.out_limit} bytes]"
+        return text
+
+    def kill(self, reason: str) -> None:
+        if self.killed is None:
+            self.killed = reason
+        if self.own_group:  # the child and whatever it forked (it may not have its group yet)
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            if self.pidfd is not None:  # cannot hit a recycled pid once the spawner has reaped the child
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+
+    def _finish(self) -> None:
+        """However the loop ended: make sure the child is dead and reaped, and nothing it forked lives."""
+        if self.status is None:
+            if self.killed is None:
+                self.kill("killed")
+            report = self.spawner.await_exit(REAP_TIMEOUT_S)
+            if report is not None:
+                self.status, self.cpu_used = report
+        if self.own_group:  # whatever the child forked must not outlive the example
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def _on_spawner_report(self) -> None:
+        self.poller.unregister(self.spawner_fd)
+        report = self.spawner.await_exit(0.0)
+        if report is None:
+            self.kill("spawner_gone")
+            self.status = -1
+        else:
+            self.status, self.cpu_used = report
+
+    def _on_host(self) -> None:
+        if not self.host.read():
+            self.host_gone = True
+            self.poller.unregister(self.host.ctl_in)
+            self.kill("host_gone")
+
+    def _stop_reading(self, fd: int) -> None:
+        self.poller.unregister(fd)
+        self.open_fds.discard(fd)
+        if fd == self.c2w:
+            self.reading_child = False
+
+    def _read_child(self, fd: int) -> None:
+        """Read the child's requests or its printed output, whichever pipe is ready."""
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        if not data:
+            self._stop_reading(fd)
+        elif fd == self.out:
+            self.total_out += len(data)
+            room = self.out_limit - len(self.captured)
+            if room > 0:
+                self.captured += data[:room]
+            if self.total_out > self.out_limit:
+                self.kill("output")
+                self._stop_reading(fd)
+        else:
+            try:
+                self.held.extend(self.child_decoder.feed_sized(data))
+            except ProtocolError as exc:
+                self.kill("oversize" if "exceeds" in str(exc) else "protocol")
+                self._stop_reading(fd)
+                return
+            # result frames may sit behind requests that wait for room; look at them now
+            for frame, _size in self.held:
+                if isinstance(frame, dict) and frame.get("t") in ("result", "error"):
+                    self.final = self.final or frame
+
+    # -- policing and forwarding -----------------------------------------------------------------------------
+
+    def _act_on_held(self) -> None:
+        while self.held and self.killed is None and len(self.pending) < MAX_LLM_IN_FLIGHT:
+            if len(self.to_child) >= MAX_REPLY_BACKLOG:
+                break
+            self._police(*self.held.popleft())
+
+    def _police(self, frame: Any, size: int) -> None:
+        """Act on one frame from the child: note its result, or forward its model call if the limits allow."""
+        if not isinstance(frame, dict):
+            self.kill("protocol")
+            return
+        kind = frame.get("t")
+        if kind in ("result", "error"):
+            if self.final is None:
+                self.final = frame
+            return
+        if kind != "llm":
+            return
+        child_id = frame.get("id") if isinstance(frame.get("id"), int) else None
+        request = frame.get("req")
+        if not isinstance(request, dict):
+            self._refuse(child_id, "malformed LLM request")
+        elif self.calls >= self.max_calls:
+            self._refuse(child_id, f"the agent exceeded its limit of {self.max_calls} LLM calls per example")
+        elif size > self.max_request:
+            self._refuse(child_id, f"an LLM request of {size} bytes is over the size limit")
+        else:
+            self._forward(child_id, request)
+
+    def _refuse(self, child_id: Any, error: str) -> None:
+        self.to_child += encode({"id": child_id, "resp": {"error": error, "error_kind": "llm"}})
+
+    def _forward(self, child_id: Any, request: dict[str, Any]) -> None:
+        """Send one model call to the host under our own request number."""
+        try:
+            data = encode({"t": "llm", "seq": self.seq, "id": self.calls + 1, "req": request})
+        except (ValueError, TypeError, RecursionError):
+            self._refuse(child_id, "the LLM request cannot be encoded")
+            return
+        self.calls += 1
+        self.pending[self.calls] = child_id
+        self.host.write(data)
+
+    # -- replies ---------------------------------------------------------------------------------------------
+
+    def _take_replies(self) -> None:
+        """Queue for the child the host's replies that came in (read here or by the worker before)."""
+        while self.host.inbox:
+            msg = self.host.inbox.popleft()
+            if isinstance(msg, dict) and msg.get("t") == "llm_reply" and msg.get("seq") == self.seq:
+                rid = msg.get("id")
+                if isinstance(rid, int) and rid in self.pending:
+                    resp = msg.get("resp")
+                    if isinstance(resp, dict) and resp.get("error_kind") == "budget":
+                        self.budget_refused = True
+                    self.to_child += encode({"id": self.pending.pop(rid), "resp": resp})
+
+    def _write_replies(self) -> None:
+        if self.to_child:
+            try:
+                written = os.write(self.w2c, self.to_child)
+                del self.to_child[:written]
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.to_child.clear()  # the child closed its end; it has no use for replies
+        if self.to_child:
+            self.poller.register(self.w2c, select.POLLOUT)
+        else:
+            with contextlib.suppress(KeyError):
+                self.poller.unregister(self.w2c)
+
+    def _pace_child(self) -> None:
+        """Back-pressure: a child that floods requests, or does not read its replies, is not read."""
+        want_child = (
+            self.c2w in self.open_fds
+            and not self.held
+            and len(self.pending) < MAX_LLM_IN_FLIGHT
+            and len(self.to_child) < MAX_REPLY_BACKLOG
+        )
+        if want_child != self.reading_child:
+            if want_child:
+                self.poller.register(self.c2w, select.POLLIN)
+            else:
+                self.poller.unregister(self.c2w)
+            self.reading_child = want_child
+
+    # -- the verdict -----------------------------------------------------------------------------------------
+
+    def verdict(self) -> Outcome:
+        """The answer, or a failure record saying how the child ended without one."""
+        limits, final, killed, status = self.limits, self.final, self.killed, self.status
+        if killed == "output":
+            return None, failure("output_limit", f"printed more than the limit of {limits['out']} bytes")
+        if killed == "oversize":
+            return None, failure("output_limit", "the agent sent a message over the size limit")
+        if killed == "protocol":
+            return None, failure("killed", "the agent process wrote garbage to its channel to the host")
+        if final is not None and final.get("t") == "result" and isinstance(final.get("answer"), str):
+            answer: str = final["answer"]
+            if len(answer) > int(limits["out"]):  # checked here too: the child may forge its result
+                return None, failure(
+                    "output_limit",
+                    f"the answer has {len(answer)} characters, over the limit of {limits['out']}",
+                )
+            return answer, None
+        if final is not None and final.get("t") == "error":
+            kind = final.get("kind")
+            if kind not in self.failure_kinds or (kind == "budget" and not self.budget_refused):
+                kind = "exception"
+            return None, failure(str(kind), str(final.get("message", "")), str(final.get("traceback", "")))
+        if killed == "timeout":
+            return None, failure("timeout", f"wall time limit of {limits['wall']:g} s exceeded (killed)")
+        tail = bytes(self.captured[-4000:]).decode("utf-8", "replace")
+        if status is not None and os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            name = signal.Signals(sig).name if sig in signal.Signals.__members__.values() else str(sig)
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.cpu_used >= self.cpu_limit):
+                return None, failure("timeout", f"CPU time limit of {self.cpu_limit:g} s exceeded (killed)")
+            if sig == signal.SIGSYS:
+                return None, failure("killed", "the agent made a forbidden system call (seccomp)")
+            if sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS) and (
+                "MemoryError" in tail or "memory" in tail.lower()
+            ):
+                return None, failure(
+                    "memory", f"out of memory at the limit of {limits['mem'] // 2**20} MB", tail
+                )
+            return None, failure("killed", f"the agent process was killed by {name}", tail)
+        code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else -1
+        return None, failure("killed", f"the agent process exited (status {code}) without an answer", tail)

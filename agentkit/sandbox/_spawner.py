@@ -1,0 +1,209 @@
+"""The spawner, which forks every agent child, and the agent child's short life.
+
+STDLIB ONLY: shipped as source into the sandbox worker (see `_worker`).
+
+Why a spawner: agent code can read its own memory (ctypes), and a child forked from the worker itself
+would carry, in freed heap, the questions, prompts, replies and answers of every earlier example the
+worker relayed. So right after start-up, before it has seen any task, the worker forks a "spawner"
+that never sees task data; every child is forked from the spawner and receives its task over its own
+pipe. The spawner reports each child's pid (with a pidfd) and, once it has reaped it, its exit status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+from typing import Any, NoReturn
+
+from ._child import PR_SET_PDEATHSIG, PipeBackend, prctl, raise_timeout, read_message
+from ._classify import describe, one_line
+from ._confine import Confinement
+from ._protocol import FrameDecoder, encode, write_all
+
+# The spawner's reports over its socket: (pid, 0.0) for a new child (pid 0: none), then (wait status,
+# CPU seconds) once it has reaped it.
+SPAWN_REPORT = struct.Struct("=qd")
+
+
+class Spawner:
+    """The worker's handle on its spawner process (and, in the forked spawner, its loop)."""
+
+    def __init__(self, box: Confinement, runtime: Any, host_fds: tuple[int, int]) -> None:
+        self.box = box
+        self.runtime = runtime
+        self.host_fds = host_fds  # the worker's pipes to the host, which the spawner must not keep
+        self.worker_pid = os.getpid()
+        self.sock: socket.socket | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.sock is not None
+
+    def fileno(self) -> int:
+        assert self.sock is not None
+        return self.sock.fileno()
+
+    def start(self) -> None:
+        """Fork the spawner now, while this process holds no example data."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                mine.close()
+                self._loop(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+        self.sock = mine
+
+    def _loop(self, sock: socket.socket) -> None:
+        """Runs in the spawner: fork a child per request, report its pid, then its exit status."""
+        for fd in self.host_fds:
+            os.close(fd)
+        prctl(self.box.libc, PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != self.worker_pid:
+            os._exit(1)
+        self.box.parent_pid = os.getpid()
+        # What every child starts with, set once here: its working directory and temp/home variables.
+        os.chdir(self.box.tmp)
+        os.environ["TMPDIR"] = self.box.tmp
+        os.environ["HOME"] = self.box.tmp
+        # Objects that exist now are never collected in a child: the collector leaves them alone
+        # instead of writing to (and so copying) every page of the heap they live on.
+        gc.collect()
+        gc.freeze()
+        while True:
+            msg, fds, _flags, _addr = socket.recv_fds(sock, 64, 3)
+            if not msg:
+                return
+            if len(fds) != 3:
+                for fd in fds:
+                    os.close(fd)
+                sock.send(SPAWN_REPORT.pack(0, 0.0))
+                continue
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    sock.close()
+                    run_child(self.box, self.runtime, *fds)
+                finally:
+                    os._exit(70)
+            for fd in fds:
+                os.close(fd)
+            try:
+                pidfd: int | None = os.pidfd_open(pid)
+            except (AttributeError, OSError):
+                pidfd = None
+            socket.send_fds(sock, [SPAWN_REPORT.pack(pid, 0.0)], [] if pidfd is None else [pidfd])
+            if pidfd is not None:
+                os.close(pidfd)
+            _, status, usage = os.wait4(pid, 0)
+            sock.send(SPAWN_REPORT.pack(status, usage.ru_utime + usage.ru_stime))
+
+    def spawn(self, fds: tuple[int, int, int]) -> tuple[int, int | None] | None:
+        """Have the spawner fork a child with these pipe ends; (pid, pidfd), None if it is gone."""
+        if self.sock is None:
+            return None
+        try:
+            socket.send_fds(self.sock, [b"spawn"], list(fds))
+            msg, got, _flags, _addr = socket.recv_fds(self.sock, 4096, 1)
+            pid: int | None = SPAWN_REPORT.unpack(msg)[0] or None
+        except (OSError, ValueError, struct.error):
+            pid, got = None, []
+        if pid is None:
+            for fd in got:
+                os.close(fd)
+            self.lose()
+            return None
+        return pid, (got[0] if got else None)
+
+    def await_exit(self, timeout_s: float) -> tuple[int, float] | None:
+        """The spawner's report on the current child: (wait status, CPU seconds); None if it is gone."""
+        if self.sock is None:
+            return None
+        ready, _, _ = select.select([self.sock], [], [], timeout_s)
+        if not ready:
+            self.lose()
+            return None
+        try:
+            status, cpu = SPAWN_REPORT.unpack(self.sock.recv(4096))
+            return status, cpu
+        except (OSError, ValueError, struct.error):
+            self.lose()
+            return None
+
+    def lose(self) -> None:
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.close()
+            self.sock = None
+
+
+def _child_fds(keep_rpc: tuple[int, int], out_w: int) -> None:
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    keep = sorted({0, 1, 2, *keep_rpc})
+    low = 0
+    for fd in keep:
+        if fd > low:
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
+
+
+def run_child(box: Confinement, runtime: Any, rpc_out: int, rpc_in: int, out_w: int) -> NoReturn:
+    """Runs in the forked child and never returns. Its task is the first message on `rpc_in`."""
+    message: dict[str, Any]
+    decoder = FrameDecoder()
+    try:
+        _child_fds((rpc_out, rpc_in), out_w)
+        box.drop_privileges()
+        task = read_message(rpc_in, decoder)
+        limits = task["limits"]
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes raise OSError instead
+        signal.signal(signal.SIGXCPU, raise_timeout(f"CPU time limit of {limits['cpu']:g} s exceeded"))
+        signal.signal(signal.SIGALRM, raise_timeout(f"wall time limit of {limits['wall']:g} s exceeded"))
+        box.confine(limits)
+    except BaseException as exc:
+        message = {"t": "error", "kind": "sandbox", "message": one_line(f"sandbox setup failed: {exc!r}")}
+        with contextlib.suppress(BaseException):
+            write_all(rpc_out, encode(message))
+        os._exit(0)
+    backend = PipeBackend(rpc_in, rpc_out, decoder)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, float(limits["wall"]))
+        answer = runtime.run_agent(
+            task["code"], task["question"], backend=backend, answer_format=task["answer_format"]
+        )
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        answer = answer if isinstance(answer, str) else str(answer)
+        if len(answer) > limits["out"]:
+            message = {
+                "t": "error",
+                "kind": "output_limit",
+                "message": f"the answer has {len(answer)} characters, over the limit of {limits['out']}",
+            }
+        else:
+            message = {"t": "result", "answer": answer}
+    except BaseException as exc:
+        with contextlib.suppress(BaseException):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        message = {"t": "error", **describe(exc)}
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+    with contextlib.suppress(BaseException):
+        sys.stderr.flush()
+    try:
+        backend.send_final(encode(message))
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            backend.send_final(encode({"t": "error", "kind": "exception", "message": "unsendable result"}))
+    os._exit(0)
