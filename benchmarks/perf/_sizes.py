@@ -46,6 +46,16 @@ class Sizes:
     """Scenario 7: screening subset of the large search."""
     startup_runs: int = 5
     """Scenario 6: timed runs (the median is reported)."""
+    selection_searches: int = 24
+    """Scenario 9: seeded searches (each its own splits, archive order and sealed test)."""
+    selection_agents: int = 20
+    """Scenario 9: agent designs in the archive, each with a known true accuracy."""
+    selection_search_size: int = 50
+    """Scenario 9: search split size (what selection sees)."""
+    selection_test_size: int = 120
+    """Scenario 9: test split size (ADAS's test, and agentkit's sealed test, fresh per search)."""
+    selection_pool: int = 240
+    """Scenario 9: questions every design is evaluated on; searches draw their splits from it."""
 
 
 FULL = Sizes(mode="full")
@@ -70,4 +80,9 @@ QUICK = Sizes(
     memory_search_size=8,
     memory_screen_size=3,
     startup_runs=2,
+    selection_searches=20,
+    selection_agents=6,
+    selection_search_size=10,
+    selection_test_size=12,
+    selection_pool=30,
 )

@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-IDS = ["6a", "6b", "3", "1a", "1b", "8", "2", "4", "5", "7"]
+IDS = ["6a", "6b", "3", "1a", "1b", "8", "2", "4", "5", "7", "9a", "9b", "9c"]
 
 
 def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
@@ -46,6 +46,19 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
     assert search["cascade_cache"]["selected"] == search["full_no_cache"]["selected"] is not None
     assert search["cascade_cache"]["agent_calls"] < search["full_no_cache"]["agent_calls"]
     assert figures["7"]["details"]["agents"] >= 12
+
+    # The selection-bias scenario: every evaluation made its one model call without an error, at least
+    # 20 searches per rule, and the searches differ (their own splits and sealed tests).
+    selection = figures["9a"]["details"]
+    assert selection["errors"] == 0 and selection["model_requests"] == selection["evaluations"]
+    assert len(selection["per_search"]) >= 20
+    for sid in ("9a", "9b", "9c"):
+        detail = figures[sid]["details"]
+        assert detail["searches"] == len(selection["per_search"])
+        for key in ("bias", "regret"):
+            assert detail[key]["low"] <= detail[key]["mean"] <= detail[key]["high"], (sid, key)
+    assert len({(s["agentkit_reported"], s["adas_reported"]) for s in selection["per_search"]}) > 1
+    assert [a["true"] for a in selection["agents"]] == selection["truth"]
 
     table = (tmp_path / "latest.md").read_text()
     assert "| # | scenario | figure | target | result | notes |" in table
