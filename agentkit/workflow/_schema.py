@@ -25,14 +25,14 @@ def _step(op: str, **params: dict[str, Any]) -> dict[str, Any]:
 
 
 def workflow_schema(
-    agent_ids: Sequence[str] = (), *, max_steps: int = 3, text_chars: int = 160
+    agent_ids: Sequence[str] = (), *, max_steps: int = 3, text_chars: int = 160, reflection: bool = False
 ) -> dict[str, Any]:
     """A JSON schema for `{thought, name, steps}` whose every instance is a valid `WorkflowSpec`.
 
     `agent_ids` are the archive agents `call_agent` and `route` may name (those operators are left out
     when there are fewer than one or two). `max_steps` and `text_chars` keep a small model's replies short;
     with the default 3 steps the costliest reply (three debates of three) makes 21 model calls, under
-    `MAX_MODEL_CALLS`.
+    `MAX_MODEL_CALLS`. `reflection` adds a leading "reflection" text (the self-review reply).
     """
     steps = [
         _step(
@@ -70,9 +70,11 @@ def workflow_schema(
             )
         )
     assert {s["properties"]["op"]["enum"][0] for s in steps} <= set(OPERATORS)
+    head = {"reflection": _text(300)} if reflection else {}
     return {
         "type": "object",
         "properties": {
+            **head,
             "thought": _text(300),
             "name": _text(40),
             "steps": {
@@ -82,6 +84,6 @@ def workflow_schema(
                 "maxItems": min(max_steps, MAX_STEPS),
             },
         },
-        "required": ["thought", "name", "steps"],
+        "required": [*head, "thought", "name", "steps"],
         "additionalProperties": False,
     }
