@@ -51,7 +51,7 @@ _LAZY: dict[str, str] = {
     "SandboxConfig": "agentkit.sandbox",
     "Archive": "agentkit.archive",
     "SearchConfig": "agentkit.search",
-    "run_search": "agentkit.search",
+    "run_search": "agentkit._api",  # the full method (search + reflect), as the CLI runs it
     "split_task": "agentkit.tasks",
     "bootstrap_ci": "agentkit.tasks",
     "paired_compare": "agentkit.tasks",
@@ -110,9 +110,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from agentkit._api import run_search
     from agentkit.archive import Archive
     from agentkit.evaluate import AgentAnswer, EvalResult, LoadedAgent, evaluate_agent, load_agent
     from agentkit.llm import Budget, Completion, LLMClient, ModelConfig
     from agentkit.sandbox import Sandbox, SandboxConfig
-    from agentkit.search import SearchConfig, run_search
+    from agentkit.search import SearchConfig
     from agentkit.tasks import Example, Task, bootstrap_ci, load_task, paired_compare, split_task

@@ -59,25 +59,55 @@ def _execute(
 ) -> None:
     import asyncio
 
-    from agentkit.search import SearchProgress, default_hooks, run_search, run_sync
+    from agentkit._api import run_search
+    from agentkit.search import SearchProgress, run_sync
 
     reporter = SearchProgress.auto(progress and not as_json)
     try:
-        outcome = run_sync(
-            run_search(
-                config,
-                run_dir,
-                resume=resume,
-                overrides=overrides,
-                hook_factory=default_hooks,
-                progress=reporter,
-            )
-        )
+        # The same function a Python user calls: the full method, ablations as settings.
+        outcome = run_sync(run_search(config, run_dir, resume=resume, overrides=overrides, progress=reporter))
     except asyncio.CancelledError:
         # Ctrl-C before the loop took over (while starting); nothing was half-written.
         print(f"interrupted; continue with: agentkit search --resume {run_dir}", file=sys.stderr)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _finish(outcome, as_json=as_json)
+
+
+def ablation_settings(
+    *,
+    no_reflection: bool = False,
+    no_manual: bool = False,
+    no_contrastive: bool = False,
+    no_monitor: bool = False,
+    reflect_model: str | None = None,
+) -> dict[str, Any]:
+    """The settings the ablation flags stand for (only those given), as the ``reflect`` section of
+    `SearchConfig`; shared by `search` and `demo` so that neither can declare a flag and ignore it."""
+    reflect: dict[str, Any] = {}
+    if no_reflection:
+        reflect["reflection"] = False
+    if no_manual:
+        reflect["manual"] = False
+    if no_contrastive:
+        reflect["contrastive"] = False
+    if no_monitor:
+        reflect["monitor"] = False
+    if reflect_model:
+        reflect["model"] = reflect_model
+    return {"reflect": reflect} if reflect else {}
+
+
+_NO_REFLECTION = typer.Option(False, "--no-reflection", help="Do not reflect on candidates (ablation).")
+_NO_MANUAL = typer.Option(False, "--no-manual", help="Show the meta agent no rule manual (ablation).")
+_NO_CONTRASTIVE = typer.Option(
+    False, "--no-contrastive", help="Never show the meta agent a better/worse change pair (ablation)."
+)
+_NO_MONITOR = typer.Option(
+    False, "--no-monitor", help="Do not log or act on the exploration monitor (ablation)."
+)
+_REFLECT_MODEL = typer.Option(
+    None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
+)
 
 
 @app.command()
@@ -136,21 +166,11 @@ def search(
     top_k: int | None = typer.Option(
         None, "--top-k", help="Top agents (by search score) scored on the test split."
     ),
-    no_reflection: bool = typer.Option(
-        False, "--no-reflection", help="Do not reflect on candidates (ablation)."
-    ),
-    no_manual: bool = typer.Option(
-        False, "--no-manual", help="Show the meta agent no rule manual (ablation)."
-    ),
-    no_contrastive: bool = typer.Option(
-        False, "--no-contrastive", help="Never show the meta agent a better/worse change pair (ablation)."
-    ),
-    no_monitor: bool = typer.Option(
-        False, "--no-monitor", help="Do not log or act on the exploration monitor (ablation)."
-    ),
-    reflect_model: str | None = typer.Option(
-        None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
-    ),
+    no_reflection: bool = _NO_REFLECTION,
+    no_manual: bool = _NO_MANUAL,
+    no_contrastive: bool = _NO_CONTRASTIVE,
+    no_monitor: bool = _NO_MONITOR,
+    reflect_model: str | None = _REFLECT_MODEL,
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
@@ -183,19 +203,19 @@ def search(
         "workers": workers,
         "concurrency": concurrency,
         "top_k": top_k,
-        "reflection": False if no_reflection else None,
-        "manual": False if no_manual else None,
     }
-    reflect = {
-        "contrastive": False if no_contrastive else None,
-        "monitor": False if no_monitor else None,
-        "model": reflect_model,
-    }
-    reflect = {k: v for k, v in reflect.items() if v is not None}
     given = {k: v for k, v in given.items() if v is not None}
+    # On resume, ablation settings are refused unless the run has them already.
+    given.update(
+        ablation_settings(
+            no_reflection=no_reflection,
+            no_manual=no_manual,
+            no_contrastive=no_contrastive,
+            no_monitor=no_monitor,
+            reflect_model=reflect_model,
+        )
+    )
     if resume is not None:
-        if reflect:
-            given["extra"] = {"reflect": reflect}  # refused on resume unless the run has them already
         if out is not None and out.resolve() != resume.resolve():
             raise ConfigError("--resume continues the run where it is; do not give --out as well")
         _execute(None, resume, resume=True, overrides=given, progress=not no_progress, as_json=as_json)
@@ -207,8 +227,6 @@ def search(
 
         given["model"] = resolve_model(None).model
     given.setdefault("meta_model", given["model"])
-    if reflect:
-        given["extra"] = {"reflect": reflect}
     try:
         config = SearchConfig.model_validate(given)
     except ValueError as exc:
@@ -229,28 +247,27 @@ def demo_config() -> SearchConfig:
 
     # Boolean expressions: short answers keep the tiny model fast, and it gets some of them right, so
     # the scores and intervals in the demo's report are not all zero.
-    return SearchConfig(
-        task="gen/boolean",
-        model="local",
-        meta_model="local",
-        generations=2,
-        search_size=6,
-        test_size=6,
-        screen_size=3,
-        parallel=1,
-        self_review=1,
-        debug_attempts=1,
-        seeds=["cot"],
-        meta_max_tokens=700,
-        prompt_max_tokens=3000,
-        prompt_code_chars=1200,
-        prompt_manual_chars=1500,
-        top_k=2,
-        wall_time_s=90.0,
-        model_timeout_s=120.0,
-        workers=2,
-        concurrency=2,
-        extra={"task_options": {"difficulty": 1}},
+    return SearchConfig.model_validate(
+        {
+            "task": "gen/boolean",
+            "task_options": {"difficulty": 1},
+            "model": "local",
+            "meta_model": "local",
+            "generations": 2,
+            "search_size": 6,
+            "test_size": 6,
+            "screen_size": 3,
+            "parallel": 1,
+            "self_review": 1,
+            "debug_attempts": 1,
+            "seeds": ["cot"],
+            "meta_max_tokens": 700,
+            "model_timeout_s": 120.0,
+            "top_k": 2,
+            "concurrency": 2,
+            "prompt": {"max_tokens": 3000, "code_chars": 1200, "manual_chars": 1500},
+            "sandbox": {"wall_time_s": 90.0, "workers": 2},
+        }
     )
 
 
@@ -260,15 +277,11 @@ def demo(
         None, "--out", "-o", help="Run directory (default archives/demo-<time>)."
     ),
     generations: int = typer.Option(2, "--generations", "-g", help="Generations after the seeds."),
-    no_contrastive: bool = typer.Option(
-        False, "--no-contrastive", help="Never show the meta agent a better/worse change pair (ablation)."
-    ),
-    no_monitor: bool = typer.Option(
-        False, "--no-monitor", help="Do not log or act on the exploration monitor (ablation)."
-    ),
-    reflect_model: str | None = typer.Option(
-        None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
-    ),
+    no_reflection: bool = _NO_REFLECTION,
+    no_manual: bool = _NO_MANUAL,
+    no_contrastive: bool = _NO_CONTRASTIVE,
+    no_monitor: bool = _NO_MONITOR,
+    reflect_model: str | None = _REFLECT_MODEL,
     no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
 ) -> None:
     """A short real search on a generated task with the embedded local model (no key, no network).
@@ -276,7 +289,16 @@ def demo(
     The 135M-parameter model writes poor agents and often broken JSON; the demo shows the machinery
     (proposals, reviews, checks, fixes, the sandbox, the archive) and records every failure honestly.
     """
-    config = demo_config().model_copy(update={"generations": generations})
+    base = demo_config()
+    ablations = ablation_settings(
+        no_reflection=no_reflection,
+        no_manual=no_manual,
+        no_contrastive=no_contrastive,
+        no_monitor=no_monitor,
+        reflect_model=reflect_model,
+    )
+    reflect = {**base.reflect.model_dump(), **ablations.get("reflect", {})}
+    config = type(base).model_validate({**base.model_dump(), "generations": generations, "reflect": reflect})
     run_dir = out or Path("archives") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     typer.echo(f"agentkit demo: {config.generations} generations on {config.task} with the local model")
     typer.echo(f"run directory: {run_dir}")

@@ -16,16 +16,18 @@ litellm is imported on the first call, not here (it takes seconds).
 from __future__ import annotations
 
 from agentkit.errors import BudgetExceeded, LLMError, ProviderError, StructuredOutputError
-from agentkit.llm._client import LLMClient
+from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig, resolve_model
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._structured import parse_fields
-from agentkit.llm._usage import Budget, UsageReport, UsageStats
+from agentkit.llm._usage import Budget, CallRecord, UsageReport, UsageStats
 
 __all__ = [
     "LOCAL_MODEL",
     "Budget",
     "BudgetExceeded",
+    "CallListener",
+    "CallRecord",
     "Completion",
     "LLMClient",
     "LLMError",

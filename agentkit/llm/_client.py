@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from agentkit.errors import ProviderError, StructuredOutputError
+from agentkit.errors import BudgetExceeded, ProviderError, StructuredOutputError
 from agentkit.llm import _litellm
 from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
@@ -20,9 +20,12 @@ from agentkit.llm._limiter import limiter_for
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._retry import AttemptCounter, call_with_retries
 from agentkit.llm._structured import field_names, format_instruction, parse_fields, with_instruction
-from agentkit.llm._usage import Budget, Ledger, UsageReport, estimate_prompt_tokens
+from agentkit.llm._usage import Budget, CallRecord, Ledger, UsageReport, estimate_prompt_tokens
 
 T = TypeVar("T")
+
+CallListener = Callable[[CallRecord], None]
+"""Called with every finished call (see `LLMClient.add_listener`)."""
 
 LOCAL_LITELLM_MODEL = "openai/smollm2"
 """How litellm addresses the embedded llama.cpp server."""
@@ -45,6 +48,11 @@ class LLMClient:
 
     Self-hosted OpenAI-compatible endpoints (``openai/<name>`` or ``local``, with an api_base) are
     called directly over HTTP, everything else through litellm (see `agentkit.llm._litellm`).
+
+    Listeners (`listeners`, `add_listener`) hear of every call as it settles, as a `CallRecord` (cache
+    hits, budget refusals and failures included), on the thread that made the call. That is how a
+    search books each call's usage in its archive the moment it is spent. A listener that raises makes
+    the call raise: keep listeners small and sure.
     """
 
     def __init__(
@@ -53,11 +61,26 @@ class LLMClient:
         cache_dir: Path | str | None = None,
         cache: bool = True,
         budget: Budget | None = None,
+        listeners: list[CallListener] | None = None,
     ) -> None:
         directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self._cache: ReplyCache | None = ReplyCache(directory) if cache else None
         self._ledger = Ledger(budget)
         self._http = SessionPool()
+        self._listeners: list[CallListener] = list(listeners or [])
+
+    def add_listener(self, listener: CallListener) -> None:
+        """Call `listener` with a `CallRecord` after every call of this client, until removed."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: CallListener) -> None:
+        """Stop calling `listener` (no error when it was not added)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _heard(self, record: CallRecord) -> None:
+        for listener in tuple(self._listeners):
+            listener(record)
 
     @property
     def budget(self) -> Budget | None:
@@ -112,6 +135,7 @@ class LLMClient:
             if hit is not None:
                 latency = time.perf_counter() - started
                 self._ledger.record_hit(model=model.model, role=role, latency_s=latency)
+                self._heard(CallRecord(model=model.model, role=role, cached=True, cost_usd=0.0))
                 return Completion(
                     text=hit.text,
                     model=model.model,
@@ -124,14 +148,22 @@ class LLMClient:
 
         await _litellm.ensure_litellm()
         tokens, cost = _worst_case(model.model, messages, limit)
-        reservation = self._ledger.reserve(tokens=tokens, cost_usd=cost)
+        try:
+            reservation = self._ledger.reserve(tokens=tokens, cost_usd=cost)
+        except BudgetExceeded as exc:
+            self._heard(CallRecord(model=model.model, role=role, error=exc))
+            raise
         counter = AttemptCounter()
         reply: _litellm.RawReply | None = None
         cost_usd: float | None = None
+        failure: BaseException | None = None
         try:
             reply = await self._send(model, messages, temp, limit, json_mode, counter, json_keys)
             # The embedded model runs on this machine: its price is known, and it is zero.
             cost_usd = 0.0 if model.model == LOCAL_MODEL else _litellm.cost_of(model.model, reply)
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             self._ledger.settle(
                 reservation,
@@ -143,6 +175,17 @@ class LLMClient:
                 attempts=counter.value,
                 latency_s=time.perf_counter() - started,
                 failed=reply is None,
+            )
+            self._heard(
+                CallRecord(
+                    model=model.model,
+                    role=role,
+                    sent=counter.value > 0,
+                    prompt_tokens=reply.prompt_tokens if reply else 0,
+                    completion_tokens=reply.completion_tokens if reply else 0,
+                    cost_usd=cost_usd,
+                    error=failure,
+                )
             )
         assert reply is not None  # an exception above would have left
         if key is not None and self._cache is not None:

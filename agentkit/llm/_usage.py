@@ -35,6 +35,31 @@ def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class CallRecord:
+    """One finished model call as `LLMClient` listeners see it: who asked, what it cost, how it ended.
+
+    Every call is reported once, right after it settles: a cache hit (``cached``, free), a call the
+    budget refused (``error`` is the `BudgetExceeded`, nothing sent), a call that failed after retries
+    (``error`` set) and a successful one. ``sent`` says whether the call counted as a provider request
+    in the usage (the amounts are then what it spent)."""
+
+    model: str
+    """The model's name as configured (``local``, ``openai/gpt-4o-mini`` ...)."""
+    role: str
+    """Who made the call (``agent``, ``meta``, ``reflection`` ...)."""
+    sent: bool = False
+    """Reached a provider, so it counts as a call in the usage."""
+    cached: bool = False
+    """Answered from the reply cache (free, not sent)."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    """Dollars spent; None when the model has no known price (or nothing was sent)."""
+    error: BaseException | None = None
+    """Why the call failed (`BudgetExceeded` when the budget refused it); None on success."""
+
+
 class Budget(BaseModel):
     """Hard limits on what one LLMClient may spend. None means no limit of that kind."""
 

@@ -2,11 +2,12 @@
 monitor, plugged into the search through its hooks.
 
 ```python
-from agentkit.reflect import ReflectConfig, ReflectHooks, compile_manual
-from agentkit.search import SearchConfig, run_search
+import agentkit
+from agentkit.reflect import ReflectConfig, compile_manual
+from agentkit.search import SearchConfig
 
 config = SearchConfig(task="gen/arithmetic", extra=ReflectConfig(hide_share=0.3).to_extra())
-outcome = await run_search(config, "archives/run", hooks=ReflectHooks())   # settings read from the run
+outcome = await agentkit.run_search(config, "archives/run")   # builds search_hooks(config) for you
 print(compile_manual(archive))                # or on the command line: agentkit manual archives/run
 ```
 
@@ -15,8 +16,9 @@ Pieces: `classify_outcome` (improved / regressed / no change / crashed, beyond n
 `ManualBuilder` with `check_operations` (rule operations proposed by the model, checked by code),
 `RuleKeeper` (lift, expiry, activation, the cap and consolidation), `formulate` (active rules -> manual
 text), `contrast_block` (a rise and a fall with their diffs), `compute_snapshot` / `decide` (the monitor),
-and `ReflectHooks`, which implements `agentkit.search.SearchHooks` (`search_hooks(config)` builds it
-for `agentkit.search.default_hooks`).
+and `ReflectHooks`, which implements `agentkit.search.SearchHooks` (`search_hooks(config)` builds it;
+`agentkit.run_search` and the command line run every search with it). reflect imports search, never
+the other way round; the search applies the hooks' failure policy (`agentkit.search.HookDispatcher`).
 """
 
 from __future__ import annotations

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentkit._resources import read_prompt
+from agentkit._resources import read_prompt, render
 from agentkit.archive import RuleEvidence, RuleRecord, RuleType
 from agentkit.archive._models import RULE_TYPES
 from agentkit.errors import ArchiveError, BudgetExceeded, LLMError
-from agentkit.reflect._outcome import FAILURES, OutcomeVerdict, mean_change
-from agentkit._resources import render
 from agentkit.records import clip
+from agentkit.reflect._outcome import FAILURES, OutcomeVerdict, mean_change
 from agentkit.reflect._text import id_list, json_value
 
 if TYPE_CHECKING:

@@ -8,10 +8,9 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agentkit._resources import read_prompt
-from agentkit.reflect._outcome import mean_change
-from agentkit._resources import render
+from agentkit._resources import read_prompt, render
 from agentkit.records import clip
+from agentkit.reflect._outcome import mean_change
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive

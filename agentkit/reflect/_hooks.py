@@ -12,18 +12,17 @@ Where the search calls in, and what happens:
   without lift and stale ones, activate the generation's new rules, consolidate over the cap, log the
   monitor's figures of g.
 
-No hook ever fails the search: an unexpected error is logged as a ``reflect_error`` event and the search
-goes on. Only a budget stop passes through (the search turns it into a clean stop).
+The failure policy is the search's, not ours: the search calls these hooks through its
+`agentkit.search.HookDispatcher`, which logs a failing hook as a ``hook_error`` event and goes on (a
+budget stop passes through). So these methods raise like any code; called directly (as the tests do),
+their errors reach the caller.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import traceback
 from typing import TYPE_CHECKING, Any
 
-from agentkit.errors import BudgetExceeded
 from agentkit.reflect._builder import ManualBuilder
 from agentkit.reflect._config import ReflectConfig
 from agentkit.reflect._contrast import contrast_block
@@ -31,7 +30,6 @@ from agentkit.reflect._failures import record_failure_lessons
 from agentkit.reflect._manual import RuleKeeper, formulate, hidden_rules, lift_retirements, stale_rules
 from agentkit.reflect._monitor import AgentFacts, Decision, MonitorSnapshot, compute_snapshot, decide
 from agentkit.reflect._reflection import Reflector
-from agentkit.records import clip
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive
@@ -78,7 +76,9 @@ def compile_manual(archive: Archive, *, max_chars: int | None = None) -> str:
 
 def search_hooks(config: SearchConfig) -> ReflectHooks:
     """The hooks for a search run with `config` (settings from ``config.extra["reflect"]``); what
-    `agentkit.search.default_hooks` builds for a command-line search."""
+    `agentkit.run_search` (and so the command line) runs every search with. The hooks read every
+    switch themselves, so an ablation (``reflection=False, manual=False``) still gets the exploration
+    monitor's figures for comparison."""
     return ReflectHooks(ReflectConfig.from_search(config))
 
 
@@ -88,8 +88,8 @@ class ReflectHooks:
     `config` None reads the settings from the run (``SearchConfig.extra["reflect"]``) at the first call;
     `model` None uses ``config.model`` or else the run's meta model.
 
-    Example:
-        >>> await run_search(config, "archives/run", hooks=ReflectHooks())  # doctest: +SKIP
+    Example (what `agentkit.run_search` does for you):
+        >>> await agentkit.search.run_search(config, "archives/run", hooks=ReflectHooks())  # doctest: +SKIP
     """
 
     def __init__(self, config: ReflectConfig | None = None, *, model: ModelConfig | None = None) -> None:
@@ -130,94 +130,61 @@ class ReflectHooks:
         """Whether rules are built and shown (both the search's and our switch)."""
         return self.config(ctx).manual and ctx.config.manual
 
-    @staticmethod
-    def _failed(ctx: SearchContext, where: str, generation: int | None, exc: Exception) -> None:
-        with contextlib.suppress(Exception):  # the log is best effort; the search must go on
-            ctx.archive.log_event(
-                "reflect_error",
-                {
-                    "where": where,
-                    "error": f"{type(exc).__name__}: {exc}",
-                    "traceback": clip("".join(traceback.format_exception(exc)), 4000),
-                },
-                generation=generation,
-            )
-
     # --- the hooks ---------------------------------------------------------------------------------------
 
     async def before_generation(
         self, ctx: SearchContext, generation: int, settings: GenerationSettings
     ) -> GenerationSettings:
         """Log the previous generation's figures if missing; apply the monitor's adjustments."""
-        try:
-            cfg = self.config(ctx)
-            if not cfg.monitor:
-                return settings
-            history = monitor_history(ctx.archive)
-            if generation > 0 and not any(s.generation == generation - 1 for s in history):
-                self.snapshot(ctx, generation - 1)
-                history = monitor_history(ctx.archive)
-            if not cfg.adjust:
-                return settings
-            decision = self.decision(ctx, generation, settings.screen_size, history)
-            return self._apply(ctx, generation, settings, decision)
-        except BudgetExceeded:
-            raise
-        except Exception as exc:  # never fail the search
-            self._failed(ctx, "before_generation", generation, exc)
+        cfg = self.config(ctx)
+        if not cfg.monitor:
             return settings
+        history = monitor_history(ctx.archive)
+        if generation > 0 and not any(s.generation == generation - 1 for s in history):
+            self.snapshot(ctx, generation - 1)
+            history = monitor_history(ctx.archive)
+        if not cfg.adjust:
+            return settings
+        decision = self.decision(ctx, generation, settings.screen_size, history)
+        return self._apply(ctx, generation, settings, decision)
 
     def manual_text(self, ctx: SearchContext, generation: int) -> str:
         """The manual and contrastive block shown to the meta agent in `generation`."""
-        try:
-            return str(self.manual_state(ctx, generation)["text"])
-        except Exception as exc:  # never fail the search
-            self._failed(ctx, "manual_text", generation, exc)
-            return ""
+        return str(self.manual_state(ctx, generation)["text"])
 
     async def after_evaluation(self, ctx: SearchContext, candidate: CandidateOutcome) -> None:
         """Reflect on the candidate and run the builder step."""
-        try:
-            cfg = self.config(ctx)
-            if not (cfg.reflection and ctx.config.reflection) or not candidate.parents:
-                return  # seeds have no parent to be compared with
-            reflector = Reflector(
-                ctx.archive, ctx.client, self.model(ctx), cfg, ctx.task, ctx.examples, seed=ctx.config.seed
+        cfg = self.config(ctx)
+        if not (cfg.reflection and ctx.config.reflection) or not candidate.parents:
+            return  # seeds have no parent to be compared with
+        reflector = Reflector(
+            ctx.archive, ctx.client, self.model(ctx), cfg, ctx.task, ctx.examples, seed=ctx.config.seed
+        )
+        builder = ManualBuilder(ctx.archive, ctx.client, self.model(ctx), cfg)
+        earlier = ctx.archive.reflections(agent_id=candidate.agent_id)
+        if earlier:
+            # A resumed run: the reflection is stored; only its builder step may be missing.
+            record = earlier[-1]
+            if builder.done(record):
+                return
+            verdict = reflector.verdict(candidate.agent_id)
+        else:
+            record, verdict = await reflector.reflect(
+                candidate.agent_id,
+                candidate.generation,
+                manual=self._shown_manual(ctx, candidate.generation),
             )
-            builder = ManualBuilder(ctx.archive, ctx.client, self.model(ctx), cfg)
-            earlier = ctx.archive.reflections(agent_id=candidate.agent_id)
-            if earlier:
-                # A resumed run: the reflection is stored; only its builder step may be missing.
-                record = earlier[-1]
-                if builder.done(record):
-                    return
-                verdict = reflector.verdict(candidate.agent_id)
-            else:
-                record, verdict = await reflector.reflect(
-                    candidate.agent_id,
-                    candidate.generation,
-                    manual=self._shown_manual(ctx, candidate.generation),
-                )
-            said = any(record.payload.get(k) for k in ("failure_pattern", "lesson", "first_wrong_step"))
-            if self.manual_on(ctx) and said:
-                await builder.step(record, verdict)
-        except BudgetExceeded:
-            raise
-        except Exception as exc:  # never fail the search
-            self._failed(ctx, "after_evaluation", candidate.generation, exc)
+        said = any(record.payload.get(k) for k in ("failure_pattern", "lesson", "first_wrong_step"))
+        if self.manual_on(ctx) and said:
+            await builder.step(record, verdict)
 
     async def after_generation(self, ctx: SearchContext, generation: int) -> None:
         """Lift bookkeeping, retirements, activation, consolidation and the monitor's figures."""
-        try:
-            if self.manual_on(ctx):
-                record_failure_lessons(ctx.archive, generation)
-                await self.upkeep(ctx, generation)
-            if self.config(ctx).monitor:
-                self.snapshot(ctx, generation)
-        except BudgetExceeded:
-            raise
-        except Exception as exc:  # never fail the search
-            self._failed(ctx, "after_generation", generation, exc)
+        if self.manual_on(ctx):
+            record_failure_lessons(ctx.archive, generation)
+            await self.upkeep(ctx, generation)
+        if self.config(ctx).monitor:
+            self.snapshot(ctx, generation)
 
     # --- the manual --------------------------------------------------------------------------------------
 

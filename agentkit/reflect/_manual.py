@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agentkit._resources import read_prompt
+from agentkit._resources import read_prompt, render
 from agentkit.archive import RuleEvidence, RuleRecord, RuleType
 from agentkit.errors import BudgetExceeded, LLMError
-from agentkit._resources import render
 from agentkit.records import clip
 from agentkit.reflect._text import id_list, json_value
 

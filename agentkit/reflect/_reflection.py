@@ -7,12 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentkit._resources import read_prompt
+from agentkit._resources import read_prompt, render
 from agentkit.errors import BudgetExceeded, LLMError
-from agentkit.records import ExampleResult
+from agentkit.records import ExampleResult, clip
 from agentkit.reflect._outcome import SOLVED, OutcomeVerdict, classify_outcome
-from agentkit._resources import render
-from agentkit.records import clip
 from agentkit.reflect._text import id_list
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
+
 
 def json_value(text: str) -> Any:
     """A field value the model may have given as JSON text (a list or object) or as plain text: the

@@ -1,24 +1,42 @@
-"""Meta Agent Search: a meta agent writes agent code, a sandbox scores it, the archive keeps it all.
+"""Meta Agent Search, the engine: a meta agent writes agent code, a sandbox scores it, the archive
+keeps it all. Other components plug in through the hook protocol this package owns (`SearchHooks`);
+it never imports them.
+
+To run the full method (reflection, the rule manual, the monitor), as `agentkit search` does, use
+`agentkit.run_search`; this package's `run_search` runs with exactly the hooks it is given:
 
 ```python
-from agentkit.search import SearchConfig, run_search
+import agentkit
+from agentkit.search import NoHooks, SearchConfig, run_search
 
 config = SearchConfig(task="gen/arithmetic", model="local", meta_model="local", generations=3)
-outcome = await run_search(config, "archives/my-run")          # or run_search(None, dir, resume=True)
+outcome = await agentkit.run_search(config, "archives/my-run")   # the full method
+bare = await run_search(config, "archives/bare", hooks=NoHooks()) # the engine alone, no hooks
+# continue a stopped run: agentkit.run_search(None, "archives/my-run", resume=True)
 print(outcome.selected, outcome.reason)
 ```
 
 Pieces: `SearchConfig` (every setting, stored with the run), parent selection (`select_parents`:
 tournament plus a complementary partner, with a random-partner control logged), the bounded meta
-prompt (`build_meta_prompt`, `prompt_tokens`), the meta agent conversation (`MetaAgent`), and the
-hook points other components plug into (`SearchHooks`).
+prompt (`build_meta_prompt`, `prompt_tokens`), the meta agent conversation (`MetaAgent`), the hook
+protocol (`SearchHooks`) and its dispatcher with the one failure policy (`HookDispatcher`), and the
+typed checkpoint of a generation (`GenerationState`, `SlotState`).
 """
 
 from __future__ import annotations
 
 from agentkit.search._config import SearchConfig, Selection
-from agentkit.search._hooks import CandidateOutcome, GenerationSettings, NoHooks, SearchContext, SearchHooks
-from agentkit.search._loop import SearchOutcome, SearchRun, SelectedAgent, load_seeds
+from agentkit.search._final import FinalSummary, SearchOutcome, SelectedAgent
+from agentkit.search._hooks import (
+    HOOK_ERROR,
+    CandidateOutcome,
+    GenerationSettings,
+    HookDispatcher,
+    NoHooks,
+    SearchContext,
+    SearchHooks,
+)
+from agentkit.search._loop import SearchRun, load_seeds
 from agentkit.search._meta import MetaAgent, Proposal, extract_code
 from agentkit.search._progress import SearchProgress
 from agentkit.search._prompt import (
@@ -30,7 +48,7 @@ from agentkit.search._prompt import (
     prompt_tokens,
 )
 from agentkit.search._run import (
-    default_hooks,
+    HookFactory,
     load_search_task,
     model_configs,
     offline_run,
@@ -47,12 +65,18 @@ from agentkit.search._selection import (
     select_parents,
     tournament,
 )
+from agentkit.search._state import GenerationState, SettingsState, SlotState
 
 __all__ = [
+    "HOOK_ERROR",
     "AgentCard",
     "CandidateOutcome",
     "FailureExample",
+    "FinalSummary",
     "GenerationSettings",
+    "GenerationState",
+    "HookDispatcher",
+    "HookFactory",
     "MetaAgent",
     "NoHooks",
     "PromptLimits",
@@ -67,10 +91,11 @@ __all__ = [
     "SelectedAgent",
     "Selection",
     "SelectionResult",
+    "SettingsState",
+    "SlotState",
     "build_meta_prompt",
     "complementary_partner",
     "coverage_gain",
-    "default_hooks",
     "estimate_tokens",
     "extract_code",
     "load_search_task",

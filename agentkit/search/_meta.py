@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agentkit._resources import read_prompt
+from agentkit._resources import read_prompt, render
 from agentkit.errors import ProviderError
-from agentkit._resources import render
 from agentkit.records import clip
 
 if TYPE_CHECKING:

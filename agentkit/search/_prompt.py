@@ -7,12 +7,13 @@ shrinks what it shows until the estimate fits `max_tokens`, however large the ar
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from agentkit._resources import read_prompt, render
 from agentkit.records import clip
+from agentkit.search._sections import PromptLimits  # the run's `prompt` settings section
+
 
 def estimate_tokens(text: str) -> int:
     """A rough token count (characters / 4), the measure the prompt bound is checked against."""
@@ -48,18 +49,6 @@ class AgentCard:
     label: str = "Agent"
     """Its role in this prompt: main parent, partner, or inspiration."""
     failures: tuple[FailureExample, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class PromptLimits:
-    """How much of each agent the prompt may show, and the bound on the whole."""
-
-    max_tokens: int = 6000
-    code_chars: int = 2400
-    thought_chars: int = 600
-    failures: int = 2
-    example_chars: int = 400
-    manual_chars: int = 4000
 
 
 def _failure_text(failures: Sequence[FailureExample], limits: PromptLimits) -> str:
@@ -148,12 +137,13 @@ def _shrink_steps(limits: PromptLimits) -> list[PromptLimits]:
         # Each limit shrinks towards its floor but never grows: a setting already below a floor stays.
         # The manual keeps its size: it was compiled to fit `manual_chars` from whole rules, and cutting
         # it here would cut rules mid-sentence while the lift bookkeeping counts them as shown.
-        current = replace(
-            current,
-            code_chars=_shrunk(current.code_chars, 400),
-            thought_chars=_shrunk(current.thought_chars, 150),
-            example_chars=_shrunk(current.example_chars, 80),
-            failures=max(0, current.failures - 1) if current.code_chars <= 1200 else current.failures,
+        current = current.model_copy(
+            update={
+                "code_chars": _shrunk(current.code_chars, 400),
+                "thought_chars": _shrunk(current.thought_chars, 150),
+                "example_chars": _shrunk(current.example_chars, 80),
+                "failures": max(0, current.failures - 1) if current.code_chars <= 1200 else current.failures,
+            }
         )
         steps.append(current)
     return steps

@@ -9,15 +9,18 @@ import importlib.metadata
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentkit.errors import ConfigError, SearchError
-from agentkit.search._config import SearchConfig
-from agentkit.search._hooks import NoHooks, SearchHooks
-from agentkit.search._loop import SearchOutcome, SearchRun, load_seeds
+from agentkit.search._config import SearchConfig, migrate
+from agentkit.search._config_file import flatten, set_path
+from agentkit.search._final import SearchOutcome
+from agentkit.search._hooks import SearchHooks
+from agentkit.search._loop import SearchRun, load_seeds
 from agentkit.search._progress import SearchProgress
+from agentkit.search._state import SlotState
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive
@@ -26,15 +29,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Settings a resumed run may change; everything else must stay as the run started.
+# Settings a resumed run may change (dotted keys of `SearchConfig`); everything else must stay as the run
+# started.
 RESUMABLE_OVERRIDES = frozenset(
     {
         "generations",
-        "budget_usd",
-        "budget_calls",
-        "budget_tokens",
+        "budget.max_cost_usd",
+        "budget.max_calls",
+        "budget.max_tokens",
         "progress",
-        "workers",
+        "sandbox.workers",
         "concurrency",
         "top_k",
         # Where the models are served is not a setting of the search: a self-hosted server may come
@@ -45,21 +49,7 @@ RESUMABLE_OVERRIDES = frozenset(
 
 
 HookFactory = Callable[[SearchConfig], SearchHooks]
-
-
-def default_hooks(config: SearchConfig) -> SearchHooks:
-    """The hooks a command-line search runs with: `agentkit.reflect.search_hooks(config)` when that
-    component exists, else none. The reflect hooks read every switch themselves, so an ablation
-    (`--no-reflection --no-manual`) still gets the exploration monitor's figures for comparison."""
-    try:
-        import agentkit.reflect as reflect
-    except ImportError:
-        return NoHooks()
-    factory = getattr(reflect, "search_hooks", None)
-    if factory is None:
-        return NoHooks()
-    hooks: SearchHooks = factory(config)
-    return hooks
+"""Builds a run's hooks from its configuration (what a resumed run needs: its config is in the archive)."""
 
 
 def _versions() -> dict[str, str | None]:
@@ -165,21 +155,16 @@ def remaining_budget(config: SearchConfig, spent: dict[str, float]) -> Budget | 
     )
 
 
-def _holds(stored: Any, given: Any) -> bool:
-    """Whether `stored` already has every value of `given` (dicts compared key by key)."""
-    if isinstance(stored, dict) and isinstance(given, dict):
-        return all(_holds(stored.get(k), v) for k, v in given.items())
-    return bool(stored == given)
-
-
-def _real_changes(stored: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """The overrides that differ from the stored settings. Repeating the original command with
-    ``--resume`` gives every setting again; only a value that really changes counts as a change."""
-    changes: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if value is not None and not (key in stored and _holds(stored[key], value)):
-            changes[key] = value
-    return changes
+def _real_changes(stored: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides that differ from the stored settings, by dotted key. Both may be in the flat shape
+    of older runs or the nested one (they are compared after `migrate`). Repeating the original command
+    with ``--resume`` gives every setting again; only a value that really changes counts as a change."""
+    try:
+        have = flatten(migrate(stored))
+        given = flatten(migrate(overrides))
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from exc
+    return {k: v for k, v in given.items() if v is not None and (k not in have or have[k] != v)}
 
 
 def _not_a_search(run_dir: Path, stored: dict[str, Any]) -> str:
@@ -220,14 +205,18 @@ def _open_archive(
             raise SearchError(_not_a_search(run_dir, archive.config))
         changes = _real_changes(stored, overrides or {})
         refused = sorted(
-            "the reflection settings" if key == "extra" else key for key in set(changes) - RESUMABLE_OVERRIDES
+            {"the reflection settings" if key.startswith("reflect.") else key for key in changes}
+            - RESUMABLE_OVERRIDES
         )
         if refused:
             raise ConfigError(
                 f"a resumed run keeps its settings; cannot change {', '.join(refused)} "
                 f"(changeable: {', '.join(sorted(RESUMABLE_OVERRIDES))})"
             )
-        resumed = SearchConfig.model_validate({**stored, **changes})
+        settings = migrate(stored)
+        for key, value in changes.items():
+            set_path(settings, key, value)
+        resumed = SearchConfig.model_validate(settings)
         if changes:
             archive.update_config({"search": resumed.model_dump(mode="json")})
             archive.log_event("config_changed", changes)
@@ -251,15 +240,19 @@ async def run_search(
     """Start a search in a new `run_dir` with `config`, or with `resume=True` continue the one there
     (its stored settings, with the allowed `overrides` such as more generations or a larger budget).
 
-    `hooks` plug in reflection and the manual (default: none); `hook_factory` builds them from the
-    run's config instead (what a resumed run needs, since its config is read from the archive).
+    This is the engine: it runs with exactly the hooks it is given. `hooks` plug in reflection and the
+    manual (default: none, the bare search); `hook_factory` builds them from the run's config instead
+    (what a resumed run needs, since its config is read from the archive). For the full method (with
+    reflection, the rule manual and the monitor, as `agentkit search` runs it) call
+    `agentkit.run_search`, which builds those hooks from the config.
 
     Stops when the generations are done (then the top agents by search score are scored once on the
     sealed test split), when the budget runs out, or when cancelled; each stop leaves a consistent
     archive that `resume=True` continues.
 
-    Example:
-        >>> outcome = await run_search(SearchConfig(task="gen/arithmetic", generations=3), "archives/demo")  # doctest: +SKIP
+    Example (the bare search, e.g. to compare against the full method):
+        >>> config = SearchConfig(task="gen/arithmetic", generations=3)
+        >>> outcome = await run_search(config, "archives/bare", hooks=NoHooks())  # doctest: +SKIP
         >>> outcome.selected.name  # doctest: +SKIP
     """
     from agentkit.evaluate._session import Session
@@ -367,13 +360,12 @@ def preview_meta_prompt(
     if not isinstance(stored, dict):
         raise SearchError(f"{archive.run_dir} is not the archive of a search run")
     config = SearchConfig.model_validate(stored)
-    run = offline_run(archive, config, hooks=hooks)
+    briefing = offline_run(archive, config, hooks=hooks).briefing
     if generation is None:
         generation = int(archive.get_state("generations_done", 0)) + 1
-    selection = run.select(run._pool(generation), generation, slot, config.inspirations)
-    return run.meta_prompt(
-        {"slot": slot, "parents": selection.parents, "inspirations": selection.inspirations}, generation
-    )
+    selection = briefing.select(briefing.pool(generation), generation, slot, config.inspirations)
+    candidate = SlotState(slot=slot, parents=selection.parents, inspirations=selection.inspirations)
+    return briefing.meta_prompt(candidate, generation)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentkit.search._config import Selection
+
+if TYPE_CHECKING:
+    from agentkit.archive import AgentRecord, Archive
 
 
 @dataclass(frozen=True)
@@ -164,3 +167,35 @@ def select_parents(
         control_partner=control.id if control else None,
         details=details,
     )
+
+
+# --- ranking stored agents ---------------------------------------------------------------------------
+
+
+def rank_key(agent: AgentRecord) -> tuple[float, float, int]:
+    """Sort key of a stored agent with a search summary: lower bound, mean, then older first among
+    equals (a later copy of the same score does not displace the original)."""
+    summary = agent.search_summary
+    assert summary is not None
+    return (summary.accuracy.low, summary.accuracy.mean, -_seq(agent.id))
+
+
+def _seq(agent_id: str) -> int:
+    digits = "".join(ch for ch in agent_id if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def best_evaluated(archive: Archive) -> AgentRecord | None:
+    """The best agent scored on the full search split (None before any)."""
+    evaluated = [a for a in archive.agents("evaluated") if a.search_summary is not None]
+    return max(evaluated, key=rank_key, default=None)
+
+
+def score_line(agent: AgentRecord, split: str = "search") -> str:
+    """An agent's score on `split` in one line (mean, interval, size)."""
+    summary = agent.summaries.get(split)
+    if summary is None:
+        return "not scored"
+    a = summary.accuracy
+    note = " (screening subset only)" if summary.stopped_early else ""
+    return f"{a.mean:.2f} [{a.low:.2f}, {a.high:.2f}] on {summary.n} questions{note}"

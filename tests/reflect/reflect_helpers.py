@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from agentkit.archive import AgentRecord, Archive
-from agentkit.records import AgentFailure, EvalResult, ExampleResult, LLMCallTrace
 from agentkit.evaluate._summary import summarize
 from agentkit.llm import LLMClient, ModelConfig
+from agentkit.records import AgentFailure, EvalResult, ExampleResult, LLMCallTrace
 from agentkit.search import CandidateOutcome, SearchConfig, SearchContext
 from agentkit.tasks import Example, Task
 from agentkit.testing import FakeOpenAIServer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from reflect_helpers import (
     add_scored,
     is_builder,
@@ -15,7 +16,7 @@ from reflect_helpers import (
 from agentkit.archive import Archive
 from agentkit.llm import LLMClient, ModelConfig
 from agentkit.reflect import ReflectConfig, ReflectHooks
-from agentkit.search import CandidateOutcome
+from agentkit.search import CandidateOutcome, HookDispatcher
 from agentkit.tasks import Example
 from agentkit.testing import FakeOpenAIServer, Fault
 
@@ -73,10 +74,15 @@ async def test_server_errors_and_internal_errors_are_logged_not_raised(
     ghost = CandidateOutcome(
         agent_id="a9999", generation=1, parents=[parent.id], status="evaluated", result=result
     )
-    await hooks.after_evaluation(ctx, ghost)
-    await hooks.after_generation(ctx, 1)
-    errors = archive.events("reflect_error")
+    with pytest.raises(Exception, match="a9999"):
+        await hooks.after_evaluation(ctx, ghost)  # called directly, a hook raises like any code
+    # The search calls hooks through its dispatcher: the error is logged and the search goes on.
+    dispatcher = HookDispatcher(hooks, ctx)
+    await dispatcher.after_evaluation(ghost)
+    await dispatcher.after_generation(1)
+    errors = archive.events("hook_error")
     assert [e.payload["where"] for e in errors] == ["after_evaluation"]
+    assert errors[0].payload["hooks"] == "ReflectHooks"
     assert "a9999" in errors[0].payload["error"]
     # a second call for the same candidate does not reflect twice
     await hooks.after_evaluation(ctx, outcome_of(child, result))

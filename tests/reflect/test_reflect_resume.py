@@ -20,9 +20,9 @@ from reflect_helpers import (
 )
 
 from agentkit.archive import Archive
-from agentkit.records import EvalResult
 from agentkit.evaluate._summary import summarize
 from agentkit.llm import LLMClient, ModelConfig
+from agentkit.records import EvalResult
 from agentkit.reflect import ReflectConfig, ReflectHooks, Reflector
 from agentkit.tasks import Example
 from agentkit.testing import FakeOpenAIServer

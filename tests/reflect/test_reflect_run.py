@@ -149,7 +149,7 @@ async def test_scripted_run_builds_a_manual_that_cites_real_evidence(
     assert [s.generation for s in monitor_history(archive)] == [0, 1, 2, 3]
     shown = [e.payload for e in archive.events("manual")]
     assert any(p["contrast"] for p in shown)
-    assert archive.events("reflect_error") == []
+    assert archive.events("hook_error") == []
 
     printed = CliRunner().invoke(app, ["manual", str(archive.run_dir)])
     assert printed.exit_code == 0, printed.output

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from reflect_helpers import evidence_problems, is_builder, is_reflection, reflection_reply, user_text
 
+import agentkit
 from agentkit.archive import Archive
 from agentkit.reflect import ReflectConfig, compile_manual, monitor_history
-from agentkit.search import SearchConfig, default_hooks, run_search
+from agentkit.search import SearchConfig
+from agentkit.search import run_search as run_engine
 from agentkit.testing import FakeOpenAIServer, requested_fields
 
 META_MARK = "You are an inventor of LLM agents"
@@ -126,10 +128,10 @@ async def test_scripted_search_with_reflection_and_manual(tmp_path: Path) -> Non
             progress=False,
             extra=ReflectConfig(hide_share=0.0).to_extra(),
         )
-        outcome = await run_search(config, tmp_path / "run", hook_factory=default_hooks)  # as the CLI does
+        outcome = await agentkit.run_search(config, tmp_path / "run")  # the public API, as the CLI runs
     assert outcome.status == "finished"
     with Archive.open(tmp_path / "run") as archive:
-        assert archive.events("reflect_error") == []
+        assert archive.events("hook_error") == []
         candidates = [a for a in archive.agents(origin="meta") if a.status in ("evaluated", "screened")]
         assert len(candidates) == 4
         reflections = {r.agent_id: r.outcome for r in archive.reflections()}
@@ -147,3 +149,48 @@ async def test_scripted_search_with_reflection_and_manual(tmp_path: Path) -> Non
         # Rules written in generation 1 are in the meta prompt of generation 2 on.
         assert success.text not in meta.prompts[0] and success.text in meta.prompts[1]
         assert [s.generation for s in monitor_history(archive)] == [0, 1, 2, 3, 4]
+
+
+def _scripted_server() -> FakeOpenAIServer:
+    server = FakeOpenAIServer()
+    server.add_rule(is_reflection, _reflect)
+    server.add_rule(is_builder, _build)
+    server.add_rule(lambda b: META_MARK in user_text(b), Meta().reply)
+    server.add_rule(lambda b: True, _agent_reply)
+    return server
+
+
+@pytest.mark.sandbox
+async def test_the_public_api_runs_the_full_method_by_default(tmp_path: Path) -> None:
+    """`agentkit.run_search(config, dir)` with nothing else reflects, builds the manual and runs the
+    monitor, as `agentkit search` does; the engine alone (`agentkit.search.run_search`) does none."""
+    with _scripted_server() as server:
+        config = SearchConfig(
+            task="gen/arithmetic",
+            model="openai/fake",
+            meta_model="openai/fake",
+            api_base=server.base_url,
+            generations=2,
+            search_size=20,
+            test_size=4,
+            screen_size=0,
+            self_review=0,
+            debug_attempts=0,
+            isolation="process",
+            cache=False,
+            progress=False,
+        )
+        outcome = await agentkit.run_search(config, tmp_path / "full")
+        assert outcome.status == "finished", outcome.reason
+        bare = await run_engine(config, tmp_path / "bare")
+        assert bare.status == "finished", bare.reason
+    with Archive.open(tmp_path / "full") as archive:
+        assert archive.events("hook_error") == []
+        assert archive.reflections(), "every candidate is reflected on"
+        active = archive.rules("active")
+        assert active, "the manual has active rules"
+        assert all(r.text in compile_manual(archive) for r in active)
+        assert archive.events("manual") and monitor_history(archive)
+    with Archive.open(tmp_path / "bare") as archive:
+        assert archive.reflections() == [] and archive.rules() == []
+        assert archive.events("monitor") == [] and archive.events("manual") == []

@@ -180,10 +180,45 @@ class ScriptedMeta:
         return self._propose(index, body)
 
 
-def responder(world: AgentWorld, meta: ScriptedMeta) -> Callable[[dict[str, Any]], FakeReply]:
+REFLECTION_MARK = "You review agents"
+BUILDER_MARK = "A reflection on a newly evaluated agent"
+RULE_TEXT = "Answers off by one stay unexplained; recompute the last step."
+
+
+def reflection_reply(body: dict[str, Any]) -> str:
+    """A well-formed reflection citing the first two questions it was shown."""
+    shown = re.findall(r"## Question (\S+) \(", all_text(body))[:2]
+    return json.dumps(
+        {
+            "outcome": "no_change",
+            "fault": "agent",
+            "first_wrong_step": "the final addition",
+            "failure_pattern": "answers one more than the right value",
+            "example_ids": shown,
+            "contrast_agent": "",
+            "lesson": "Recompute the last step before answering.",
+        }
+    )
+
+
+def builder_reply(body: dict[str, Any]) -> str:
+    """One `unresolved_error` rule (allowed for every outcome); a repeat is refused as a duplicate."""
+    return json.dumps({"operations": [{"op": "write", "type": "unresolved_error", "text": RULE_TEXT}]})
+
+
+def responder(
+    world: AgentWorld, meta: ScriptedMeta, *, reflect: bool = False
+) -> Callable[[dict[str, Any]], FakeReply]:
+    """Meta requests to `meta`, the rest to `world`; with `reflect`, reflection and rule-builder
+    requests get well-formed replies (otherwise the world's junk, which builds no rules)."""
+
     def respond(body: dict[str, Any]) -> FakeReply:
         if is_meta(body):
             return FakeReply(content=meta.reply(body))
+        if reflect and REFLECTION_MARK in all_text(body):
+            return FakeReply(content=reflection_reply(body))
+        if reflect and BUILDER_MARK in all_text(body):
+            return FakeReply(content=builder_reply(body))
         return FakeReply(content=world.reply(body))
 
     return respond

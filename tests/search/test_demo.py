@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import agentkit
 from agentkit.archive import Archive
 from agentkit.cli._search import demo_config
-from agentkit.search import run_search
 
 pytestmark = [pytest.mark.local_model, pytest.mark.sandbox]
 
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.local_model, pytest.mark.sandbox]
 @pytest.mark.timeout(900)
 async def test_demo_search_finishes_on_the_local_model(tmp_path: Path) -> None:
     config = demo_config().model_copy(update={"generations": 1})
-    outcome = await run_search(config, tmp_path / "demo")
+    outcome = await agentkit.run_search(config, tmp_path / "demo")  # as `agentkit demo` runs it
     assert outcome.status == "finished", outcome.reason
     assert outcome.selected is not None  # the seed at least is fully evaluated
     with Archive.open(tmp_path / "demo") as archive:

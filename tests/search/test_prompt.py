@@ -84,10 +84,9 @@ def test_meta_prompt_stays_under_the_bound(tmp_path: Path, n_agents: int) -> Non
         fill_archive(archive, n_agents, examples)
         generation = 1 + n_agents // 10 + 1
         messages = preview_meta_prompt(archive, generation=generation, hooks=HugeManual())
-        selection = make_run(archive, config).select(
-            make_run(archive, config)._pool(generation), generation, 0, 6
-        )
-        assert len(make_run(archive, config)._pool(generation)) == n_agents
+        briefing = make_run(archive, config).briefing
+        selection = briefing.select(briefing.pool(generation), generation, 0, 6)
+        assert len(briefing.pool(generation)) == n_agents
     size = prompt_tokens(messages)
     assert size <= config.prompt_max_tokens < 8000
     text = messages[-1]["content"]

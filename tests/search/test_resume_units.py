@@ -16,7 +16,7 @@ from agentkit.errors import ConfigError, SearchError, TaskError
 from agentkit.evaluate import ExampleResult
 from agentkit.evaluate._summary import summarize
 from agentkit.llm import LLMClient
-from agentkit.search import SearchConfig, SearchRun, load_search_task, run_search
+from agentkit.search import GenerationState, SearchConfig, SearchRun, load_search_task, run_search
 from agentkit.search._checks import duplicate_of
 from agentkit.search._run import _open_archive, model_configs
 from agentkit.testing import FakeOpenAIServer
@@ -66,7 +66,7 @@ def test_a_rejected_copy_does_not_make_its_original_a_duplicate(tmp_path: Path) 
 
 def test_resume_accepts_the_original_settings_given_again(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    config = CONFIG.model_copy(update={"extra": {"reflect": {"monitor": False}}})
+    config = SearchConfig.model_validate({**CONFIG.model_dump(), "reflect": {"monitor": False}})
     archive, _ = _open_archive(config, run_dir, None)
     archive.close()
     again = {
@@ -131,7 +131,7 @@ def test_prompts_built_from_results_do_not_depend_on_the_order_they_finished(tmp
             archive.record_summary(agent.id, "search", summarize(results))
             archive.set_status(agent.id, "evaluated")
             agent = archive.agent(agent.id)
-            texts.append((run._debug_reason(agent), run._failures(agent)))
+            texts.append((run.candidates.debug_reason(agent), run.briefing.failures(agent)))
     assert texts[0] == texts[1]
 
 
@@ -143,8 +143,51 @@ async def test_each_meta_call_is_booked_in_the_archive_as_it_finishes(tmp_path: 
             with Archive.create(tmp_path / "run", {"search": config.model_dump(mode="json")}) as archive:
                 run = make_run(archive, config, client)
                 messages = [{"role": "user", "content": "Design an agent."}]
-                await run.meta.propose(messages, sample_index=0, fallback_name="x")
-                # Before anything of the proposal is stored: a process killed now keeps this spend.
+                with run.book.attached():
+                    await run.meta.propose(messages, sample_index=0, fallback_name="x")
+                    # Before anything of the proposal is stored: a process killed now keeps this spend.
+                    assert archive.usage_by_role()["meta"].calls == 1
+                    assert [(u.role, u.model) for u in archive.usage()] == [("meta", "openai/fake-meta")]
+                await run.meta.propose(messages, sample_index=1, fallback_name="x")
+                # The run's listener is gone from the client, which may be shared.
                 assert archive.usage_by_role()["meta"].calls == 1
         finally:
             await client.aclose()
+
+
+def test_a_generation_checkpoint_written_as_an_untyped_dict_still_loads() -> None:
+    # Exactly what runs stored before the checkpoint was typed (the keys of `SearchRun._gen_state`).
+    old = {
+        "generation": 2,
+        "bar": 0.5,
+        "best": "a0001",
+        "settings": {"meta_temperature": 0.95, "inspirations": 4, "screen_size": 10},
+        "slots": [
+            {
+                "slot": 0,
+                "parents": ["a0001", "a0002"],
+                "inspirations": ["a0003"],
+                "attempt": 1,
+                "agent_id": "a0005",
+                "prompt": [{"role": "user", "content": "Design an agent."}],
+                "done": False,
+            },
+            {
+                "slot": 1,
+                "parents": ["a0002"],
+                "inspirations": [],
+                "attempt": 0,
+                "agent_id": None,
+                "prompt": None,
+                "done": True,
+            },
+        ],
+    }
+    state = GenerationState.load(old, 2)
+    assert state is not None
+    assert state.settings.meta_temperature == 0.95 and state.bar == 0.5
+    assert [s.agent_id for s in state.slots] == ["a0005", None]
+    assert state.slots[0].sample_index(2) == 2000
+    assert state.dump() == old  # written back in the same shape, so either version can resume it
+    assert GenerationState.load(old, 3) is None  # another generation's leftover is not resumed
+    assert GenerationState.load(None, 2) is None

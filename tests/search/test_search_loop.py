@@ -236,6 +236,10 @@ async def test_a_failed_meta_call_is_recorded_and_the_search_goes_on(
         assert archive.get_state("final_summary")["selected"]["id"] == fix.id
 
 
+class _Killed(BaseException):
+    """Not an Exception: passes the hooks' failure policy, as a process killed mid-hook would stop."""
+
+
 class _Recorder(NoHooks):
     """Records after_evaluation calls; with `crash_on_candidate`, the first one for a proposed agent
     dies half way, as a process killed during reflection would."""
@@ -247,7 +251,7 @@ class _Recorder(NoHooks):
     async def after_evaluation(self, ctx: SearchContext, candidate: CandidateOutcome) -> None:
         self.seen.append(candidate.agent_id)
         if self.crash and candidate.parents:
-            raise RuntimeError("killed while reflecting")
+            raise _Killed("killed while reflecting")
 
 
 async def test_a_candidate_evaluated_before_a_stop_still_gets_its_hooks_on_resume(
@@ -256,7 +260,7 @@ async def test_a_candidate_evaluated_before_a_stop_still_gets_its_hooks_on_resum
     srv, _ = server
     config = base_config(srv, generations=1, debug_attempts=0, self_review=0)
     first = _Recorder(crash_on_candidate=True)
-    with pytest.raises(RuntimeError, match="killed while reflecting"):
+    with pytest.raises(_Killed, match="killed while reflecting"):
         await run_search(config, tmp_path / "run", hooks=first)
     candidate = first.seen[-1]
     with Archive.open(tmp_path / "run") as archive:

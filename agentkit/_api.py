@@ -1,0 +1,58 @@
+"""`agentkit.run_search`: Meta Agent Search with the full method, the one way Python code and the
+command line (`agentkit search`, `agentkit demo`) start or resume a search.
+
+Why a module of its own: the method is the search engine (`agentkit.search`) plus reflection, the rule
+manual, contrastive pairs and the exploration monitor (`agentkit.reflect`, plugged in through the
+search's hook protocol). search must not import reflect (reflect builds on search's types), so the
+function that puts the two together lives above both. That keeps the layering one-way
+(search <- reflect <- this module <- cli) and gives library users exactly what the command line runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentkit.llm import LLMClient
+    from agentkit.search import SearchConfig, SearchOutcome, SearchProgress
+
+
+async def run_search(
+    config: SearchConfig | None,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    overrides: dict[str, Any] | None = None,
+    progress: SearchProgress | None = None,
+    client: LLMClient | None = None,
+) -> SearchOutcome:
+    """Run Meta Agent Search with the full method: start a new run in `run_dir` with `config`, or with
+    `resume=True` continue the one there (its stored settings, with the allowed `overrides` such as
+    more generations or a larger budget).
+
+    Reflection, the rule manual, contrastive pairs and the monitor are on unless the config switches
+    them off: ablations are explicit settings, as on the command line (``--no-reflection`` is
+    ``reflection=False``, ``--no-manual`` is ``manual=False``, ``--no-contrastive`` / ``--no-monitor``
+    / ``--reflect-model`` are ``extra={"reflect": {"contrastive": False, "monitor": False, "model":
+    ...}}``, see `agentkit.reflect.ReflectConfig`). The hooks are built from the run's stored config,
+    so a resumed run keeps its method. For the engine with hooks of your own (or none), call
+    `agentkit.search.run_search`.
+
+    Example:
+        >>> config = agentkit.SearchConfig(task="gen/arithmetic", generations=3)
+        >>> outcome = await agentkit.run_search(config, "archives/my-run")  # doctest: +SKIP
+        >>> outcome.selected.name, outcome.reason  # doctest: +SKIP
+    """
+    from agentkit.reflect import search_hooks
+    from agentkit.search import run_search as run_engine
+
+    return await run_engine(
+        config,
+        run_dir,
+        resume=resume,
+        overrides=overrides,
+        hook_factory=search_hooks,
+        progress=progress,
+        client=client,
+    )
