@@ -14,7 +14,7 @@ from reflect_helpers import evidence_problems, is_builder, is_reflection, reflec
 
 import agentkit
 from agentkit.archive import Archive
-from agentkit.reflect import ReflectConfig, compile_manual, monitor_history
+from agentkit.reflect import compile_manual, monitor_history
 from agentkit.search import SearchConfig
 from agentkit.search import run_search as run_engine
 from agentkit.testing import FakeOpenAIServer, requested_fields
@@ -104,30 +104,38 @@ def _reflect(body: dict[str, Any]) -> str:
     return reflection_reply(re.findall(r"## Question (\S+) \(", user_text(body))[:2])
 
 
+def _scripted_server(meta: Meta) -> FakeOpenAIServer:
+    server = FakeOpenAIServer()
+    server.add_rule(is_reflection, _reflect)
+    server.add_rule(is_builder, _build)
+    server.add_rule(lambda b: META_MARK in user_text(b), meta.reply)
+    server.add_rule(lambda b: True, _agent_reply)
+    return server
+
+
+def _config(server: FakeOpenAIServer, **changes: Any) -> SearchConfig:
+    settings: dict[str, Any] = {
+        "task": "gen/arithmetic",
+        "model": "openai/fake",
+        "meta_model": "openai/fake",
+        "api_base": server.base_url,
+        "search_size": 20,
+        "test_size": 4,
+        "screen_size": 0,
+        "self_review": 0,
+        "debug_attempts": 0,
+        "sandbox": {"isolation": "process"},
+        "cache": False,
+        "progress": False,
+    }
+    return SearchConfig.model_validate({**settings, **changes})
+
+
 @pytest.mark.sandbox
 async def test_scripted_search_with_reflection_and_manual(tmp_path: Path) -> None:
     meta = Meta()
-    with FakeOpenAIServer() as server:
-        server.add_rule(is_reflection, _reflect)
-        server.add_rule(is_builder, _build)
-        server.add_rule(lambda b: META_MARK in user_text(b), meta.reply)
-        server.add_rule(lambda b: True, _agent_reply)
-        config = SearchConfig(
-            task="gen/arithmetic",
-            model="openai/fake",
-            meta_model="openai/fake",
-            api_base=server.base_url,
-            generations=4,
-            search_size=20,
-            test_size=4,
-            screen_size=0,
-            self_review=0,
-            debug_attempts=0,
-            isolation="process",
-            cache=False,
-            progress=False,
-            extra=ReflectConfig(hide_share=0.0).to_extra(),
-        )
+    with _scripted_server(meta) as server:
+        config = _config(server, generations=4, reflect={"hide_share": 0.0})
         outcome = await agentkit.run_search(config, tmp_path / "run")  # the public API, as the CLI runs
     assert outcome.status == "finished"
     with Archive.open(tmp_path / "run") as archive:
@@ -151,35 +159,12 @@ async def test_scripted_search_with_reflection_and_manual(tmp_path: Path) -> Non
         assert [s.generation for s in monitor_history(archive)] == [0, 1, 2, 3, 4]
 
 
-def _scripted_server() -> FakeOpenAIServer:
-    server = FakeOpenAIServer()
-    server.add_rule(is_reflection, _reflect)
-    server.add_rule(is_builder, _build)
-    server.add_rule(lambda b: META_MARK in user_text(b), Meta().reply)
-    server.add_rule(lambda b: True, _agent_reply)
-    return server
-
-
 @pytest.mark.sandbox
 async def test_the_public_api_runs_the_full_method_by_default(tmp_path: Path) -> None:
     """`agentkit.run_search(config, dir)` with nothing else reflects, builds the manual and runs the
     monitor, as `agentkit search` does; the engine alone (`agentkit.search.run_search`) does none."""
-    with _scripted_server() as server:
-        config = SearchConfig(
-            task="gen/arithmetic",
-            model="openai/fake",
-            meta_model="openai/fake",
-            api_base=server.base_url,
-            generations=2,
-            search_size=20,
-            test_size=4,
-            screen_size=0,
-            self_review=0,
-            debug_attempts=0,
-            isolation="process",
-            cache=False,
-            progress=False,
-        )
+    with _scripted_server(Meta()) as server:
+        config = _config(server, generations=2)  # every reflection setting at its default
         outcome = await agentkit.run_search(config, tmp_path / "full")
         assert outcome.status == "finished", outcome.reason
         bare = await run_engine(config, tmp_path / "bare")
