@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from agentkit.records import EvalSummary
 
 AgentStatus = Literal["proposed", "failed", "screened", "evaluated"]
-AgentOrigin = Literal["seed", "meta", "import"]
+AgentOrigin = Literal["seed", "meta", "import", "ensemble"]
 ReviewKind = Literal["review", "debug"]
 RuleType = Literal[
     "mechanism", "success_pattern", "helper", "corrected_error", "unresolved_error", "strategy"
@@ -19,7 +19,7 @@ RuleType = Literal[
 RuleStatus = Literal["candidate", "active", "retired"]
 
 AGENT_STATUSES: tuple[AgentStatus, ...] = ("proposed", "failed", "screened", "evaluated")
-AGENT_ORIGINS: tuple[AgentOrigin, ...] = ("seed", "meta", "import")
+AGENT_ORIGINS: tuple[AgentOrigin, ...] = ("seed", "meta", "import", "ensemble")
 RULE_TYPES: tuple[RuleType, ...] = (
     "mechanism",
     "success_pattern",

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger("agentkit.llm")
 
@@ -56,6 +56,7 @@ def cache_key(
     json_mode: bool,
     sample_index: int,
     json_keys: list[str] | None = None,
+    json_schema: dict[str, Any] | None = None,
 ) -> str:
     """The sha256 hex digest of the canonical request."""
     request = {
@@ -69,6 +70,9 @@ def cache_key(
         # The keys decide the grammar a server may enforce, so they are part of the request.
         "json_keys": list(json_keys) if json_mode and json_keys else None,
     }
+    if json_mode and json_schema:
+        # Only when given, so that the keys of every other request stay what they were.
+        request["json_schema"] = json_schema
     canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

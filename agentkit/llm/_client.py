@@ -107,10 +107,13 @@ class LLMClient:
         json_mode: bool = False,
         sample_index: int = 0,
         json_keys: list[str] | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> Completion:
         """One chat completion. `temperature`/`max_tokens` default to the model's configuration.
 
         `json_mode` asks the provider for a JSON object (dropped for endpoints that refuse it);
+        `json_schema` is a whole JSON schema the reply must follow, enforced the same way (it takes the
+        place of the schema built from `json_keys`; other servers only get JSON mode).
         `json_keys` names the keys it must have, enforced as a grammar where the server can (the
         embedded llama.cpp model, which otherwise often returns valid JSON with the wrong keys).
         `sample_index` tells repeated samples of the same request apart in the cache.
@@ -130,6 +133,7 @@ class LLMClient:
                 json_mode=json_mode,
                 sample_index=sample_index,
                 json_keys=json_keys,
+                json_schema=json_schema,
             )
             hit = await asyncio.to_thread(self._cache.get, key)
             if hit is not None:
@@ -158,7 +162,7 @@ class LLMClient:
         cost_usd: float | None = None
         failure: BaseException | None = None
         try:
-            reply = await self._send(model, messages, temp, limit, json_mode, counter, json_keys)
+            reply = await self._send(model, messages, temp, limit, json_mode, counter, json_keys, json_schema)
             # The embedded model runs on this machine: its price is known, and it is zero.
             cost_usd = 0.0 if model.model == LOCAL_MODEL else _litellm.cost_of(model.model, reply)
         except BaseException as exc:
@@ -328,12 +332,13 @@ class LLMClient:
         json_mode: bool,
         counter: AttemptCounter,
         json_keys: list[str] | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> _litellm.RawReply:
         litellm_model, api_base, api_key = await _endpoint(config)
         endpoint = (litellm_model, api_base)
         use_json = json_mode and endpoint not in _no_json_mode
-        schema = None
-        if json_keys and config.model == LOCAL_MODEL:
+        schema = json_schema if config.model == LOCAL_MODEL else None
+        if schema is None and json_keys and config.model == LOCAL_MODEL:
             # llama.cpp's server turns a schema inside json_object into a grammar (its own extension).
             props = {k: {"type": "string", "minLength": 1} for k in json_keys}
             schema = {"type": "object", "properties": props, "required": list(json_keys)}

@@ -8,12 +8,13 @@ meta agent exactly the same thing: a cache hit and the same agent.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from agentkit.search._prompt import AgentCard, FailureExample, build_meta_prompt
-from agentkit.search._selection import ScoredAgent, SelectionResult, score_line, select_parents
+from agentkit.search._selection import ScoredAgent, SelectionResult, rank_key, score_line, select_parents
 
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord
@@ -129,7 +130,7 @@ class MetaBriefing:
                     name=agent.name,
                     generation=agent.generation,
                     thought=agent.thought,
-                    code=agent.code,
+                    code=shown_code(agent, slot.form),
                     score=score_line(agent),
                     label=label,
                     failures=self.failures(agent) if is_parent else (),
@@ -155,11 +156,25 @@ class MetaBriefing:
             self._runtime_api = read_prompt("runtime_api.md")
         return self._runtime_api
 
+    def callable_agents(self, generation: int) -> list[AgentRecord]:
+        """The archive agents a workflow of `generation` may call: those scored on the full search split
+        before it, best lower bound first (at most eight, to keep the prompt and the grammar small)."""
+        pool = {a.id for a in self.pool(generation, evaluated_only=True)}
+        agents = [a for a in self.archive.agents("evaluated") if a.id in pool]
+        return sorted(agents, key=rank_key, reverse=True)[:8]
+
     def meta_prompt(self, slot: SlotState, generation: int) -> list[dict[str, str]]:
         """The bounded prompt for a candidate with the parents and inspirations of `slot`."""
         c = self.config
         task = self.ctx.task
+        callable_agents = ""
+        if slot.form == "workflow":
+            callable_agents = ", ".join(
+                f"{a.id} ({a.name}, {score_line(a)})" for a in self.callable_agents(generation)
+            )
         return build_meta_prompt(
+            form=slot.form,
+            callable_agents=callable_agents,
             runtime_api=self.runtime_reference(),
             task_description=task.description,
             answer_format=task.answer_format,
@@ -168,3 +183,12 @@ class MetaBriefing:
             partner_gain=self.partner_gain(slot.parents),
             limits=c.prompt,
         )
+
+
+def shown_code(agent: AgentRecord, form: str) -> str:
+    """How an agent is shown to the meta agent: a workflow agent as its spec when a workflow is asked
+    for (a small model copies what it sees), else as code."""
+    spec = agent.meta.get("workflow")
+    if form == "workflow" and isinstance(spec, dict):
+        return json.dumps({"name": agent.name, "steps": spec.get("steps", [])}, ensure_ascii=False)
+    return agent.code

@@ -16,13 +16,14 @@ from agentkit.search._prompt import prompt_tokens
 from agentkit.search._state import GENERATION_STATE, GenerationState, SlotState
 
 if TYPE_CHECKING:
-    from agentkit.archive import AgentRecord
+    from agentkit.archive import AgentRecord, Archive
     from agentkit.records import ExampleResult
     from agentkit.search._book import RunBook
     from agentkit.search._briefing import MetaBriefing
     from agentkit.search._hooks import SearchContext
     from agentkit.search._progress import SearchProgress
     from agentkit.tasks import Example
+    from agentkit.workflow import AgentSource
 
 
 class CandidateLifecycle:
@@ -54,13 +55,19 @@ class CandidateLifecycle:
         messages = self.briefing.meta_prompt(slot, generation)
         sample = slot.sample_index(generation)
         fallback = f"Agent g{generation}-{slot.slot}"
-        proposal = await self.meta.propose(messages, sample_index=sample, fallback_name=fallback)
+        ids = self._callable_ids(slot, generation)
+        proposal = self._rendered(
+            await self.meta.propose(
+                messages, sample_index=sample, fallback_name=fallback, form=slot.form, agent_ids=ids
+            )
+        )
         reviews: list[tuple[int, Proposal]] = []
         if proposal.code:
             for round_ in range(1, rounds + 1):
                 revised, _ = await self.meta.review(
-                    messages, proposal, round=round_, rounds=rounds, sample_index=sample
+                    messages, proposal, round=round_, rounds=rounds, sample_index=sample, agent_ids=ids
                 )
+                revised = self._rendered(revised)
                 reviews.append((round_, revised))
                 if revised.code:
                     proposal = Proposal(
@@ -68,6 +75,8 @@ class CandidateLifecycle:
                         name=revised.name or proposal.name,
                         code=revised.code,
                         raw=revised.raw,
+                        form=revised.form,
+                        workflow=revised.workflow,
                     )
         with self.book.step(generation, "proposed") as event:
             agent = self._store(generation, slot, proposal, attempt=0, fix_of=None)
@@ -95,8 +104,14 @@ class CandidateLifecycle:
     async def fix(self, state: GenerationState, slot: SlotState, agent: AgentRecord, error: str) -> None:
         """Show the meta agent why `agent` failed and store the fixed version as the slot's agent."""
         generation, attempt = state.generation, slot.attempt + 1
+        spec = agent.meta.get("workflow")
         current = Proposal(
-            thought=agent.thought, name=agent.name, code=agent.code, raw=str(agent.meta.get("raw_reply", ""))
+            thought=agent.thought,
+            name=agent.name,
+            code=agent.code,
+            raw=str(agent.meta.get("raw_reply", "")),
+            form=slot.form,
+            workflow=spec if isinstance(spec, dict) else None,
         )
         fixed, _ = await self.meta.fix(
             slot.prompt or [],
@@ -105,7 +120,9 @@ class CandidateLifecycle:
             attempt=attempt,
             attempts=self.config.debug_attempts,
             sample_index=slot.sample_index(generation),
+            agent_ids=self._callable_ids(slot, generation),
         )
+        fixed = self._rendered(fixed)
         payload = {"slot": slot.slot, "broken": agent.id, "attempt": attempt, "error": clip(error, 500)}
         with self.book.step(generation, "debug", payload) as event:
             new = self._store(generation, slot, fixed, attempt=attempt, fix_of=agent.id)
@@ -117,15 +134,42 @@ class CandidateLifecycle:
             event["fix"] = new.id
         self.progress.log(f"g{generation}: asked for fix {attempt} of {agent.id} -> {new.id}")
 
+    # --- workflows -------------------------------------------------------------------------------------
+
+    def _callable_ids(self, slot: SlotState, generation: int) -> list[str]:
+        if slot.form != "workflow":
+            return []
+        return [a.id for a in self.briefing.callable_agents(generation)]
+
+    def _rendered(self, proposal: Proposal) -> Proposal:
+        """A workflow proposal with its code rendered from the spec; a spec that names agents the archive
+        does not hold, or costs too many calls, keeps no code and says why (the meta agent is told)."""
+        if proposal.form != "workflow" or proposal.problem or proposal.workflow is None:
+            return proposal
+        from agentkit.workflow import WorkflowSpec, render_workflow, workflow_problems
+
+        spec = WorkflowSpec.model_validate(proposal.workflow)
+        known = {a.id for a in self.archive.agents("evaluated")}
+        problems = workflow_problems(spec, known)
+        if problems:
+            proposal.problem = "The workflow failed the static checks:\n" + "\n".join(
+                f"- {p}" for p in problems
+            )
+            return proposal
+        proposal.code = render_workflow(spec, workflow_sources(self.archive, spec.agent_ids()))
+        return proposal
+
     def _store(
         self, generation: int, slot: SlotState, proposal: Proposal, *, attempt: int, fix_of: str | None
     ) -> AgentRecord:
-        meta: dict[str, Any] = {"slot": slot.slot, "attempt": attempt}
+        meta: dict[str, Any] = {"slot": slot.slot, "attempt": attempt, "form": proposal.form}
+        if proposal.workflow is not None:
+            meta["workflow"] = proposal.workflow
         if fix_of:
             meta["fix_of"] = fix_of
         if proposal.problem:
             meta["failure"] = proposal.problem
-            meta["failure_kind"] = "no code"
+            meta["failure_kind"] = "invalid workflow" if proposal.form == "workflow" else "no code"
             meta["raw_reply"] = clip(proposal.raw, 4000)
         return self.archive.add_agent(
             proposal.name,
@@ -205,3 +249,15 @@ def describe_error(result: ExampleResult, example: Example | None, limit: int) -
     if error.traceback:
         text += f"\nTraceback (end):\n{error.traceback.strip()[-1500:]}"
     return text
+
+
+def workflow_sources(archive: Archive, agent_ids: list[str]) -> dict[str, AgentSource]:
+    """The archive agents a workflow calls, as the renderer takes them (name, code, a one-line summary)."""
+    from agentkit.workflow import AgentSource
+
+    sources = {}
+    for agent_id in agent_ids:
+        agent = archive.agent(agent_id)
+        summary = next((line.strip() for line in agent.thought.splitlines() if line.strip()), "")
+        sources[agent_id] = AgentSource(agent.id, agent.name, agent.code, clip(summary, 120))
+    return sources

@@ -98,6 +98,15 @@ class SearchConfig(BaseModel):
     """Self-review rounds after a proposal, each able to revise the agent."""
     debug_attempts: int = Field(default=2, ge=0)
     """Fixes asked for after an error or an all-wrong result; the last fix is evaluated too."""
+    proposals: Literal["auto", "code", "workflow", "mixed"] = "auto"
+    """What the meta agent writes: free agent ``code`` (ADAS-style), typed ``workflow`` specs of
+    operators (see `agentkit.workflow`), or ``mixed`` (alternating, seeded); ``auto`` is ``workflow``
+    when the meta model is the embedded ``local`` model and ``mixed`` otherwise. Runs stored before this
+    setting existed proposed code, and keep doing so on resume."""
+    ensembles: bool = True
+    """At the end of the search, build a vote and a router over the most complementary evaluated agents
+    (as workflows), score them on the search split like any candidate, and let the same lower-bound rule
+    decide whether one of them is selected."""
     selection: Selection = "complementary"
     """Parent selection: tournament plus a complementary partner, the two best, or random (ablation)."""
     tournament_size: int = Field(default=3, ge=1)
@@ -134,6 +143,15 @@ class SearchConfig(BaseModel):
     @classmethod
     def _migrate(cls, data: Any) -> Any:
         return migrate(data) if isinstance(data, Mapping) else data
+
+    def proposal_form(self, generation: int, slot: int) -> Literal["code", "workflow"]:
+        """What candidate `slot` of `generation` is asked for (seeded, so a resume asks the same)."""
+        mode = self.proposals
+        if mode == "auto":
+            mode = "workflow" if self.meta_model == "local" else "mixed"
+        if mode == "mixed":
+            return "workflow" if (generation + slot + self.seed) % 2 else "code"
+        return mode
 
     # --- TRANSITIONAL read-only aliases of the flat names, removed once every reader uses the sections --
     @property

@@ -48,11 +48,61 @@ class SelectedAgent(BaseModel):
     """Upper bound of the test-split interval."""
 
 
+class SeedComparison(BaseModel):
+    """The selected agent against the best seed on the same sealed test questions."""
+
+    seed_id: str
+    """The best seed by search-split lower bound."""
+    seed_name: str
+    """Its name."""
+    n: int
+    """Test questions both were scored on (the pairs compared)."""
+    selected_mean: float
+    """Test mean of the selected agent on those questions."""
+    seed_mean: float
+    """Test mean of the best seed on those questions."""
+    difference: float
+    """Selected minus seed."""
+    low: float
+    """Lower bound of the 95% paired-bootstrap interval of the difference."""
+    high: float
+    """Upper bound of that interval."""
+    p_value: float
+    """Two-sided p-value for "no difference" (McNemar's exact test for 0/1 scores)."""
+    verdict: str
+    """One plain sentence: did the search beat the seeds this time."""
+
+
+class EnsembleNote(BaseModel):
+    """An ensemble or router built from the archive, as the final summary reports it."""
+
+    id: str
+    """Archive id."""
+    kind: str
+    """``vote`` or ``router``."""
+    members: list[str]
+    """The agents it calls."""
+    search_mean: float | None = None
+    """Mean on the search split (None when it was not scored)."""
+    search_low: float | None = None
+    """Lower bound of that interval."""
+    calls_per_question: float | None = None
+    """Model calls per question on the search split."""
+    cost_per_question: float | None = None
+    """Dollars per question on the search split (None where a price is unknown)."""
+    selected: bool = False
+    """Whether it was selected."""
+
+
 class FinalSummary(BaseModel):
     """What ``run_state["final_summary"]`` holds."""
 
     selected: SelectedAgent | None = None
     reason: str = ""
+    versus_seed: SeedComparison | None = None
+    """The selected agent against the best seed on the sealed test (None without a test split)."""
+    ensembles: list[EnsembleNote] = []
+    """The ensembles and routers built at the end, and whether one was chosen."""
 
 
 class SearchOutcome(BaseModel):
@@ -82,6 +132,22 @@ def finalists(archive: Archive, top_k: int) -> list[AgentRecord]:
     return sorted(evaluated, key=rank_key, reverse=True)[:top_k]
 
 
+def best_seed(archive: Archive) -> AgentRecord | None:
+    """The seed with the highest search-split lower bound (what the search has to beat)."""
+    seeds = [a for a in archive.agents("evaluated", origin="seed") if a.search_summary is not None]
+    return max(seeds, key=rank_key) if seeds else None
+
+
+def _test_scored(archive: Archive, top_k: int) -> list[AgentRecord]:
+    """Who is scored on the sealed test: the finalists, and the best seed so the selected agent can be
+    compared with it on the same questions."""
+    chosen = finalists(archive, top_k)
+    seed = best_seed(archive)
+    if chosen and seed is not None and seed.id not in {a.id for a in chosen}:
+        chosen.append(seed)
+    return chosen
+
+
 async def final_phase(
     config: SearchConfig,
     archive: Archive,
@@ -95,7 +161,7 @@ async def final_phase(
     progress.update(phase="final test scoring")
     generation = int(archive.get_state("generations_done", 0))
     book.generation = generation
-    chosen = finalists(archive, config.top_k)
+    chosen = _test_scored(archive, config.top_k)
     if chosen and config.test_size > 0:
         test_examples = load_test()
         for agent in chosen:
@@ -159,7 +225,124 @@ def selection_summary(archive: Archive, top_k: int) -> FinalSummary:
     if len(chosen) > 1:
         others = ", ".join(f"{a.id} ({score_line(a)})" for a in chosen[1:])
         reason += f" Runners-up by search score: {others}."
-    return FinalSummary(selected=selected, reason=reason)
+    ensembles = ensemble_notes(archive, top.id)
+    if ensembles:
+        reason += " " + _ensemble_sentence(ensembles)
+    versus = seed_comparison(archive, top)
+    if versus is not None:
+        reason += " " + versus.verdict
+    return FinalSummary(selected=selected, reason=reason, versus_seed=versus, ensembles=ensembles)
+
+
+def ensemble_notes(archive: Archive, selected_id: str) -> list[EnsembleNote]:
+    """The ensembles of the run with their search scores and cost per question."""
+    notes = []
+    for agent in archive.agents(origin="ensemble"):
+        s = agent.search_summary
+        workflow = agent.meta.get("workflow") or {}
+        members = [
+            i
+            for step in workflow.get("steps", [])
+            for i in [step.get("agent_id"), *step.get("agent_ids", [])]
+            if i
+        ]
+        notes.append(
+            EnsembleNote(
+                id=agent.id,
+                kind=str(agent.meta.get("ensemble", "vote")),
+                members=members,
+                search_mean=s.accuracy.mean if s else None,
+                search_low=s.accuracy.low if s else None,
+                calls_per_question=s.llm_calls / s.n if s and s.n else None,
+                cost_per_question=s.cost_usd / s.n if s and s.n and s.cost_usd is not None else None,
+                selected=agent.id == selected_id,
+            )
+        )
+    return notes
+
+
+def _ensemble_sentence(notes: list[EnsembleNote]) -> str:
+    parts = []
+    for e in notes:
+        if e.search_mean is None or e.search_low is None:
+            parts.append(f"{e.id} ({e.kind} over {', '.join(e.members)}) was not scored")
+            continue
+        cost = f", ${e.cost_per_question:.4f}" if e.cost_per_question else ""
+        parts.append(
+            f"{e.id} ({e.kind} over {', '.join(e.members)}): {e.search_mean:.2f}, lower bound "
+            f"{e.search_low:.2f}, {e.calls_per_question or 0:.1f} model calls per question{cost}"
+        )
+    chosen = [e.id for e in notes if e.selected]
+    verdict = (
+        f"{chosen[0]} was selected."
+        if chosen
+        else "Neither was selected: a single agent's lower bound was higher."
+    )
+    return "Ensembles built from the archive: " + "; ".join(parts) + ". " + verdict
+
+
+def seed_comparison(archive: Archive, selected: AgentRecord) -> SeedComparison | None:
+    """The selected agent against the best seed on the test questions both were scored on."""
+    from agentkit.tasks import paired_compare
+
+    seed = best_seed(archive)
+    if seed is None or selected.test_summary is None:
+        return None
+    if seed.id == selected.id:
+        return _same_agent(seed)
+    mine = {r.example_id: r.score for r in archive.results(selected.id, "test")}
+    theirs = {r.example_id: r.score for r in archive.results(seed.id, "test")}
+    common = sorted(set(mine) & set(theirs))
+    if not common:
+        return None
+    cmp = paired_compare([mine[q] for q in common], [theirs[q] for q in common], seed=0)
+    sig = cmp.p_value < 0.05
+    if cmp.difference > 0 and sig:
+        verdict = "The search beat the best seed this time"
+    elif cmp.difference > 0:
+        verdict = "The selected agent scored higher than the best seed, but not significantly: no clear win this time"
+    elif cmp.difference == 0:
+        verdict = "The search did not beat the best seed this time (the same test score)"
+    else:
+        verdict = "The search did not beat the best seed this time (the seed scored higher)"
+    verdict += (
+        f": on the same {len(common)} sealed test questions {selected.id} scored {cmp.mean_a:.2f} and "
+        f"{seed.id} {seed.name!r} {cmp.mean_b:.2f}, difference {cmp.difference:+.2f} "
+        f"[{cmp.interval.low:+.2f}, {cmp.interval.high:+.2f}], p = {cmp.p_value:.2f} ({cmp.method})."
+    )
+    return SeedComparison(
+        seed_id=seed.id,
+        seed_name=seed.name,
+        n=len(common),
+        selected_mean=cmp.mean_a,
+        seed_mean=cmp.mean_b,
+        difference=cmp.difference,
+        low=cmp.interval.low,
+        high=cmp.interval.high,
+        p_value=cmp.p_value,
+        verdict=verdict,
+    )
+
+
+def _same_agent(seed: AgentRecord) -> SeedComparison | None:
+    t = seed.test_summary
+    if t is None:
+        return None
+    return SeedComparison(
+        seed_id=seed.id,
+        seed_name=seed.name,
+        n=t.n,
+        selected_mean=t.accuracy.mean,
+        seed_mean=t.accuracy.mean,
+        difference=0.0,
+        low=0.0,
+        high=0.0,
+        p_value=1.0,
+        verdict=(
+            f"The search did not beat the seeds this time: the selected agent is the seed {seed.id} "
+            f"{seed.name!r} itself (no candidate had a higher search-split lower bound)."
+        ),
+    )
 
 
 def outcome(archive: Archive, status: StopStatus, spent: dict[str, Any]) -> SearchOutcome:

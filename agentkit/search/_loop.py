@@ -13,6 +13,7 @@ Checkpoint keys in `run_state`:
 - ``generations_done``: generations fully stored.
 - ``generation_state``: the generation in progress (`GenerationState`): its settings, the cascade bar,
   and one slot per candidate (parents, inspirations, prompt, current attempt and agent id, done flag).
+- ``ensembles``: ids of the vote and router built from the archive before the final scoring.
 - ``final_summary``: which agent was selected and why (`FinalSummary`, once finished).
 """
 
@@ -27,6 +28,7 @@ from agentkit.search._book import RunBook
 from agentkit.search._briefing import SCORED, MetaBriefing
 from agentkit.search._candidate import CandidateLifecycle
 from agentkit.search._config import SearchConfig
+from agentkit.search._ensembles import ensemble_phase
 from agentkit.search._final import SearchOutcome, final_phase, outcome
 from agentkit.search._hooks import GenerationSettings, HookDispatcher, NoHooks, SearchContext, SearchHooks
 from agentkit.search._meta import MetaAgent
@@ -153,6 +155,9 @@ class SearchRun:
                 break
             await self._generation(generation)
         if phase in ("final", "done"):
+            await ensemble_phase(
+                self.config, self.archive, self.book, self.scoring, self.progress, self.examples
+            )
             await final_phase(
                 self.config, self.archive, self.book, self.scoring, self.progress, self._load_test
             )
@@ -237,7 +242,12 @@ class SearchRun:
             best=best.id if best else None,
             settings=SettingsState.of(settings),
             slots=[
-                SlotState(slot=slot, parents=sel.parents, inspirations=sel.inspirations)
+                SlotState(
+                    slot=slot,
+                    parents=sel.parents,
+                    inspirations=sel.inspirations,
+                    form=self.config.proposal_form(generation, slot),
+                )
                 for slot, sel in enumerate(selections)
             ],
         )

@@ -1,6 +1,10 @@
 """Talking to the meta agent: propose an agent, review it, fix it after an error.
 
-Every reply is parsed tolerantly; a reply without usable code is not an exception here but a
+A proposal comes in one of two forms: free agent code (``code``, ADAS-style) or a typed workflow spec
+(``workflow``, see `agentkit.workflow`), which the candidate lifecycle renders to code. For the embedded
+model a workflow reply is constrained by a JSON-schema grammar, so it always parses.
+
+Every reply is parsed tolerantly; a reply without usable code or spec is not an exception here but a
 `Proposal` with `problem` set, so the caller can record it and ask again.
 """
 
@@ -9,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit._resources import read_prompt, render
 from agentkit.errors import ProviderError
@@ -18,6 +22,7 @@ from agentkit.records import clip
 if TYPE_CHECKING:
     from agentkit.llm import LLMClient, ModelConfig
 
+ProposalForm = Literal["code", "workflow"]
 PROPOSAL_FIELDS = ["thought", "name", "code"]
 REVIEW_FIELDS = ["reflection", "thought", "name", "code"]
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
@@ -37,9 +42,19 @@ class Proposal:
     """Why the reply gave no usable code (None when it did)."""
     reflection: str = ""
     """What a review round said it checked and changed."""
+    form: ProposalForm = "code"
+    """Whether the meta agent was asked for code or for a workflow (a failed reply keeps its form)."""
+    workflow: dict[str, Any] | None = None
+    """The workflow spec (``{thought, name, steps}``) when the proposal is a workflow; `code` is then
+    rendered from it by the caller."""
 
     def as_reply(self) -> str:
         """The proposal as a clean JSON reply, for the conversation history."""
+        if self.form == "workflow":
+            steps = (self.workflow or {}).get("steps", [])
+            return json.dumps(
+                {"thought": self.thought, "name": self.name, "steps": steps}, ensure_ascii=False
+            )
         return json.dumps({"thought": self.thought, "name": self.name, "code": self.code}, ensure_ascii=False)
 
 
@@ -74,6 +89,44 @@ def _proposal(fields: dict[str, str], raw: str, parse_error: str | None, fallbac
     )
 
 
+def _json_object(text: str) -> Any:
+    """The JSON object in a reply: the whole text, or the outermost {...} when a model wrapped it."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        start, end = text.find("{"), text.rfind("}")
+        if start < 0 or end <= start:
+            raise
+        return json.loads(text[start : end + 1])
+
+
+def _workflow_proposal(raw: str, fallback_name: str) -> Proposal:
+    from agentkit.workflow import WorkflowProblem, parse_workflow
+
+    try:
+        data = _json_object(raw)
+    except ValueError as exc:
+        problem = f"the reply is not a JSON workflow: {exc}"
+        return Proposal("", fallback_name, "", raw, problem=problem, form="workflow")
+    if not isinstance(data, dict):
+        return Proposal(
+            "", fallback_name, "", raw, problem="the reply must be a JSON object", form="workflow"
+        )
+    reflection = str(data.pop("reflection", "") or "")
+    name = " ".join(str(data.get("name") or "").split())[:80] or fallback_name
+    thought = str(data.get("thought") or "").strip()
+    data["name"] = name
+    try:
+        spec = parse_workflow(data)
+    except WorkflowProblem as exc:
+        problem = "The workflow is not valid:\n" + "\n".join(f"- {p}" for p in exc.problems)
+        return Proposal(
+            thought, name, "", raw, problem=problem, reflection=reflection, form="workflow", workflow=data
+        )
+    spec_data = spec.model_dump(mode="json")
+    return Proposal(thought, name, "", raw, reflection=reflection, form="workflow", workflow=spec_data)
+
+
 class MetaAgent:
     """The model that writes agents, with the conversation moves the search needs."""
 
@@ -91,9 +144,20 @@ class MetaAgent:
         self.max_tokens = max_tokens
 
     async def _ask(
-        self, messages: list[dict[str, str]], fields: list[str], *, sample_index: int, fallback_name: str
+        self,
+        messages: list[dict[str, str]],
+        fields: list[str],
+        *,
+        sample_index: int,
+        fallback_name: str,
+        form: ProposalForm = "code",
+        agent_ids: list[str] | None = None,
     ) -> Proposal:
         try:
+            if form == "workflow":
+                return await self._ask_workflow(
+                    messages, sample_index, fallback_name, agent_ids or [], review="reflection" in fields
+                )
             result = await self.client.complete_fields(
                 messages,
                 self.model,
@@ -115,12 +179,49 @@ class MetaAgent:
             )
         return _proposal(result.fields, result.completion.text, result.parse_error, fallback_name)
 
-    async def propose(
-        self, messages: list[dict[str, str]], *, sample_index: int, fallback_name: str
+    async def _ask_workflow(
+        self,
+        messages: list[dict[str, str]],
+        sample_index: int,
+        fallback_name: str,
+        agent_ids: list[str],
+        *,
+        review: bool,
     ) -> Proposal:
-        """Ask for a new agent with the prompt `messages` (system + user)."""
+        from agentkit.workflow import workflow_schema
+
+        completion = await self.client.complete(
+            messages,
+            self.model,
+            role="meta",
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            json_mode=True,
+            sample_index=sample_index,
+            # Enforced as a grammar by the embedded model (every reply parses); other servers get JSON
+            # mode and the operator reference in the prompt.
+            json_schema=workflow_schema(agent_ids, reflection=review),
+        )
+        return _workflow_proposal(completion.text, fallback_name)
+
+    async def propose(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        sample_index: int,
+        fallback_name: str,
+        form: ProposalForm = "code",
+        agent_ids: list[str] | None = None,
+    ) -> Proposal:
+        """Ask for a new agent with the prompt `messages` (system + user). A workflow may call the
+        archive agents `agent_ids`."""
         return await self._ask(
-            messages, PROPOSAL_FIELDS, sample_index=sample_index, fallback_name=fallback_name
+            messages,
+            PROPOSAL_FIELDS,
+            sample_index=sample_index,
+            fallback_name=fallback_name,
+            form=form,
+            agent_ids=agent_ids,
         )
 
     async def review(
@@ -131,17 +232,24 @@ class MetaAgent:
         round: int,
         rounds: int,
         sample_index: int,
+        agent_ids: list[str] | None = None,
     ) -> tuple[Proposal, list[dict[str, str]]]:
         """One self-review round of `current`; returns the revised proposal and the messages sent."""
+        form = current.form
+        template = "meta_review_workflow.md" if form == "workflow" else "meta_review.md"
         sent = [
             *messages,
             {"role": "assistant", "content": current.as_reply()},
-            {
-                "role": "user",
-                "content": render(read_prompt("meta_review.md"), {"round": round, "rounds": rounds}),
-            },
+            {"role": "user", "content": render(read_prompt(template), {"round": round, "rounds": rounds})},
         ]
-        revised = await self._ask(sent, REVIEW_FIELDS, sample_index=sample_index, fallback_name=current.name)
+        revised = await self._ask(
+            sent,
+            REVIEW_FIELDS,
+            sample_index=sample_index,
+            fallback_name=current.name,
+            form=form,
+            agent_ids=agent_ids,
+        )
         return revised, sent
 
     async def fix(
@@ -153,19 +261,30 @@ class MetaAgent:
         attempt: int,
         attempts: int,
         sample_index: int,
+        agent_ids: list[str] | None = None,
     ) -> tuple[Proposal, list[dict[str, str]]]:
         """Show the meta agent what went wrong with `current` and ask for a corrected version."""
-        shown = current.as_reply() if current.code else clip(current.raw, 3000) or "(empty reply)"
+        form = current.form
+        usable = current.workflow is not None or current.code
+        shown = current.as_reply() if usable else clip(current.raw, 3000) or "(empty reply)"
+        template = "meta_debug_workflow.md" if form == "workflow" else "meta_debug.md"
         sent = [
             *messages,
             {"role": "assistant", "content": shown},
             {
                 "role": "user",
                 "content": render(
-                    read_prompt("meta_debug.md"),
+                    read_prompt(template),
                     {"name": current.name, "error": error, "attempt": attempt, "attempts": attempts},
                 ),
             },
         ]
-        fixed = await self._ask(sent, PROPOSAL_FIELDS, sample_index=sample_index, fallback_name=current.name)
+        fixed = await self._ask(
+            sent,
+            PROPOSAL_FIELDS,
+            sample_index=sample_index,
+            fallback_name=current.name,
+            form=form,
+            agent_ids=agent_ids,
+        )
         return fixed, sent

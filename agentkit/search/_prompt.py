@@ -81,8 +81,12 @@ def agent_entry(card: AgentCard, limits: PromptLimits) -> str:
     )
 
 
-def system_prompt(runtime_api: str) -> str:
-    """The meta agent's system message: its job, the runtime reference and the reply rules."""
+def system_prompt(runtime_api: str, *, form: str = "code") -> str:
+    """The meta agent's system message: its job, the reference it writes against (the runtime API for
+    code, the operator reference for workflows) and the reply rules."""
+    if form == "workflow":
+        operators = read_prompt("workflow_operators.md").strip()
+        return render(read_prompt("meta_system_workflow.md"), {"operators": operators})
     return render(read_prompt("meta_system.md"), {"runtime_api": runtime_api.strip()})
 
 
@@ -94,6 +98,8 @@ def _user_prompt(
     cards: Sequence[AgentCard],
     limits: PromptLimits,
     partner_gain: int | None,
+    form: str = "code",
+    callable_agents: str = "",
 ) -> str:
     manual = clip(manual, limits.manual_chars)
     manual_block = f"# Manual: what earlier generations taught us\n\n{manual}\n\n" if manual else ""
@@ -101,8 +107,9 @@ def _user_prompt(
     first = cards[0] if cards else None
     partner = cards[1] if len(cards) > 1 else None
     return render(
-        read_prompt("meta_propose.md"),
+        read_prompt("meta_propose_workflow.md" if form == "workflow" else "meta_propose.md"),
         {
+            "callable_agents": callable_agents or "none yet",
             "task_description": task_description.strip(),
             "answer_format": answer_format.strip(),
             "manual": manual_block,
@@ -158,16 +165,19 @@ def build_meta_prompt(
     manual: str = "",
     limits: PromptLimits | None = None,
     partner_gain: int | None = None,
+    form: str = "code",
+    callable_agents: str = "",
 ) -> list[dict[str, str]]:
     """The chat messages asking the meta agent for a new agent, within `limits.max_tokens`.
 
     `cards` come in order of importance (main parent, partner, inspirations). `partner_gain` is how many
     questions the partner solves that the main parent fails (the prompt says so only when it is known
     and above zero). When the estimate is over the bound, code, thoughts and examples are clipped
-    harder, then the least important agents dropped.
+    harder, then the least important agents dropped. With ``form="workflow"`` the meta agent is asked
+    for a workflow spec instead of code, and `callable_agents` lists the archive agents it may call.
     """
     limits = limits or PromptLimits()
-    system = system_prompt(runtime_api)
+    system = system_prompt(runtime_api, form=form)
     shown = list(cards)
     messages: list[dict[str, str]] = []
     while True:
@@ -179,6 +189,8 @@ def build_meta_prompt(
                 cards=shown,
                 limits=step,
                 partner_gain=partner_gain,
+                form=form,
+                callable_agents=callable_agents,
             )
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             if prompt_tokens(messages) <= limits.max_tokens:

@@ -214,6 +214,9 @@ def _open_archive(
                 f"(changeable: {', '.join(sorted(RESUMABLE_OVERRIDES))})"
             )
         settings = migrate(stored)
+        # Runs stored before these settings existed proposed code and built no ensembles; keep it so.
+        settings.setdefault("proposals", "code")
+        settings.setdefault("ensembles", False)
         for key, value in changes.items():
             set_path(settings, key, value)
         resumed = SearchConfig.model_validate(settings)

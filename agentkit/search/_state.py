@@ -38,6 +38,8 @@ class SlotState(BaseModel):
     """The meta prompt the proposal answered (fix requests continue that conversation)."""
     done: bool = False
     """Whether the slot's last agent is stored and needs no fix."""
+    form: Literal["code", "workflow"] = "code"
+    """What the meta agent is asked for: agent code or a workflow spec."""
 
     def sample_index(self, generation: int) -> int:
         """Distinct cache keys per candidate of `generation`, the same ones again on resume."""
@@ -85,5 +87,9 @@ class GenerationState(BaseModel):
         return cls.model_validate(stored)
 
     def dump(self) -> dict[str, Any]:
-        """The JSON form kept in the archive."""
-        return self.model_dump(mode="json")
+        """The JSON form kept in the archive (a code slot stores no ``form``: the shape it always had)."""
+        data = self.model_dump(mode="json")
+        for slot in data["slots"]:
+            if slot.get("form") == "code":
+                del slot["form"]
+        return data

@@ -127,6 +127,9 @@ def _config(server: FakeOpenAIServer, **changes: Any) -> SearchConfig:
         "sandbox": {"isolation": "process"},
         "cache": False,
         "progress": False,
+        # These tests script code proposals; workflow proposals and ensembles have tests of their own.
+        "proposals": "code",
+        "ensembles": False,
     }
     return SearchConfig.model_validate({**settings, **changes})
 

@@ -85,6 +85,10 @@ def command(server: FakeOpenAIServer, run_dir: Path, *extra: str) -> list[str]:
             "--no-cache",
             "--no-reflection",
             "--no-manual",
+            # The scripted meta agent writes code; workflows and ensembles are tested on their own.
+            "--proposals",
+            "code",
+            "--no-ensembles",
             "--out",
             str(run_dir),
         ]

@@ -86,13 +86,14 @@ def base_config(server: FakeOpenAIServer, **changes: Any) -> SearchConfig:
         "self_review": 1,
         "debug_attempts": 1,
         "seeds": ["cot"],
-        "isolation": "process",
-        "workers": 2,
+        "sandbox": {"isolation": "process", "workers": 2, "wall_time_s": 1.0},
         "concurrency": 4,
-        "wall_time_s": 1.0,
         "cache": False,
         "top_k": 2,
         "model_timeout_s": 10.0,
+        # These tests script code proposals; workflow proposals and ensembles have tests of their own.
+        "proposals": "code",
+        "ensembles": False,
     }
     settings.update(changes)
     return SearchConfig(**settings)
@@ -157,9 +158,10 @@ async def test_full_search_stores_good_broken_duplicate_and_hanging_agents(
         assert len(selections) == 4
         assert all("control_partner" in e.payload and "partner_gain" in e.payload for e in selections)
 
-        # Only the top agents by search score were scored on the test split; alpha was selected.
+        # Only the top agents by search score were scored on the test split, and the best seed (the
+        # selected agent is compared with it on the same questions); alpha was selected.
         tested = [a for a in archive.agents() if a.test_summary is not None]
-        assert {a.id for a in tested} == {alpha.id, fixed.id}
+        assert {a.id for a in tested} == {alpha.id, fixed.id, seed.id}
         final = archive.get_state("final_summary")
         assert final["selected"]["id"] == alpha.id
         assert "search split" in final["reason"] and "test split played no part" in final["reason"]
@@ -178,7 +180,7 @@ async def test_budget_stops_the_run_cleanly_at_the_limit(
     tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta], limit: int
 ) -> None:
     srv, _ = server
-    config = base_config(srv, budget_calls=limit, generations=6)
+    config = base_config(srv, budget={"max_calls": limit}, generations=6)
     outcome = await run_search(config, tmp_path / "run")
     assert outcome.status == "budget_exhausted"
     assert len(srv.requests) <= limit
