@@ -90,5 +90,16 @@ class ArchiveError(AgentkitError):
     """A run directory or archive database is missing, corrupt or from an incompatible version."""
 
 
+class RunLocked(ArchiveError):
+    """Another process holds the run directory (one run, one writer): a second search, `--resume`,
+    import or evaluation into the same run is refused. `holder` describes the process that holds it
+    (an `agentkit.archive.LockHolder`: pid, host, command, since when), `run_dir` the directory."""
+
+    def __init__(self, message: str, *, run_dir: str, holder: object | None = None) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+        self.holder = holder
+
+
 class SearchError(AgentkitError):
     """Meta Agent Search cannot continue."""

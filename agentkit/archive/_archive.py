@@ -17,6 +17,7 @@ from agentkit.archive._agents import AgentStore
 from agentkit.archive._db import Database, as_payload, dump_json, utc_now
 from agentkit.archive._feedback import FeedbackStore, _filters
 from agentkit.archive._files import agent_file_name, agent_id_of_file, render_agent_file, write_atomic
+from agentkit.archive._lock import LockHolder, RunLock, lock_holder
 from agentkit.archive._models import AgentRecord, EventRecord, RunInfo, UsageRecord, UsageTotals
 from agentkit.archive._schema import SCHEMA_VERSION, current_version, upgrade
 from agentkit.errors import ArchiveError
@@ -35,12 +36,28 @@ class Archive(AgentStore, FeedbackStore):
     at all. Agent files are written after the commit and can always be rebuilt from the database.
 
     Build with `Archive.create(run_dir, config)` or `Archive.open(run_dir)`; usable as a context manager.
-    One instance may be shared by the threads of a process; several processes may write at once.
+    One instance may be shared by the threads of a process.
+
+    One run, one writer: a process that drives the run (a search, `--resume`, an import, an evaluation
+    into the run) opens it with ``lock=True``, which takes the run directory's exclusive lock (see
+    `RunLock`) before anything is written and holds it until `close()` or the process's death; a second
+    writer gets `RunLocked` naming the holder. Readers open without the lock and can ask `held_by()`
+    whether a writer is at work. (SQLite keeps the database consistent either way; the lock keeps the
+    run the run its configuration describes.)
     """
 
-    def __init__(self, run_dir: Path, *, busy_timeout_s: float, config: Mapping[str, Any] | None) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        busy_timeout_s: float,
+        config: Mapping[str, Any] | None,
+        run_lock: RunLock | None = None,
+    ) -> None:
         """Use `Archive.create` or `Archive.open` instead."""
         self.run_dir = run_dir
+        self.run_lock = run_lock
+        """The writer lock this archive holds (taken with ``lock=True``), else None."""
         self.db_path = run_dir / DB_NAME
         self.agents_dir = run_dir / AGENTS_DIR
         self._dirty: set[str] = set()
@@ -55,6 +72,10 @@ class Archive(AgentStore, FeedbackStore):
         except BaseException:
             self._db.close()
             raise
+
+    @staticmethod
+    def _take_lock(run_dir: Path, lock: bool) -> RunLock | None:
+        return RunLock.acquire(run_dir) if lock else None
 
     def _init_schema(self, config: Mapping[str, Any] | None) -> None:
         try:
@@ -82,10 +103,18 @@ class Archive(AgentStore, FeedbackStore):
 
     @classmethod
     def create(
-        cls, run_dir: str | Path, config: Mapping[str, Any] | None = None, *, busy_timeout_s: float = 30.0
+        cls,
+        run_dir: str | Path,
+        config: Mapping[str, Any] | None = None,
+        *,
+        lock: bool = False,
+        busy_timeout_s: float = 30.0,
     ) -> Archive:
         """Create a new archive in `run_dir` (made if missing) storing `config` (any JSON-able dict: models,
-        task, split sizes, seeds, budget, package versions, git revision). ArchiveError if one exists."""
+        task, split sizes, seeds, budget, package versions, git revision). ArchiveError if one exists.
+
+        With `lock`, the run's writer lock is taken before the database is made and held until `close()`
+        (RunLocked when another process holds it)."""
         run_dir = Path(run_dir)
         if (run_dir / DB_NAME).exists():
             raise ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead")
@@ -93,12 +122,31 @@ class Archive(AgentStore, FeedbackStore):
             (run_dir / AGENTS_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ArchiveError(f"cannot create run directory {run_dir}: {exc}") from exc
-        return cls(run_dir, busy_timeout_s=busy_timeout_s, config=dict(config or {}))
+        run_lock = cls._take_lock(run_dir, lock)
+        try:
+            if lock and (run_dir / DB_NAME).exists():  # made by a writer that finished meanwhile
+                raise ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead")
+            return cls(run_dir, busy_timeout_s=busy_timeout_s, config=dict(config or {}), run_lock=run_lock)
+        except BaseException:
+            if run_lock is not None:
+                run_lock.release()
+            raise
 
     @classmethod
-    def open(cls, run_dir: str | Path, *, busy_timeout_s: float = 30.0, repair_files: bool = True) -> Archive:
+    def open(
+        cls,
+        run_dir: str | Path,
+        *,
+        lock: bool = False,
+        busy_timeout_s: float = 30.0,
+        repair_files: bool = True,
+    ) -> Archive:
         """Open an existing archive (`run_dir`, or the `archive.sqlite` inside it). With `repair_files`,
-        agent files missing after a crash are written again. ArchiveError if missing, corrupt or newer."""
+        agent files missing after a crash are written again. ArchiveError if missing, corrupt or newer.
+
+        With `lock`, the run's writer lock is taken before anything is written (RunLocked when another
+        process holds it) and held until `close()`; without it the archive is opened as a reader, which
+        works while another process writes (pass ``repair_files=False`` to write nothing at all)."""
         run_dir = Path(run_dir)
         if run_dir.name == DB_NAME and run_dir.is_file():
             run_dir = run_dir.parent
@@ -108,7 +156,13 @@ class Archive(AgentStore, FeedbackStore):
             raise ArchiveError(f"{run_dir} is not a run directory")
         if not (run_dir / DB_NAME).is_file():
             raise ArchiveError(f"{run_dir} holds no archive ({DB_NAME} is missing)")
-        archive = cls(run_dir, busy_timeout_s=busy_timeout_s, config=None)
+        run_lock = cls._take_lock(run_dir, lock)
+        try:
+            archive = cls(run_dir, busy_timeout_s=busy_timeout_s, config=None, run_lock=run_lock)
+        except BaseException:
+            if run_lock is not None:
+                run_lock.release()
+            raise
         if repair_files:
             archive._write_missing_files()
         return archive
@@ -119,8 +173,18 @@ class Archive(AgentStore, FeedbackStore):
         return (Path(run_dir) / DB_NAME).is_file()
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
-        self._db.close()
+        """Close the database and release the writer lock, if held (idempotent)."""
+        try:
+            self._db.close()
+        finally:
+            if self.run_lock is not None:
+                self.run_lock.release()
+
+    def held_by(self) -> LockHolder | None:
+        """Who holds this run's writer lock right now (another process, or this archive when opened with
+        ``lock=True``), or None when no writer is at work: for read-only views to say that the run is
+        in progress."""
+        return lock_holder(self.run_dir)
 
     def __enter__(self) -> Archive:
         return self

@@ -132,10 +132,25 @@ def _summary_row(result: EvalResult) -> dict[str, Any]:
 
 @app.command("eval")
 def eval_command(
-    agent: str = typer.Option(
-        ..., "--agent", "-a", help="A seed agent name (e.g. cot) or a path to a .py file."
+    agent: str | None = typer.Option(
+        None,
+        "--agent",
+        "-a",
+        help="A seed agent name (e.g. cot) or a path to a .py file; with --run, an agent id or name in "
+        "the run (default: all of them).",
     ),
-    task: str = opt.TASK,
+    task: str | None = typer.Option(
+        None,
+        "--task",
+        "-t",
+        help="Task name: gsm8k, mgsm, bbh/<task>, gen/<kind>, jsonl:<path> (with --run: default the run's).",
+    ),
+    run: Path | None = typer.Option(
+        None,
+        "--run",
+        help="Score the agents of this run directory (e.g. from import-adas) and store the scores in it "
+        "(split 'eval', shown by agentkit show). Takes the run's lock; run it again to go on after a stop.",
+    ),
     model: str | None = opt.MODEL,
     api_base: str | None = opt.API_BASE,
     limit: int = opt.LIMIT,
@@ -148,12 +163,33 @@ def eval_command(
     timeout: float = opt.TIMEOUT,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
-    """Score one agent on the first N examples of a task."""
+    """Score one agent on the first N examples of a task (or, with --run, the agents of a run, into it)."""
     from rich.console import Console
     from rich.table import Table
 
+    from agentkit.errors import ConfigError
     from agentkit.evaluate import resolve_agent
 
+    if run is not None:
+        _eval_run(
+            run,
+            agent=agent,
+            task=task,
+            model=model,
+            api_base=api_base,
+            limit=limit,
+            concurrency=concurrency,
+            isolation=isolation,
+            no_cache=no_cache,
+            data_dir=data_dir,
+            task_opt=task_opt,
+            seed=seed,
+            timeout=timeout,
+            as_json=as_json,
+        )
+        return
+    if agent is None or task is None:
+        raise ConfigError("agentkit eval needs --agent and --task (or --run RUN_DIR to score a run's agents)")
     spec = resolve_agent(agent)
     started = time.perf_counter()
     (result,), level, model_name = asyncio.run(
@@ -203,6 +239,69 @@ def eval_command(
             f"[yellow]{len(errors)} example(s) failed; first: {first.example_id}: "
             f"{first.error.kind}: {first.error.message}[/]"
         )
+
+
+def _eval_run(
+    run: Path,
+    *,
+    agent: str | None,
+    task: str | None,
+    model: str | None,
+    api_base: str | None,
+    limit: int,
+    concurrency: int,
+    isolation: str,
+    no_cache: bool,
+    data_dir: Path | None,
+    task_opt: list[str],
+    seed: int,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """`agentkit eval --run`: score a run's agents into the run (`agentkit.evaluate.evaluate_run`)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from agentkit.evaluate import evaluate_run
+    from agentkit.evaluate._session import check_isolation
+
+    done = asyncio.run(
+        evaluate_run(
+            run,
+            task=task,
+            agents=[agent] if agent else None,
+            model=model,
+            model_overrides=opt.model_overrides(api_base),
+            data_dir=data_dir,
+            task_options=opt.parse_task_opts(task_opt),
+            limit=limit,
+            concurrency=concurrency,
+            isolation=check_isolation(isolation),
+            cache=not no_cache,
+            seed=seed,
+            wall_time_s=timeout,
+        )
+    )
+    if as_json:
+        print(done.model_dump_json(indent=2))
+        return
+    table = Table(
+        title=f"{done.run_dir} on {done.task} ({done.model}), {done.limit} examples, split {done.split}"
+    )
+    for col in ("agent", "name", "accuracy [95% CI]", "errors", "reused", "cost"):
+        table.add_column(col, justify="left" if col in ("agent", "name") else "right")
+    for row in done.agents:
+        table.add_row(
+            row.agent_id,
+            row.name,
+            f"{row.mean:.1%} [{row.low:.1%}, {row.high:.1%}]",
+            f"{row.error_rate:.0%}",
+            str(row.reused),
+            _fmt_cost(row.cost_usd),
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"isolation: {done.isolation}; stored in the run: agentkit show {done.run_dir}")
 
 
 @app.command("bench")

@@ -23,6 +23,11 @@ def manual_command(
     from agentkit.reflect import compile_manual
 
     with Archive.open(run_dir, repair_files=False) as archive:
+        holder = archive.held_by()
+        if holder is not None:  # on stderr, so that --json stays clean
+            typer.echo(
+                f"note: run in progress: held by {holder.describe()}; the manual may still change", err=True
+            )
         rules = archive.rules()
         if as_json:
             chosen = rules if all_rules else [r for r in rules if r.status == "active"]

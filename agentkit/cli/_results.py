@@ -52,9 +52,16 @@ def report_command(
     ),
 ) -> None:
     """Write one self-contained report.html about a run (opens offline; no scripts)."""
+    from agentkit.archive import lock_holder
     from agentkit.report import write_report
 
-    print(write_report(run_dir, out=out))
+    path = write_report(run_dir, out=out)
+    holder = lock_holder(run_dir)
+    if holder is not None:
+        print(
+            f"note: run in progress: held by {holder.describe()}; the report is a snapshot", file=sys.stderr
+        )
+    print(path)
 
 
 @app.command("export")
@@ -76,6 +83,11 @@ def export_command(
     if as_json:
         print(result.model_dump_json(indent=2))
         return
+    if result.in_progress is not None:
+        print(
+            f"note: run in progress: held by {result.in_progress.describe()}; the selection may still change",
+            file=sys.stderr,
+        )
     chosen = " (selected by search-split lower bound)" if result.selected else ""
     print(f"exported {result.name} ({result.agent_id}){chosen}", file=sys.stderr)
     print(
@@ -88,7 +100,9 @@ def export_command(
 @app.command("import-adas")
 def import_adas_command(
     source: Path = typer.Argument(
-        ..., help="An ADAS archive file: a JSON list of {thought, name, code, fitness}."
+        ...,
+        help="An ADAS archive file: a JSON list of {thought, name, code, fitness[, test_fitness]} "
+        "(run_archive.json, evaluate.json or ADAS's published results).",
     ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="New run directory (default: archives/adas-<file>)."
@@ -96,7 +110,7 @@ def import_adas_command(
     task: str | None = typer.Option(None, "--task", "-t", help="The task these agents were made for."),
     as_json: bool = opt.JSON_OUT,
 ) -> None:
-    """Read an ADAS archive into a new run so its agents can be re-evaluated here."""
+    """Read an ADAS archive into a new run so its agents can be re-evaluated here (agentkit eval --run)."""
     from agentkit.report import import_adas
 
     report = import_adas(source, out=out, task=task)
@@ -109,4 +123,11 @@ def import_adas_command(
     )
     for skipped in report.skipped:
         print(f"  skipped entry {skipped.index}: {skipped.reason}", file=sys.stderr)
+    if report.imported:
+        print(
+            f"  score them here: agentkit eval --run {report.run_dir}"
+            + ("" if task else " --task <task>")
+            + " --model <model>",
+            file=sys.stderr,
+        )
     print(report.run_dir)

@@ -2,6 +2,7 @@
 
 Public names:
     evaluate_agent: score one agent on a list of examples (optionally as a screening cascade)
+    evaluate_run: score the agents of a run directory into it (`agentkit eval --run`, e.g. ADAS imports)
     load_agent: an agent file as a plain callable for apps
     Session: the shared client, model and runner of an evaluation
     EvalResult, ExampleResult, EvalSummary, Interval, AgentFailure, LLMCallTrace: the records
@@ -11,7 +12,11 @@ from __future__ import annotations
 
 from agentkit.evaluate._agent_file import AgentSpec, read_agent_file, resolve_agent, seed_names
 from agentkit.evaluate._evaluator import evaluate_agent, evaluate_one
+from agentkit.evaluate._into_run import RunEvalRow, RunEvaluation, evaluate_run
 from agentkit.evaluate._loaded import AgentAnswer, AgentUsage, LoadedAgent, load_agent
+from agentkit.evaluate._runner import AgentRunner, LLMHandler
+from agentkit.evaluate._session import Session
+from agentkit.evaluate._summary import summarize
 from agentkit.records import (
     AgentFailure,
     EvalResult,
@@ -20,9 +25,6 @@ from agentkit.records import (
     Interval,
     LLMCallTrace,
 )
-from agentkit.evaluate._runner import AgentRunner, LLMHandler
-from agentkit.evaluate._session import Session
-from agentkit.evaluate._summary import summarize
 
 __all__ = [
     "AgentAnswer",
@@ -37,9 +39,12 @@ __all__ = [
     "LLMCallTrace",
     "LLMHandler",
     "LoadedAgent",
+    "RunEvalRow",
+    "RunEvaluation",
     "Session",
     "evaluate_agent",
     "evaluate_one",
+    "evaluate_run",
     "load_agent",
     "read_agent_file",
     "resolve_agent",

@@ -5,7 +5,8 @@ Public names:
     run_table, agent_detail, render_table, render_detail: what `agentkit show` prints (data and rich)
     build_report, write_report: the HTML report of a run
     export_agent, render_export: one agent as a standalone agent file for `agentkit.load_agent`
-    import_adas, parse_adas_fitness: an ADAS archive file as a new run
+    import_adas, parse_adas_fitness, adas_reported: an ADAS archive file as a new run, and the scores
+        ADAS reported for its agents (shown beside agentkit's own)
 
 Selection is by the search split only: the selected agent has the highest lower bound of its search-split
 interval; sealed test scores are shown beside it, never used to choose.
@@ -15,9 +16,12 @@ from __future__ import annotations
 
 from agentkit.report._adas_import import (
     AdasFitness,
+    AdasReported,
+    AdasScore,
     ImportedAgent,
     ImportReport,
     SkippedEntry,
+    adas_reported,
     import_adas,
     parse_adas_fitness,
 )
@@ -45,6 +49,8 @@ from agentkit.report._show import (
 __all__ = [
     "REPORT_NAME",
     "AdasFitness",
+    "AdasReported",
+    "AdasScore",
     "AgentDetail",
     "AgentRow",
     "ExportResult",
@@ -54,6 +60,7 @@ __all__ = [
     "RunTable",
     "ScoreView",
     "SkippedEntry",
+    "adas_reported",
     "agent_detail",
     "agent_rows",
     "build_report",

@@ -1,9 +1,18 @@
-"""`agentkit import-adas`: an ADAS archive file (a JSON list of `{thought, name, code, fitness, ...}`) as a
-new run, so its agents can be re-evaluated here with sound statistics and a sealed test split.
+"""`agentkit import-adas`: an ADAS archive file as a new run, so its agents can be re-evaluated here with
+sound statistics (`agentkit eval --run RUN_DIR`).
 
-ADAS's fitness is kept as it was (a string such as ``95% Bootstrap Confidence Interval: (12.5%, 25.0%),
-Median: 18.8%``) in each agent's meta and in an import event; it is never stored as one of our scores,
-because it was measured elsewhere, on other examples, with another model.
+ADAS writes its archives as a JSON list of ``{thought, name, code, fitness, generation, ...}``: the search's
+``*_run_archive.json``, and ``*_evaluate.json`` / the published ``results/*.json``, whose entries also
+carry ``test_fitness``. Every entry with code that defines ``forward`` is imported. A thought ADAS stored
+as a JSON object (``{"Insights": ..., "Overall Idea": ..., "Implementation": ...}``) is kept as its JSON
+text.
+
+ADAS's reported fitness (a string such as ``95% Bootstrap Confidence Interval: (12.5%, 25.0%), Median:
+18.8%``) is kept as it was and parsed (interval and median), in each agent's meta (``adas_fitness``,
+``adas_fitness_parsed``, and ``adas_test_fitness``, ``adas_test_fitness_parsed`` where given) and in an
+import event. `adas_reported` reads it back; `show` and the report put it beside agentkit's own scores.
+It is never stored as one of our scores, because it was measured elsewhere, on other examples, with
+another model.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from agentkit.errors import ArchiveError, ConfigError
 
-_CORE_KEYS = ("thought", "name", "code", "fitness", "generation")
+_CORE_KEYS = ("thought", "name", "code", "fitness", "test_fitness", "generation")
 _INTERVAL = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*%?\s*,\s*(-?\d+(?:\.\d+)?)\s*%?\s*\)")
 _MEDIAN = re.compile(r"median\s*[:=]?\s*(-?\d+(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
 _CONFIDENCE = re.compile(r"(\d+(?:\.\d+)?)\s*%\s*bootstrap", re.IGNORECASE)
@@ -36,6 +45,43 @@ class AdasFitness(BaseModel):
     """Upper bound of ADAS's bootstrap interval."""
     confidence: float | None = None
     """Confidence level of the interval, where stated."""
+
+
+class AdasScore(AdasFitness):
+    """One score ADAS reported for an agent: its text as ADAS wrote it, and the numbers read from it."""
+
+    text: str | None = None
+    """ADAS's text, as it was (JSON for a value that was not a string)."""
+
+
+class AdasReported(BaseModel):
+    """The scores ADAS reported for an imported agent (measured by ADAS, on its own examples, with its
+    own model): shown beside agentkit's scores, never used as one of them."""
+
+    fitness: AdasScore | None = None
+    """ADAS's ``fitness``: the score its search measured (on its validation questions)."""
+    test_fitness: AdasScore | None = None
+    """ADAS's ``test_fitness``: its score on held-out questions, where the file has one."""
+
+
+def _reported(raw: Any, parsed: Any) -> AdasScore | None:
+    if raw is None and not isinstance(parsed, dict):
+        return None
+    numbers = AdasFitness.model_validate(parsed) if isinstance(parsed, dict) else AdasFitness()
+    text = raw if isinstance(raw, str) or raw is None else json.dumps(raw, ensure_ascii=False)
+    return AdasScore(**numbers.model_dump(), text=text)
+
+
+def adas_reported(meta: dict[str, Any]) -> AdasReported | None:
+    """The scores ADAS reported, from an imported agent's meta; None for an agent not imported from ADAS
+    (or imported without any fitness)."""
+    if "adas_index" not in meta:
+        return None
+    reported = AdasReported(
+        fitness=_reported(meta.get("adas_fitness"), meta.get("adas_fitness_parsed")),
+        test_fitness=_reported(meta.get("adas_test_fitness"), meta.get("adas_test_fitness_parsed")),
+    )
+    return reported if reported.fitness or reported.test_fitness else None
 
 
 class SkippedEntry(BaseModel):
@@ -60,6 +106,8 @@ class ImportedAgent(BaseModel):
     """Generation taken from the entry (0 when it had none, or ``initial``)."""
     fitness: str | None
     """ADAS's fitness text, as it was."""
+    test_fitness: str | None = None
+    """ADAS's test fitness text, as it was (files from ADAS's evaluation carry one)."""
 
 
 class ImportReport(BaseModel):
@@ -129,12 +177,6 @@ def _check_entry(entry: Any) -> str | None:
     code = entry.get("code")
     if not isinstance(code, str) or not code.strip():
         return "no 'code' string"
-    name = entry.get("name")
-    if name is not None and not isinstance(name, str):
-        return "'name' is not a string"
-    thought = entry.get("thought")
-    if thought is not None and not isinstance(thought, str):
-        return "'thought' is not a string"
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
@@ -146,6 +188,22 @@ def _check_entry(entry: Any) -> str | None:
     if _generation(entry.get("generation")) is None:
         return f"'generation' {entry.get('generation')!r} is not a generation number"
     return None
+
+
+def _as_text(value: Any) -> str:
+    """A name or thought as text: strings as they are, anything else (ADAS stores some thoughts as
+    JSON objects) as its JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(_jsonable(value), ensure_ascii=False, indent=2)
+
+
+def _fitness_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(_jsonable(value), ensure_ascii=False)
 
 
 def _jsonable(value: Any) -> Any:
@@ -165,9 +223,11 @@ def default_import_dir(source: Path) -> Path:
 def import_adas(
     source: str | Path, *, out: str | Path | None = None, task: str | None = None
 ) -> ImportReport:
-    """Create a new run from an ADAS archive file. Every well-formed entry becomes an agent with origin
-    ``import`` (status ``proposed``, so it gets evaluated here); malformed entries are reported by index and
-    skipped. ConfigError when the file is not a JSON list; ArchiveError when the run directory holds one."""
+    """Create a new run from an ADAS archive file. Every entry with code defining ``forward`` becomes an
+    agent with origin ``import`` (status ``proposed``, so it gets evaluated here), its thought as text
+    (JSON when ADAS stored an object) and ADAS's reported scores in its meta; entries without usable code
+    are reported by index and skipped. The new run is locked while it is written. ConfigError when the
+    file is not a JSON list; ArchiveError when the run directory holds one."""
     from agentkit.archive import Archive
 
     src = Path(source)
@@ -190,7 +250,7 @@ def import_adas(
         "adas_entries": len(data),
         "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with Archive.create(run_dir, config) as archive, archive.transaction():
+    with Archive.create(run_dir, config, lock=True) as archive, archive.transaction():
         for index, entry in enumerate(data):
             problem = _check_entry(entry)
             if problem is not None:
@@ -200,7 +260,7 @@ def import_adas(
             assert generation is not None  # _check_entry made sure
             fitness_raw = entry.get("fitness")
             parsed = parse_adas_fitness(fitness_raw)
-            name = (entry.get("name") or "").strip() or f"ADAS agent {index}"
+            name = _as_text(entry.get("name")).strip() or f"ADAS agent {index}"
             extra = {k: _jsonable(v) for k, v in entry.items() if k not in _CORE_KEYS}
             meta: dict[str, Any] = {
                 "adas_index": index,
@@ -208,23 +268,32 @@ def import_adas(
                 "adas_fitness_parsed": parsed.model_dump() if parsed else None,
                 "adas_generation": _jsonable(entry.get("generation")),
             }
+            if "test_fitness" in entry:
+                test_raw = entry["test_fitness"]
+                test_parsed = parse_adas_fitness(test_raw)
+                meta["adas_test_fitness"] = None if test_raw is None else _jsonable(test_raw)
+                meta["adas_test_fitness_parsed"] = test_parsed.model_dump() if test_parsed else None
+            if not isinstance(entry.get("thought"), str | None):
+                meta["adas_thought_type"] = type(entry["thought"]).__name__  # kept as its JSON text
             if extra:
                 meta["adas_extra"] = extra
             record = archive.add_agent(
                 name,
                 entry["code"],
-                thought=(entry.get("thought") or "").strip(),
+                thought=_as_text(entry.get("thought")).strip(),
                 generation=generation,
                 origin="import",
                 status="proposed",
                 meta=meta,
             )
-            fitness_text = fitness_raw if isinstance(fitness_raw, str) else None
-            if fitness_text is None and fitness_raw is not None:
-                fitness_text = json.dumps(_jsonable(fitness_raw))
             report.imported.append(
                 ImportedAgent(
-                    index=index, agent_id=record.id, name=name, generation=generation, fitness=fitness_text
+                    index=index,
+                    agent_id=record.id,
+                    name=name,
+                    generation=generation,
+                    fitness=_fitness_text(fitness_raw),
+                    test_fitness=_fitness_text(entry.get("test_fitness")),
                 )
             )
         archive.log_event(
@@ -233,7 +302,13 @@ def import_adas(
                 "source": str(src.resolve()),
                 "entries": len(data),
                 "imported": [
-                    {"index": a.index, "agent_id": a.agent_id, "name": a.name, "fitness": a.fitness}
+                    {
+                        "index": a.index,
+                        "agent_id": a.agent_id,
+                        "name": a.name,
+                        "fitness": a.fitness,
+                        "test_fitness": a.test_fitness,
+                    }
                     for a in report.imported
                 ],
                 "skipped": [s.model_dump() for s in report.skipped],

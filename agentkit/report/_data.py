@@ -12,11 +12,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agentkit.report._adas_import import AdasReported, adas_reported
+
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord, Archive
     from agentkit.evaluate import EvalSummary
 
 SortKey = Literal["score", "generation"]
+
+EVAL_SPLIT = "eval"
+"""The split `agentkit eval --run` stores its scores under (kept apart from a search's splits)."""
 
 # Splits whose results may explain a failure; a failed agent often has results but no summary.
 _FAILURE_SPLITS = ("screen", "search")
@@ -65,6 +70,10 @@ class AgentRow(BaseModel):
     """Score on the screening subset, where measured."""
     test: ScoreView | None = None
     """Score on the sealed test split, where measured (never used for selection)."""
+    eval: ScoreView | None = None
+    """Score from `agentkit eval --run` (the task's first examples; how imported agents are scored)."""
+    adas: AdasReported | None = None
+    """The scores ADAS reported for an imported agent (measured by ADAS, not here; never used to select)."""
     cost_usd: float | None = None
     """Evaluation cost over every split measured; None when no price is known."""
     selected: bool = False
@@ -138,13 +147,16 @@ def agent_row(agent: AgentRecord, *, selected_id: str | None) -> AgentRow:
         search=score_view(agent.summaries.get("search")),
         screen=score_view(agent.summaries.get("screen")),
         test=score_view(agent.summaries.get("test")),
+        eval=score_view(agent.summaries.get(EVAL_SPLIT)),
+        adas=adas_reported(agent.meta) if agent.origin == "import" else None,
         cost_usd=agent_cost(agent),
         selected=agent.id == selected_id,
     )
 
 
 def sort_rows(rows: list[AgentRow], by: SortKey = "score") -> list[AgentRow]:
-    """Rows by search-split lower bound (best first; unmeasured last, by generation), or by generation."""
+    """Rows by search-split lower bound (best first; then screened, then scored by `eval --run` only;
+    unmeasured last, by generation), or by generation."""
     order = {row.id: i for i, row in enumerate(rows)}  # creation order, the archive's natural order
     if by == "generation":
         return sorted(rows, key=lambda r: (r.generation, order[r.id]))
@@ -154,7 +166,9 @@ def sort_rows(rows: list[AgentRow], by: SortKey = "score") -> list[AgentRow]:
             return (0, -r.search.low, -r.search.mean, r.generation, order[r.id])
         if r.screen is not None:
             return (1, -r.screen.low, -r.screen.mean, r.generation, order[r.id])
-        return (2, 0.0, 0.0, r.generation, order[r.id])
+        if r.eval is not None:
+            return (2, -r.eval.low, -r.eval.mean, r.generation, order[r.id])
+        return (3, 0.0, 0.0, r.generation, order[r.id])
 
     return sorted(rows, key=key)
 

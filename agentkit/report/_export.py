@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from agentkit.archive import LockHolder
 from agentkit.errors import AgentCodeError, ArchiveError
 from agentkit.report._data import ScoreView, run_settings, score_view, selected_agent
 from agentkit.report._format import fmt_score
@@ -40,6 +41,9 @@ class ExportResult(BaseModel):
     """Its sealed test score, where measured."""
     selected: bool
     """True when it is the run's selected agent (search-split lower bound)."""
+    in_progress: LockHolder | None = None
+    """The process writing to the run when it was exported, if any: a run in progress may still select
+    another agent."""
 
 
 def strip_module_docstring(code: str) -> str:
@@ -165,6 +169,7 @@ def export_agent(
             record = archive.agent(agent)
         config = run_settings(archive.config)
         run_path = archive.run_dir
+        holder = archive.held_by()
     path = Path(out) if out is not None else default_export_path(run_path, record, chosen=agent is None)
     text = render_export(record, config=config, run_dir=run_path, file_name=path.name)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,4 +187,5 @@ def export_agent(
         search=score_view(record.summaries.get("search")),
         test=score_view(record.summaries.get("test")),
         selected=best is not None and best.id == record.id,
+        in_progress=holder,
     )

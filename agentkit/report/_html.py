@@ -54,12 +54,19 @@ def _page(view: RunView) -> str:
         )
         if x
     )
+    banner = ""
+    if view.in_progress is not None:
+        banner = (
+            '<div class="banner" id="in-progress"><b>Run in progress.</b> '
+            f"{esc(f'held by {view.in_progress.describe()}')}: this report is a snapshot; agents, scores "
+            "and the selection may still change. Write it again when the run has finished.</div>"
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>agentkit report: {esc(run)}</title><style>{PAGE_CSS}</style></head><body>"
         f'<header><h1>agentkit report: {esc(run)}</h1><div class="sub">{esc(sub)}</div></header>'
-        f"<nav>{nav}</nav><main>{body}</main></body></html>\n"
+        f"<nav>{nav}</nav><main>{banner}{body}</main></body></html>\n"
     )
 
 

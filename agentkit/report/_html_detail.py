@@ -12,6 +12,7 @@ from agentkit.report._data import compiled_manual, failure_view, monitor_series,
 from agentkit.report._format import fmt_cost, fmt_int, fmt_score
 from agentkit.report._html_parts import (
     RunView,
+    adas_cell,
     agent_ref,
     badge,
     esc,
@@ -232,6 +233,10 @@ def code(run: RunView) -> str:
             facts.append(("screen", esc(fmt_score(r.screen, with_n=True))))
         if r.test:
             facts.append(("sealed test", f'<span class="test">{esc(fmt_score(r.test, with_n=True))}</span>'))
+        if r.eval:
+            facts.append(("eval (eval --run)", esc(fmt_score(r.eval, with_n=True))))
+        if r.adas is not None:
+            facts.append(("reported by ADAS", adas_cell(r.adas)))
         facts.append(("cost", esc(fmt_cost(r.cost_usd))))
         if a.meta:
             meta = json.dumps(a.meta, ensure_ascii=False, default=str)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from agentkit.report._adas_import import AdasReported, AdasScore
 from agentkit.report._data import ScoreView, agent_row, run_settings, selected_agent
 from agentkit.report._format import fmt_score
 
@@ -75,6 +76,9 @@ details > .body { padding:8px 12px; }
 .oc-improved { color:var(--ok); }
 .oc-regressed, .oc-crashed { color:var(--bad); }
 .oc-no_change { color:var(--muted); }
+.banner { border-left:4px solid var(--warn); background:#fffbeb; padding:10px 14px; border-radius:4px;
+          margin:18px 0 0; }
+.adas { color:#6d28d9; }
 """
 
 
@@ -93,6 +97,8 @@ class RunView:
         self.rows = [agent_row(a, selected_id=best.id if best else None) for a in self.agents]
         self.row_by_id = {r.id: r for r in self.rows}
         self.events = archive.events()
+        self.in_progress = archive.held_by()
+        """The process writing to the run while the report was written, if any."""
 
 
 def esc(value: Any) -> str:
@@ -130,6 +136,28 @@ def kv_list(pairs: list[tuple[str, str]]) -> str:
 
 def score_cell(score: ScoreView | None) -> str:
     return esc(fmt_score(score)) if score is not None else '<span class="muted">-</span>'
+
+
+def fmt_adas(score: AdasScore | None) -> str:
+    """ADAS's reported score as agentkit writes its own (``0.281 [0.203, 0.359]``), or ADAS's text when
+    it held no numbers."""
+    if score is None:
+        return "-"
+    if score.median is None:
+        return score.text or "-"
+    if score.low is None or score.high is None:
+        return f"{score.median:.3f}"
+    return f"{score.median:.3f} [{score.low:.3f}, {score.high:.3f}]"
+
+
+def adas_cell(reported: AdasReported | None) -> str:
+    """ADAS's reported scores (search fitness, and test fitness where given), escaped."""
+    if reported is None or (reported.fitness is None and reported.test_fitness is None):
+        return '<span class="muted">-</span>'
+    text = fmt_adas(reported.fitness)
+    if reported.test_fitness is not None:
+        text += f"; test {fmt_adas(reported.test_fitness)}"
+    return f'<span class="adas">{esc(text)}</span>'
 
 
 def agent_ref(agent_id: str, names: dict[str, str]) -> str:

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING
 
 from agentkit.report._data import payload_items, sort_rows
 from agentkit.report._format import fmt_cost, fmt_score
-from agentkit.report._html_parts import RunView, agent_ref, badge, esc, html_table, kv_list, score_cell
+from agentkit.report._html_parts import (
+    RunView,
+    adas_cell,
+    agent_ref,
+    badge,
+    esc,
+    html_table,
+    kv_list,
+    score_cell,
+)
 from agentkit.report._svg import PALETTE, IntervalRow, Series, interval_chart, line_chart
 
 if TYPE_CHECKING:
@@ -234,6 +243,8 @@ def scores(run: RunView) -> str:
             width=1060,
             label_width=330,
         )
+    has_eval = any(r.eval is not None for r in rows)
+    has_adas = any(r.adas is not None for r in rows)
     table_rows = []
     classes = []
     for r in rows:
@@ -250,32 +261,44 @@ def scores(run: RunView) -> str:
                 search,
                 esc(r.search.n) if r.search else "",
                 f'<span class="test">{score_cell(r.test)}</span>' if r.test else score_cell(None),
+                *([score_cell(r.eval)] if has_eval else []),
+                *([adas_cell(r.adas)] if has_adas else []),
                 esc(fmt_cost(r.cost_usd)),
                 parents,
             ]
         )
         classes.append("selected" if r.selected else "")
+    headers = ["gen", "id", "name", "status", "search score [95% interval]", "n", "sealed test"]
+    if has_eval:
+        headers.append("eval (agentkit eval --run)")
+    if has_adas:
+        headers.append("reported by ADAS")
+    headers += ["cost", "parents"]
     table = html_table(
-        [
-            "gen",
-            "id",
-            "name",
-            "status",
-            "search score [95% interval]",
-            "n",
-            "sealed test",
-            "cost",
-            "parents",
-        ],
+        headers,
         table_rows,
-        num_cols={0, 4, 5, 6, 7},
+        num_cols={0, 4, 5, 6, *range(7, len(headers) - 1)},
         row_classes=classes,
     )
     chart_html = f'<div class="chart-box" id="chart-scores">{chart}</div>' if chart else ""
+    notes = ""
+    if has_eval:
+        notes += (
+            " Eval scores were measured here by <code>agentkit eval --run</code> on the task's first "
+            "examples."
+        )
+    if has_adas:
+        notes += (
+            ' <span class="adas">Reported by ADAS</span>: the median [interval] ADAS reported for an '
+            "imported agent (and its test score, where the file had one), measured by ADAS on its own "
+            "examples with its own model: shown for comparison, never used here."
+        )
     return (
         chart_html
         + '<p class="small muted">Sorted by search-split lower bound. ★ marks the selected agent. Test '
-        "scores come from the sealed test split, measured once for the top agents after the search.</p>"
+        "scores come from the sealed test split, measured once for the top agents after the search."
+        + notes
+        + "</p>"
         + table
     )
 

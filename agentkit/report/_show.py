@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from agentkit.archive import AgentRecord, ReflectionRecord, ReviewRecord
+from agentkit.archive import AgentRecord, LockHolder, ReflectionRecord, ReviewRecord
 from agentkit.records import clip
+from agentkit.report._adas_import import AdasScore
 from agentkit.report._data import (
     AgentRow,
     FailureView,
@@ -34,6 +35,9 @@ class RunTable(BaseModel):
 
     run_dir: str
     """The run directory."""
+    in_progress: LockHolder | None = None
+    """The process writing to the run right now (a search, resume, import or evaluation), if any: its
+    pid, host, command and since when. The table is a snapshot of a run in progress then."""
     task: str | None = None
     """The run's task, if its configuration names one."""
     selected: str | None = None
@@ -57,6 +61,8 @@ class AgentDetail(BaseModel):
     """Why it failed, when its status is failed."""
     children: list[str] = Field(default_factory=list)
     """Ids of agents derived from it."""
+    in_progress: LockHolder | None = None
+    """The process writing to the run right now, if any (see `RunTable.in_progress`)."""
 
 
 def run_table(archive: Archive, *, sort: SortKey = "score") -> RunTable:
@@ -65,6 +71,7 @@ def run_table(archive: Archive, *, sort: SortKey = "score") -> RunTable:
     task = run_settings(archive.config).get("task")
     return RunTable(
         run_dir=str(archive.run_dir),
+        in_progress=archive.held_by(),
         task=task if isinstance(task, str) else None,
         selected=best.id if best else None,
         agents=agent_rows(archive, sort=sort),
@@ -82,11 +89,18 @@ def agent_detail(archive: Archive, id_or_name: str) -> AgentDetail:
         reflections=archive.reflections(agent_id=agent.id),
         failure=failure_view(archive, agent) if agent.status == "failed" else None,
         children=[child for parent, child in archive.lineage() if parent == agent.id],
+        in_progress=archive.held_by(),
     )
 
 
+def in_progress_line(holder: LockHolder) -> str:
+    """``run in progress: held by pid 4242 on gpu-3 since 2025-01-01T10:00:00+00:00 (agentkit search ...)``"""
+    return f"run in progress: held by {holder.describe()}"
+
+
 def open_run(run_dir: str | Path) -> Archive:
-    """Open a run's archive for reading (no agent files are rewritten)."""
+    """Open a run's archive for reading (no agent files are rewritten, no lock is taken: this works while
+    a search writes to the run)."""
     from agentkit.archive import Archive
 
     return Archive.open(run_dir, repair_files=False)
@@ -110,6 +124,8 @@ def render_table(table: RunTable) -> RenderableType:
         collapse_padding=True,
     )
     has_test = any(r.test is not None for r in table.agents)
+    has_eval = any(r.eval is not None for r in table.agents)
+    has_adas = any(r.adas is not None for r in table.agents)
     # A screened agent's search score covers only the screening subset it stopped after.
     sizes = sorted({r.search.n for r in table.agents if r.search is not None and r.status != "screened"})
     screen_sizes = sorted(
@@ -122,6 +138,10 @@ def render_table(table: RunTable) -> RenderableType:
     out.add_column("search [95% CI]", justify="right", no_wrap=True)
     if has_test:
         out.add_column("test", justify="right", no_wrap=True)
+    if has_eval:
+        out.add_column("eval [95% CI]", justify="right", no_wrap=True)
+    if has_adas:
+        out.add_column("ADAS reported", justify="right", no_wrap=True)
     out.add_column("cost", justify="right", no_wrap=True)
     out.add_column("parents", overflow="ellipsis", no_wrap=True, max_width=14)
     for r in table.agents:
@@ -138,6 +158,10 @@ def render_table(table: RunTable) -> RenderableType:
         ]
         if has_test:
             cells.append(f"{r.test.mean:.2f}" if r.test else "-")
+        if has_eval:
+            cells.append(_short_score(r.eval))
+        if has_adas:
+            cells.append(_adas_cell(r))
         cells += [fmt_cost(r.cost_usd), ", ".join(r.parents) or "-"]
         out.add_row(*cells)
     notes = []
@@ -147,6 +171,10 @@ def render_table(table: RunTable) -> RenderableType:
         notes.append(f"screened: stopped after the first {', '.join(map(str, screen_sizes))}")
     if has_test:
         notes.append("test = sealed test split, scored once at the end, never used to select")
+    if has_eval:
+        notes.append("eval = scored here by `agentkit eval --run`")
+    if has_adas:
+        notes.append("ADAS reported = ADAS's own median [interval] (its examples and model), test if given")
     if not table.agents:
         notes.append("no agents yet")
     elif table.selected:
@@ -155,7 +183,11 @@ def render_table(table: RunTable) -> RenderableType:
         notes.append("no agent has a search-split score yet")
     out.caption = _safe_text(" · ".join(notes))
     out.caption_justify = "left"
-    return out
+    if table.in_progress is None:
+        return out
+    from rich.console import Group
+
+    return Group(_safe_text(in_progress_line(table.in_progress), style="bold yellow"), out)
 
 
 def render_detail(detail: AgentDetail) -> RenderableType:
@@ -180,6 +212,13 @@ def render_detail(detail: AgentDetail) -> RenderableType:
     if r.screen:
         facts.add_row("screen", fmt_score(r.screen, with_n=True))
     facts.add_row("test (sealed)", fmt_score(r.test, with_n=True))
+    if r.eval:
+        facts.add_row("eval (eval --run)", fmt_score(r.eval, with_n=True))
+    if r.adas is not None:
+        if r.adas.fitness is not None:
+            facts.add_row("ADAS reported", _safe_text(_adas_text(r.adas.fitness)))
+        if r.adas.test_fitness is not None:
+            facts.add_row("ADAS reported test", _safe_text(_adas_text(r.adas.test_fitness)))
     facts.add_row("cost", fmt_cost(r.cost_usd))
     if detail.failure is not None:
         kinds = ", ".join(f"{k} ×{n}" if n else k for k, n in detail.failure.error_kinds.items()) or "unknown"
@@ -189,7 +228,10 @@ def render_detail(detail: AgentDetail) -> RenderableType:
         facts.add_row("failed", _safe_text(text, style="red"))
     for key, value in a.meta.items():
         facts.add_row(_safe_text(f"meta.{key}"), _safe_text(_short(value)))
-    parts: list[Any] = [Panel(facts, title=_safe_text(a.name, style="bold"), title_align="left")]
+    parts: list[Any] = []
+    if detail.in_progress is not None:
+        parts.append(_safe_text(in_progress_line(detail.in_progress), style="bold yellow"))
+    parts.append(Panel(facts, title=_safe_text(a.name, style="bold"), title_align="left"))
     if a.thought.strip():
         parts.append(Panel(_safe_text(a.thought.strip()), title="thought", title_align="left"))
     parts.append(
@@ -240,6 +282,31 @@ def _safe_text(text: str, style: str = "") -> Any:
     from rich.text import Text
 
     return Text(_clean(text), style=style)
+
+
+def _adas_number(score: AdasScore | None) -> str:
+    if score is None or score.median is None:
+        return "-"
+    if score.low is None or score.high is None:
+        return f"{score.median:.2f}"
+    return f"{score.median:.2f} [{score.low:.2f},{score.high:.2f}]"
+
+
+def _adas_cell(row: AgentRow) -> str:
+    if row.adas is None:
+        return "-"
+    text = _adas_number(row.adas.fitness)
+    if row.adas.test_fitness is not None:
+        text += f" · test {_adas_number(row.adas.test_fitness)}"
+    return text
+
+
+def _adas_text(score: AdasScore) -> str:
+    """Numbers first (as fractions, like agentkit's), then ADAS's own words."""
+    numbers = _adas_number(score)
+    if score.text and numbers != "-":
+        return f"{numbers}  ({score.text})"
+    return score.text or numbers
 
 
 def _short_score(score: ScoreView | None) -> str:

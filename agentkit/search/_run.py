@@ -187,6 +187,8 @@ def _open_archive(
 ) -> tuple[Archive, SearchConfig]:
     from agentkit.archive import Archive
 
+    # One run, one writer: the run's lock is taken before anything is written and held until
+    # `run_search` closes the archive (or the process dies); a second search or resume gets RunLocked.
     if config is not None:
         archive = Archive.create(
             run_dir,
@@ -196,9 +198,10 @@ def _open_archive(
                 "versions": _versions(),
                 "git_revision": _git_revision(),
             },
+            lock=True,
         )
         return archive, config
-    archive = Archive.open(run_dir)
+    archive = Archive.open(run_dir, lock=True)
     try:
         stored = archive.config.get("search")
         if not isinstance(stored, dict):

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from agentkit.archive import Archive
-from agentkit.errors import ArchiveError, ConfigError
-from agentkit.report import import_adas, parse_adas_fitness
+from agentkit.archive import Archive, RunLock, lock_holder
+from agentkit.errors import ArchiveError, ConfigError, RunLocked
+from agentkit.report import AdasReported, AdasScore, adas_reported, import_adas, parse_adas_fitness
 
 GOOD = 'def forward(self, taskInfo):\n    agent = LLMAgentBase(["answer"], "A")\n    return agent([taskInfo], "go")[0]\n'
 ADAS: list[Any] = [
@@ -30,6 +30,15 @@ ADAS: list[Any] = [
         "debug_thought": "fixed it",
         "acc_list": [0, 1, 1],
     },
+    {
+        # ADAS stores some thoughts as JSON objects; its evaluation files add a test fitness.
+        "thought": {"Insights": "Verify.", "Overall Idea": "Ensemble, then verify.", "Implementation": "..."},
+        "name": "Reflective Verification Ensemble",
+        "code": GOOD.replace('"A"', '"C"'),
+        "fitness": "95% Bootstrap Confidence Interval: (15.6%, 30.5%), Median: 22.7%",
+        "generation": 1,
+        "test_fitness": "95% Bootstrap Confidence Interval: (27.4%, 33.8%), Median: 30.5%",
+    },
     {"name": "No code", "thought": "oops"},
     "just a string",
     {"name": "Unparsable", "code": "def forward(self, taskInfo:\n", "fitness": "x"},
@@ -42,17 +51,22 @@ def test_import_adas(tmp_path: Path) -> None:
     src = tmp_path / "mgsm_results.json"
     src.write_text(json.dumps(ADAS))
     report = import_adas(src, out=tmp_path / "imported", task="mgsm")
-    assert [a.index for a in report.imported] == [0, 1]
-    assert {s.index: s.reason for s in report.skipped}.keys() == {2, 3, 4, 5, 6}
+    assert [a.index for a in report.imported] == [0, 1, 2]
+    assert {s.index: s.reason for s in report.skipped}.keys() == {3, 4, 5, 6, 7}
     reasons = {s.index: s.reason for s in report.skipped}
-    assert "code" in reasons[2] and "str" in reasons[3] and "parse" in reasons[4]
-    assert "forward" in reasons[5] and "generation" in reasons[6]
+    assert "code" in reasons[3] and "str" in reasons[4] and "parse" in reasons[5]
+    assert "forward" in reasons[6] and "generation" in reasons[7]
+    assert report.imported[2].test_fitness is not None and report.imported[2].test_fitness.endswith("30.5%")
     with Archive.open(report.run_dir) as archive:
         assert archive.config["task"] == "mgsm" and archive.config["source"] == "adas-import"
         agents = archive.agents()
-        assert [a.name for a in agents] == ["Chain-of-Thought", "LLM Debate"]
+        assert [a.name for a in agents] == [
+            "Chain-of-Thought",
+            "LLM Debate",
+            "Reflective Verification Ensemble",
+        ]
         assert all(a.origin == "import" and a.status == "proposed" and not a.summaries for a in agents)
-        assert [a.generation for a in agents] == [0, 3]
+        assert [a.generation for a in agents] == [0, 3, 1]
         debate = agents[1]
         assert debate.meta["adas_fitness"].startswith("95% Bootstrap")
         assert debate.meta["adas_fitness_parsed"] == pytest.approx(
@@ -60,13 +74,27 @@ def test_import_adas(tmp_path: Path) -> None:
         )
         assert debate.meta["adas_extra"] == {"debug_thought": "fixed it", "acc_list": [0, 1, 1]}
         assert debate.code == ADAS[1]["code"] and debate.thought == "Debate."
+        assert adas_reported(debate.meta) == AdasReported(
+            fitness=AdasScore(median=0.281, low=0.203, high=0.359, confidence=0.95, text=ADAS[1]["fitness"])
+        )
+        verify = agents[2]
+        assert json.loads(verify.thought) == ADAS[2]["thought"]  # kept whole, as its JSON text
+        reported = adas_reported(verify.meta)
+        assert reported is not None and reported.fitness is not None and reported.test_fitness is not None
+        assert reported.fitness.median == pytest.approx(0.227)
+        assert (reported.test_fitness.low, reported.test_fitness.high) == pytest.approx((0.274, 0.338))
+        assert reported.test_fitness.text == ADAS[2]["test_fitness"]
+        assert "adas_extra" not in verify.meta  # test_fitness is read, not left over
         (event,) = archive.events("adas_import")
-        assert [s["index"] for s in event.payload["skipped"]] == [2, 3, 4, 5, 6]
+        assert [s["index"] for s in event.payload["skipped"]] == [3, 4, 5, 6, 7]
         assert event.payload["imported"][1]["fitness"].endswith("Median: 28.1%")
+        assert event.payload["imported"][2]["test_fitness"].endswith("Median: 30.5%")
         assert sorted(p.name for p in archive.agents_dir.glob("*.py")) == [
             "000_a0001_chain_of_thought.py",
+            "001_a0003_reflective_verification_ensemble.py",
             "003_a0002_llm_debate.py",
         ]
+    assert lock_holder(report.run_dir) is None  # the import released the run
     with pytest.raises(ArchiveError, match="already holds an archive"):
         import_adas(src, out=report.run_dir)
 
@@ -104,3 +132,39 @@ def test_parse_adas_fitness(value: object, expected: dict[str, float | None]) ->
 @pytest.mark.parametrize("value", [None, "n/a", True, [1, 2]])
 def test_parse_adas_fitness_nothing(value: object) -> None:
     assert parse_adas_fitness(value) is None
+
+
+def test_import_into_a_locked_directory_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "adas.json"
+    src.write_text(json.dumps(ADAS[:1]))
+    (tmp_path / "run").mkdir()
+    with (
+        RunLock.acquire(tmp_path / "run", command="agentkit import-adas other.json"),
+        pytest.raises(RunLocked, match=r"import-adas other\.json"),
+    ):
+        import_adas(src, out=tmp_path / "run")
+    assert not Archive.exists(tmp_path / "run")
+    assert len(import_adas(src, out=tmp_path / "run").imported) == 1
+
+
+def test_every_entry_of_a_published_adas_file_imports(tmp_path: Path) -> None:
+    """The shape of ADAS's published results: thoughts as text or objects, names of any kind."""
+    entries = [
+        {"thought": t, "name": n, "code": GOOD, "fitness": "Median: 10.0%", "generation": g}
+        for t, n, g in [
+            ("plain", "A", "initial"),
+            ({"Insights": "x", "Overall Idea": ["a", "b"]}, "B", 1),
+            (["step 1", "step 2"], "C", 2),
+            (None, 7, 3),
+        ]
+    ]
+    src = tmp_path / "adas.json"
+    src.write_text(json.dumps(entries))
+    report = import_adas(src, out=tmp_path / "run")
+    assert report.skipped == [] and [a.name for a in report.imported] == ["A", "B", "C", "7"]
+    with Archive.open(report.run_dir) as archive:
+        thoughts = [a.thought for a in archive.agents()]
+    assert thoughts[0] == "plain" and thoughts[3] == ""
+    assert (
+        json.loads(thoughts[1]) == entries[1]["thought"] and json.loads(thoughts[2]) == entries[2]["thought"]
+    )

@@ -1,0 +1,208 @@
+"""Scoring the agents of a run directory into that run (`agentkit eval --run RUN_DIR`): how agents imported
+from ADAS get agentkit's own score beside the one ADAS reported.
+
+Every agent of the run (or the ones named) is scored on the task's first `limit` examples, with one
+model; the per-example results and the summary are stored under the run's ``eval`` split, apart from a
+search's ``search``/``screen``/``test`` splits (so this never changes what a search selected). The run is
+locked while it is written (one run, one writer). Results land one by one: a stopped evaluation, run
+again with the same command, reuses every finished example and runs only the rest.
+
+The run keeps the settings of its first evaluation (task, model, task options): scores on one split are
+comparable only when measured the same way. A later evaluation may use more (or fewer) examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from agentkit.errors import BudgetExceeded, ConfigError
+from agentkit.report._data import EVAL_SPLIT, run_settings
+
+if TYPE_CHECKING:
+    from agentkit.evaluate._session import Isolation
+    from agentkit.llm import Budget
+    from agentkit.records import ExampleResult
+
+# What must stay as the run's first evaluation had it.
+_FIXED = ("task", "model", "task_options")
+
+
+class RunEvalRow(BaseModel):
+    """One agent scored by `evaluate_run`."""
+
+    agent_id: str
+    """Id of the agent in the run."""
+    name: str
+    """Its name."""
+    n: int
+    """Examples its score covers."""
+    mean: float
+    """Mean score."""
+    low: float
+    """Lower bound of the 95% interval."""
+    high: float
+    """Upper bound of the 95% interval."""
+    error_rate: float
+    """Share of examples on which the agent failed."""
+    reused: int
+    """Examples taken from an earlier evaluation into this run instead of being run again."""
+    cost_usd: float | None = None
+    """Cost of the examples its score covers (None when a price is unknown)."""
+
+
+class RunEvaluation(BaseModel):
+    """What `evaluate_run` did."""
+
+    run_dir: Path
+    """The run directory."""
+    task: str
+    """The task scored on."""
+    model: str
+    """The agent model."""
+    split: str = EVAL_SPLIT
+    """The split the results are stored under."""
+    limit: int
+    """Examples per agent (the task's first `limit`)."""
+    isolation: str = ""
+    """The sandbox isolation level used."""
+    agents: list[RunEvalRow] = Field(default_factory=list)
+    """One row per agent scored, in the run's order."""
+
+
+def _is_budget(result: ExampleResult) -> bool:
+    return result.error is not None and result.error.kind == "budget"
+
+
+async def evaluate_run(
+    run_dir: str | Path,
+    *,
+    task: str | None = None,
+    agents: Sequence[str] | None = None,
+    model: str | None = None,
+    model_overrides: dict[str, Any] | None = None,
+    data_dir: Path | None = None,
+    task_options: dict[str, Any] | None = None,
+    limit: int = 50,
+    concurrency: int = 8,
+    isolation: Isolation = "auto",
+    cache: bool = True,
+    seed: int = 0,
+    wall_time_s: float | None = None,
+    budget: Budget | None = None,
+    on_result: Callable[[ExampleResult], None] | None = None,
+) -> RunEvaluation:
+    """Score the agents of the run in `run_dir` (all of them, or the ids/names in `agents`) on the first
+    `limit` examples of `task` (default: the run's task) and store the results in the run under the
+    ``eval`` split. Holds the run's writer lock throughout (RunLocked when another process writes to
+    it). ConfigError when no task is known or a fixed setting differs from the run's first evaluation;
+    BudgetExceeded when the budget stopped it (what finished is kept; run it again to go on)."""
+    from agentkit.archive import Archive
+    from agentkit.evaluate._evaluator import evaluate_agent
+    from agentkit.evaluate._session import Session
+    from agentkit.llm import resolve_model
+    from agentkit.tasks import load_task
+
+    model_cfg = resolve_model(model, **(model_overrides or {}))
+    with Archive.open(run_dir, lock=True) as archive:
+        stored_task = run_settings(archive.config).get("task")
+        task_name = task or (stored_task if isinstance(stored_task, str) else None)
+        if not task_name:
+            raise ConfigError(f"{run_dir} names no task: give one with --task")
+        if isinstance(stored_task, str) and stored_task and task_name != stored_task:
+            raise ConfigError(
+                f"{run_dir} is a run on {stored_task!r}, not {task_name!r}; score its agents on another task "
+                "with `agentkit eval --agent FILE --task ...` (agent files are in the run's agents/ folder)"
+            )
+        settings = {"task": task_name, "model": model_cfg.model, "task_options": dict(task_options or {})}
+        before = archive.config.get("eval")
+        if isinstance(before, dict):
+            changed = [k for k in _FIXED if k in before and before[k] != settings[k]]
+            if changed:
+                was = ", ".join(f"{k} {before[k]!r}" for k in changed)
+                raise ConfigError(
+                    f"{run_dir} was evaluated with {was}; its eval scores stay comparable only with the same "
+                    "settings (import the agents again into a new run to score them another way)"
+                )
+        chosen = [archive.agent(a) for a in agents] if agents else archive.agents()
+        loaded = load_task(task_name, data_dir=data_dir, **dict(task_options or {}))
+        examples = list(loaded.examples[:limit])
+        wanted = {e.id for e in examples}
+        changes: dict[str, Any] = {"eval": {**settings, "limit": len(examples), "seed": seed}}
+        if not stored_task:
+            changes["task"] = task_name
+        archive.update_config(changes)
+        out = RunEvaluation(
+            run_dir=archive.run_dir, task=task_name, model=model_cfg.model, limit=len(examples)
+        )
+        refused = False
+        async with Session.open(
+            model_cfg,
+            isolation=isolation,
+            workers=concurrency,
+            cache=cache,
+            budget=budget,
+            wall_time_s=wall_time_s,
+        ) as session:
+            out.isolation = session.isolation_level
+            for agent in chosen:
+                done = {
+                    r.example_id: r
+                    for r in archive.results(agent.id, EVAL_SPLIT)
+                    if r.example_id in wanted and not _is_budget(r)
+                }
+
+                def store(result: ExampleResult, agent_id: str = agent.id) -> None:
+                    # A result after a budget refusal says nothing about the agent: leave it to be run
+                    # again by the next evaluation (with more budget).
+                    if not _is_budget(result):
+                        archive.record_results(agent_id, EVAL_SPLIT, [result])
+                    if on_result is not None:
+                        on_result(result)
+
+                result = await evaluate_agent(
+                    agent.code,
+                    examples,
+                    loaded,
+                    client=session.client,
+                    model=session.model,
+                    runner=session.runner,
+                    agent_name=agent.name,
+                    split=EVAL_SPLIT,
+                    concurrency=concurrency,
+                    done=done,
+                    on_result=store,
+                    seed=seed,
+                )
+                if any(_is_budget(r) for r in result.results):
+                    refused = True
+                    break
+                summary = result.summary
+                archive.record_summary(agent.id, EVAL_SPLIT, summary)
+                acc = summary.accuracy
+                out.agents.append(
+                    RunEvalRow(
+                        agent_id=agent.id,
+                        name=agent.name,
+                        n=summary.n,
+                        mean=acc.mean,
+                        low=acc.low,
+                        high=acc.high,
+                        error_rate=summary.error_rate,
+                        reused=len(done),
+                        cost_usd=summary.cost_usd,
+                    )
+                )
+        archive.log_event(
+            "evaluated_into_run",
+            {**out.model_dump(mode="json", exclude={"run_dir"}), "refused_by_budget": refused},
+        )
+    if refused:
+        raise BudgetExceeded(
+            f"the budget stopped the evaluation of {run_dir}; finished examples are kept: run the same "
+            "command with a larger budget to go on"
+        )
+    return out
