@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from agentkit.report._data import payload_items, sort_rows
 from agentkit.report._format import fmt_cost, fmt_score
+from agentkit.report._html_outcome import ensembles, versus_seed
 from agentkit.report._html_parts import (
     RunView,
     adas_cell,
@@ -147,7 +148,7 @@ def selection(run: RunView) -> str:
     return (
         f'<div class="callout"><h3>Selected: {esc(best.name)}</h3>{kv_list(pairs)}<p>{why}</p>{note_html}</div>'
         f'<p class="small muted">Ship it with <code>agentkit export {esc(run.info.run_dir)} -o my_agent.py'
-        "</code>.</p>"
+        "</code>.</p>" + versus_seed(run) + ensembles(run)
     )
 
 

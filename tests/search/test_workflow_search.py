@@ -243,3 +243,12 @@ async def test_ensembles_are_built_scored_and_selected_only_by_the_lower_bound(
         versus = final["versus_seed"]
         assert versus is not None and versus["n"] == 6
         assert versus["seed_mean"] == 0.0
+
+        # The report shows the same: the ensembles with their cost, and the comparison with the best seed.
+        from agentkit.report import build_report
+
+        html = build_report(archive)
+        assert "Ensembles built from the archive" in html and ensembles["router"].id in html
+        assert "2.0</td>" in html  # calls per question of the router
+        assert ("The search beat the best seed" in html) or ("did not clearly beat the best seed" in html)
+        assert f"On the same {versus['n']} sealed test questions" in html
