@@ -17,6 +17,7 @@ from agentkit.cli._app import app
 
 if TYPE_CHECKING:
     from agentkit.evaluate import AgentSpec, EvalResult
+    from agentkit.llm import Budget
 
 
 def _fmt_cost(cost: float | None) -> str:
@@ -53,6 +54,7 @@ async def _evaluate_many(
     seed: int,
     timeout: float,
     show_progress: bool,
+    budget: Budget | None = None,
 ) -> tuple[list[EvalResult], str, str]:
     from agentkit.evaluate import Session, evaluate_agent
     from agentkit.evaluate._session import check_isolation
@@ -68,6 +70,7 @@ async def _evaluate_many(
         workers=concurrency,
         cache=not no_cache,
         wall_time_s=timeout,
+        budget=budget,
     ) as session:
         if show_progress:
             print(f"isolation: {session.isolation_level}", file=sys.stderr)
@@ -161,6 +164,10 @@ def eval_command(
     task_opt: list[str] = opt.TASK_OPTS,
     seed: int = opt.SEED,
     timeout: float = opt.TIMEOUT,
+    budget_usd: float | None = opt.BUDGET_USD,
+    budget_calls: int | None = opt.BUDGET_CALLS,
+    budget_tokens: int | None = opt.BUDGET_TOKENS,
+    price: list[str] = opt.PRICE,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Score one agent on the first N examples of a task (or, with --run, the agents of a run, into it)."""
@@ -185,6 +192,8 @@ def eval_command(
             task_opt=task_opt,
             seed=seed,
             timeout=timeout,
+            budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+            price=price,
             as_json=as_json,
         )
         return
@@ -192,23 +201,25 @@ def eval_command(
         raise ConfigError("agentkit eval needs --agent and --task (or --run RUN_DIR to score a run's agents)")
     spec = resolve_agent(agent)
     started = time.perf_counter()
-    (result,), level, model_name = asyncio.run(
-        _evaluate_many(
-            [spec],
-            task,
-            model=model,
-            api_base=api_base,
-            data_dir=data_dir,
-            task_opts=opt.parse_task_opts(task_opt),
-            limit=limit,
-            concurrency=concurrency,
-            isolation=isolation,
-            no_cache=no_cache,
-            seed=seed,
-            timeout=timeout,
-            show_progress=not as_json and sys.stderr.isatty(),
+    with opt.given_prices(price):
+        (result,), level, model_name = asyncio.run(
+            _evaluate_many(
+                [spec],
+                task,
+                model=model,
+                api_base=api_base,
+                data_dir=data_dir,
+                task_opts=opt.parse_task_opts(task_opt),
+                limit=limit,
+                concurrency=concurrency,
+                isolation=isolation,
+                no_cache=no_cache,
+                seed=seed,
+                timeout=timeout,
+                show_progress=not as_json and sys.stderr.isatty(),
+                budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+            )
         )
-    )
     row = _summary_row(result) | {"task": result.task, "model": model_name, "isolation": level}
     row["wall_s"] = round(time.perf_counter() - started, 2)
     if as_json:
@@ -256,6 +267,8 @@ def _eval_run(
     task_opt: list[str],
     seed: int,
     timeout: float,
+    budget: Budget | None,
+    price: list[str],
     as_json: bool,
 ) -> None:
     """`agentkit eval --run`: score a run's agents into the run (`agentkit.evaluate.evaluate_run`)."""
@@ -265,23 +278,25 @@ def _eval_run(
     from agentkit.evaluate import evaluate_run
     from agentkit.evaluate._session import check_isolation
 
-    done = asyncio.run(
-        evaluate_run(
-            run,
-            task=task,
-            agents=[agent] if agent else None,
-            model=model,
-            model_overrides=opt.model_overrides(api_base),
-            data_dir=data_dir,
-            task_options=opt.parse_task_opts(task_opt),
-            limit=limit,
-            concurrency=concurrency,
-            isolation=check_isolation(isolation),
-            cache=not no_cache,
-            seed=seed,
-            wall_time_s=timeout,
+    with opt.given_prices(price):
+        done = asyncio.run(
+            evaluate_run(
+                run,
+                task=task,
+                agents=[agent] if agent else None,
+                model=model,
+                model_overrides=opt.model_overrides(api_base),
+                data_dir=data_dir,
+                task_options=opt.parse_task_opts(task_opt),
+                limit=limit,
+                concurrency=concurrency,
+                isolation=check_isolation(isolation),
+                cache=not no_cache,
+                seed=seed,
+                wall_time_s=timeout,
+                budget=budget,
+            )
         )
-    )
     if as_json:
         print(done.model_dump_json(indent=2))
         return
@@ -321,6 +336,10 @@ def bench_command(
     seed: int = opt.SEED,
     timeout: float = opt.TIMEOUT,
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for results.json and results.csv."),
+    budget_usd: float | None = opt.BUDGET_USD,
+    budget_calls: int | None = opt.BUDGET_CALLS,
+    budget_tokens: int | None = opt.BUDGET_TOKENS,
+    price: list[str] = opt.PRICE,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Compare prompt strategies on the same examples, with a paired test of each against the best."""
@@ -334,23 +353,25 @@ def bench_command(
     specs = _unique_names([resolve_agent(a.strip()) for a in agents.split(",") if a.strip()])
     if not specs:
         raise ConfigError("--agents names no agent: give seed names or .py paths, separated by commas")
-    results, level, model_name = asyncio.run(
-        _evaluate_many(
-            specs,
-            task,
-            model=model,
-            api_base=api_base,
-            data_dir=data_dir,
-            task_opts=opt.parse_task_opts(task_opt),
-            limit=limit,
-            concurrency=concurrency,
-            isolation=isolation,
-            no_cache=no_cache,
-            seed=seed,
-            timeout=timeout,
-            show_progress=not as_json and sys.stderr.isatty(),
+    with opt.given_prices(price):
+        results, level, model_name = asyncio.run(
+            _evaluate_many(
+                specs,
+                task,
+                model=model,
+                api_base=api_base,
+                data_dir=data_dir,
+                task_opts=opt.parse_task_opts(task_opt),
+                limit=limit,
+                concurrency=concurrency,
+                isolation=isolation,
+                no_cache=no_cache,
+                seed=seed,
+                timeout=timeout,
+                show_progress=not as_json and sys.stderr.isatty(),
+                budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+            )
         )
-    )
     best = max(results, key=lambda r: r.summary.accuracy.mean)
     rows = []
     for result in results:

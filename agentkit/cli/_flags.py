@@ -102,6 +102,7 @@ NOT_SETTINGS = frozenset(
         "agent",  # eval / bench: what is evaluated, and on how many examples
         "agents",
         "limit",
+        "price",  # a fact about a model (its price), given per session, not a setting stored with a run
     }
 )
 """Options that say what to do rather than how the search runs."""

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from agentkit.llm import Budget
 
 MODEL = typer.Option(
     None, "--model", "-m", help="Agent model: litellm 'provider/name', or 'local' (default without a key)."
@@ -34,6 +39,66 @@ TASK_OPTS = typer.Option(
     help="Task option KEY=VALUE, repeatable: e.g. --opt seed=3 --opt difficulty=4 for gen/*, "
     "--opt input_field=question --opt target_field=answer --opt scorer=numeric for jsonl:<path>.",
 )
+
+BUDGET_USD = typer.Option(
+    None, "--budget-usd", min=0, help="Hard limit on dollars (every model needs a known price: see --price)."
+)
+BUDGET_CALLS = typer.Option(None, "--budget-calls", min=0, help="Hard limit on model requests.")
+BUDGET_TOKENS = typer.Option(None, "--budget-tokens", min=0, help="Hard limit on tokens.")
+PRICE = typer.Option(
+    [],
+    "--price",
+    help="A model's price in dollars per million tokens in and out, MODEL=IN,OUT (repeatable), e.g. "
+    "--price openai/my-model=0.15,0.60: for models litellm has no price for, which --budget-usd refuses "
+    "otherwise. Not stored with a run: give it again on --resume.",
+)
+
+
+def parse_prices(pairs: list[str]) -> dict[str, tuple[float, float]]:
+    """``MODEL=IN,OUT`` strings (dollars per million tokens) as {model: (in, out)}."""
+    prices: dict[str, tuple[float, float]] = {}
+    for pair in pairs:
+        model, sep, values = pair.rpartition("=")
+        parts = values.split(",")
+        try:
+            numbers = tuple(float(p) for p in parts)
+        except ValueError:
+            numbers = ()
+        if not sep or not model.strip() or len(numbers) != 2 or not all(n >= 0 for n in numbers):
+            raise typer.BadParameter(
+                f"expected MODEL=IN,OUT with two prices >= 0 in dollars per million tokens, got {pair!r}",
+                param_hint="--price",
+            )
+        prices[model.strip()] = (numbers[0], numbers[1])
+    return prices
+
+
+@contextlib.contextmanager
+def given_prices(pairs: list[str]) -> Iterator[None]:
+    """The ``--price`` values in force (`agentkit.llm.set_price`) for the duration of a command."""
+    from agentkit.llm._prices import given_price, set_price, unset_price
+
+    prices = parse_prices(pairs)
+    before = {model: given_price(model) for model in prices}
+    for model, (price_in, price_out) in prices.items():
+        set_price(model, price_in, price_out)
+    try:
+        yield
+    finally:
+        for model, old in before.items():
+            if old is None:
+                unset_price(model)
+            else:
+                set_price(model, *old)
+
+
+def budget(usd: float | None, calls: int | None, tokens: int | None) -> Budget | None:
+    """The `agentkit.llm.Budget` of the budget options, None when none is given."""
+    if usd is None and calls is None and tokens is None:
+        return None
+    from agentkit.llm import Budget
+
+    return Budget(max_cost_usd=usd, max_calls=calls, max_tokens=tokens)
 
 
 def parse_task_opts(pairs: list[str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 
 if TYPE_CHECKING:
@@ -49,6 +50,33 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
 
 
 def _execute(
+    config: SearchConfig | None,
+    run_dir: Path,
+    *,
+    resume: bool,
+    overrides: dict[str, Any] | None,
+    progress: bool,
+    as_json: bool,
+    prices: list[str] | None = None,
+) -> None:
+    with opt.given_prices(prices or []):
+        if config is not None:
+            _check_budget(config)
+        _run(config, run_dir, resume=resume, overrides=overrides, progress=progress, as_json=as_json)
+
+
+def _check_budget(config: SearchConfig) -> None:
+    """Refuse, before the run directory exists, a dollar budget that cannot price every model the run
+    calls (a resumed run's client refuses such a model before its first call to it)."""
+    if config.budget.max_cost_usd is None:
+        return
+    from agentkit.llm._prices import check_budget
+
+    models = [config.model, config.meta_model, config.reflect.model]
+    check_budget(config.budget, [m for m in models if m])
+
+
+def _run(
     config: SearchConfig | None,
     run_dir: Path,
     *,
@@ -140,6 +168,7 @@ def search(
     budget_usd: float | None = typer.Option(None, "--budget-usd", help="Hard limit on dollars for the run."),
     budget_calls: int | None = typer.Option(None, "--budget-calls", help="Hard limit on model requests."),
     budget_tokens: int | None = typer.Option(None, "--budget-tokens", help="Hard limit on tokens."),
+    price: list[str] = opt.PRICE,
     seed: int | None = typer.Option(None, "--seed", help="Seed of the split, selection and intervals."),
     isolation: str | None = typer.Option(
         None, "--isolation", help="auto | bwrap | process | trusted (in-process, reviewed code only)."
@@ -218,7 +247,15 @@ def search(
     if resume is not None:
         if out is not None and out.resolve() != resume.resolve():
             raise ConfigError("--resume continues the run where it is; do not give --out as well")
-        _execute(None, resume, resume=True, overrides=given, progress=not no_progress, as_json=as_json)
+        _execute(
+            None,
+            resume,
+            resume=True,
+            overrides=given,
+            progress=not no_progress,
+            as_json=as_json,
+            prices=price,
+        )
         return
     if "task" not in given:
         raise ConfigError("--task is required for a new search (or give --resume RUN_DIR)")
@@ -238,6 +275,7 @@ def search(
         overrides=None,
         progress=not no_progress,
         as_json=as_json,
+        prices=price,
     )
 
 

@@ -6,6 +6,7 @@ and the sandbox are set up the same way everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,12 @@ class SessionOpener:
         from agentkit.sandbox import Sandbox, SandboxConfig, TrustedRunner
 
         model = self.model if isinstance(self.model, ModelConfig) else resolve_model(self.model)
+        budget = self.client.budget if self.client is not None else self.budget
+        if budget is not None and budget.max_cost_usd is not None:
+            # A dollar limit that cannot price the model would be no limit: refuse before any call.
+            from agentkit.llm._prices import check_budget
+
+            await asyncio.to_thread(check_budget, budget, [model])
         stack = contextlib.AsyncExitStack()
         await stack.__aenter__()
         try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from agentkit.errors import BudgetExceeded, LLMError, ProviderError, StructuredOutputError
 from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig, resolve_model
+from agentkit.llm._prices import set_price, unset_price
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._structured import parse_fields
 from agentkit.llm._usage import Budget, CallRecord, UsageReport, UsageStats
@@ -39,4 +40,6 @@ __all__ = [
     "UsageStats",
     "parse_fields",
     "resolve_model",
+    "set_price",
+    "unset_price",
 ]

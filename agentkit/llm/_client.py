@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from agentkit.errors import BudgetExceeded, ProviderError, StructuredOutputError
-from agentkit.llm import _litellm
+from agentkit.llm import _litellm, _prices
 from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
 from agentkit.llm._http import SessionPool
@@ -92,6 +92,13 @@ class LLMClient:
         """The SQLite cache file, None when caching is off."""
         return self._cache.path if self._cache is not None else None
 
+    def check_budget(self, models: list[ModelConfig | str]) -> None:
+        """Raise ConfigError now if this client's dollar limit could not be enforced for one of `models`
+        (no price known for it, see `agentkit.llm._prices`). Every call checks its own model this way
+        before anything is sent; a run checks all its models up front, so it refuses to start instead
+        of failing at its first call to such a model. Imports litellm when a dollar limit is set."""
+        _prices.check_budget(self.budget, models)
+
     def usage(self) -> UsageReport:
         """Calls, cache hits, tokens and cost so far, in total, per model and per role."""
         return self._ledger.report()
@@ -117,9 +124,13 @@ class LLMClient:
         `json_keys` names the keys it must have, enforced as a grammar where the server can (the
         embedded llama.cpp model, which otherwise often returns valid JSON with the wrong keys).
         `sample_index` tells repeated samples of the same request apart in the cache.
-        Raises BudgetExceeded (nothing sent) or ProviderError (after retries).
+        Raises BudgetExceeded (nothing sent) or ProviderError (after retries); ConfigError (nothing
+        sent, not even a cached reply) when the budget has a dollar limit and `model` has no known price.
         """
         _check_messages(messages)
+        if self.budget is not None and self.budget.max_cost_usd is not None:
+            await _litellm.ensure_litellm()
+            _prices.check_budget(self.budget, [model])
         started = time.perf_counter()
         temp = model.temperature if temperature is None else temperature
         limit = model.max_tokens if max_tokens is None else max_tokens
@@ -151,7 +162,7 @@ class LLMClient:
                 )
 
         await _litellm.ensure_litellm()
-        tokens, cost = _worst_case(model.model, messages, limit)
+        tokens, cost = _worst_case(model, messages, limit)
         try:
             reservation = self._ledger.reserve(tokens=tokens, cost_usd=cost)
         except BudgetExceeded as exc:
@@ -163,8 +174,7 @@ class LLMClient:
         failure: BaseException | None = None
         try:
             reply = await self._send(model, messages, temp, limit, json_mode, counter, json_keys, json_schema)
-            # The embedded model runs on this machine: its price is known, and it is zero.
-            cost_usd = 0.0 if model.model == LOCAL_MODEL else _litellm.cost_of(model.model, reply)
+            cost_usd = _prices.cost_of(model, reply)  # the embedded model's is known, and zero
         except BaseException as exc:
             failure = exc
             raise
@@ -383,10 +393,10 @@ async def _endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:
 
 
 def _worst_case(
-    model: str, messages: list[dict[str, str]], max_tokens: int | None
+    model: ModelConfig, messages: list[dict[str, str]], max_tokens: int | None
 ) -> tuple[int, float | None]:
     """Upper bounds on the tokens and dollars of one call (see agentkit.llm._usage)."""
-    price = _litellm.price_of(model)
+    price = _prices.price_for(model)
     prompt = estimate_prompt_tokens(messages)
     if max_tokens is not None:
         completion = max_tokens

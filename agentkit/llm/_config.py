@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from agentkit.errors import ConfigError
 
@@ -51,6 +51,18 @@ class ModelConfig(BaseModel):
     """Scale of the exponential backoff: the wait after attempt n lies between half and all of
     ``retry_base_s * 2**(n-1)`` (random, so that clients do not retry in step). A provider's
     Retry-After replaces it. Either is cut to what is left of `max_retry_wait_s`."""
+    price_in_per_mtok: float | None = Field(default=None, ge=0)
+    """Dollars per million prompt tokens, for a model litellm has no price for (or to override its
+    price); give `price_out_per_mtok` too. None: the price from `agentkit.llm.set_price` or litellm's
+    map. A dollar budget refuses a model whose price is known nowhere (see `agentkit.llm._prices`)."""
+    price_out_per_mtok: float | None = Field(default=None, ge=0)
+    """Dollars per million completion tokens; given together with `price_in_per_mtok`."""
+
+    @model_validator(mode="after")
+    def _whole_price(self) -> ModelConfig:
+        if (self.price_in_per_mtok is None) != (self.price_out_per_mtok is None):
+            raise ValueError("give both price_in_per_mtok and price_out_per_mtok, or neither")
+        return self
 
 
 def _default_model_name() -> str:

@@ -7,8 +7,10 @@ settles with the real numbers. So concurrent calls cannot cross a limit together
 Worst case of one call (see `estimate_prompt_tokens`): prompt tokens are at most the UTF-8 byte count of
 the messages plus a fixed overhead per message (byte-level tokenizers never emit a token for less than
 one byte); completion tokens are at most `max_tokens` (or the model's output limit when the call sets
-none); dollars are those tokens at the model's price. A model without a known price adds nothing to
-the dollar count: the dollar limit cannot see it, the call and token limits still do.
+none); dollars are those tokens at the model's price (see `agentkit.llm._prices`: a price given for the
+model, else litellm's). A dollar limit could not see a model whose price is known nowhere, so a client
+with one refuses such a model (ConfigError, nothing sent); without a dollar limit its calls are counted
+as unpriced, and the call and token limits still apply.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class Budget(BaseModel):
     """Hard limits on what one LLMClient may spend. None means no limit of that kind."""
 
     max_cost_usd: float | None = Field(default=None, ge=0)
-    """Dollars, summed over calls to models with a known price."""
+    """Dollars. Every model called must then have a known price (litellm's, or one given with
+    `ModelConfig.price_in_per_mtok` / `agentkit.llm.set_price`); the client refuses others."""
     max_calls: int | None = Field(default=None, ge=0)
     """Requests to providers (cache hits are free and not counted; a retried call counts once)."""
     max_tokens: int | None = Field(default=None, ge=0)
