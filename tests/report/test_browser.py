@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from required_tools import require_tool
 
 from agentkit.report import write_report
 
@@ -17,8 +18,11 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (Debian package 'chromium'; `make setup` installs it)")
+    require_tool(
+        "chromium",
+        Path(CHROMIUM).exists(),
+        "the report's browser test needs it (Debian package 'chromium'; `make setup` installs it)",
+    )
     flags = [
         "--headless",
         "--no-sandbox",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -63,4 +65,11 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     from agentkit.errors import ArchiveError
 
     res = runner.invoke(app, ["show", str(tmp_path / "nope")])
-    assert res.exit_code != 0 and isinstance(res.exception, ArchiveError)
+    assert isinstance(res.exception, ArchiveError)
+    assert str(res.exception) == f"run directory {tmp_path / 'nope'} does not exist"
+    # What the user sees: that message as one line, exit status 2, no traceback.
+    done = subprocess.run(
+        [sys.executable, "-m", "agentkit", "show", str(tmp_path / "nope")], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"error: run directory {tmp_path / 'nope'} does not exist\n"

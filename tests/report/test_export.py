@@ -82,16 +82,6 @@ def test_strip_module_docstring() -> None:
     assert strip_module_docstring('# c\n"""a\nb"""\n\n\ndef f():\n    pass\n') == "# c\ndef f():\n    pass\n"
 
 
-def _runtime_ready() -> str | None:
-    try:
-        from agentkit.runtime import run_agent  # noqa: F401
-        from agentkit.sandbox import TrustedRunner  # noqa: F401
-    except ImportError as exc:
-        return f"runtime/sandbox not available yet: {exc}"
-    return None
-
-
-@pytest.mark.skipif(_runtime_ready() is not None, reason=str(_runtime_ready()))
 def test_exported_agent_runs_with_load_agent(run: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
     import agentkit
     from agentkit.testing import FakeOpenAIServer, model_config_for

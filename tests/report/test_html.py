@@ -70,7 +70,7 @@ def test_report_content(run: tuple[Path, dict[str, str]]) -> None:
     # The hostile name and code are escaped, wherever they appear.
     assert "<script>" not in html and "<script" not in html
     assert "Evil &lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt; Agent" in html
-    assert "onerror=alert(1)&gt;" in html or "onerror=alert(1)" not in html.replace("&lt;", "")
+    assert "Evil &lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
     # Selection is explained and the test score labelled as the sealed test.
     sel = html[html.index('id="selected"') : html.index('id="progress"')]
@@ -79,9 +79,16 @@ def test_report_content(run: tuple[Path, dict[str, str]]) -> None:
     assert "lower bound" in sel and "Runner-up" in sel
     # Cost by role, with totals.
     costs = html[html.index('id="costs"') : html.index('id="failures"')]
-    for role in ("agent", "meta", "reflection", "total"):
-        assert f">{role}<" in costs or f"<b>{role}</b>" in costs
-    assert "$0.1150" in costs
+    num = "<td class=num>"
+    for role, calls, prompt, completion, cost in (
+        ("agent", "210", "21,000", "4,200", "$0.0310"),
+        ("meta", "9", "900", "180", "$0.0800"),
+        ("reflection", "2", "200", "40", "$0.0040"),
+    ):
+        cells = "</td>".join(f"{num}{v}" for v in (calls, prompt, completion, cost))
+        assert f"<tr><td>{role}</td>{cells}</td></tr>" in costs, role
+    total = "".join(f"{num}<b>{v}</b></td>" for v in ("221", "22,100", "4,420", "$0.1150"))
+    assert f"<tr><td><b>total</b></td>{total}</tr>" in costs
     # Failed candidates are listed with their error kinds.
     failures = html[html.index('id="failures"') : html.index('id="manual"')]
     assert "Broken Indexer" in failures and "exception ×5" in failures and "1 of 5 agents failed" in failures

@@ -102,7 +102,8 @@ def test_report_header_and_config_show_the_search_settings(tmp_path: Path) -> No
     with open_run(tmp_path / "run") as archive:
         html = build_report(archive)
     assert "task bbh/navigate" in html and "agent model openai/agent-model" in html
-    assert "<td>search_size</td>" in html or "search_size" in html.split("Full configuration")[0]
+    summary = html.split("Full configuration")[0]
+    assert "<dt>search_size</dt><dd>4</dd><dt>screen_size</dt><dd>2</dd>" in summary
 
 
 def test_a_duplicate_says_what_it_duplicates_not_unknown(tmp_path: Path) -> None:

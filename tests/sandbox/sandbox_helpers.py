@@ -34,8 +34,28 @@ def level_for(isolation: str) -> str | None:
         return None
 
 
+def expected_level(isolation: str) -> str:
+    """The level `isolation` ("bwrap" or "process") must reach here: with "+seccomp" exactly when
+    libseccomp can build the filter on this machine."""
+    from agentkit.sandbox._isolation import seccomp_filter
+
+    return isolation + ("+seccomp" if seccomp_filter() is not None else "")
+
+
 def has_seccomp(isolation: str) -> bool:
     return (level_for(isolation) or "").endswith("+seccomp")
+
+
+def require_seccomp(isolation: str, why: str) -> None:
+    """Skip (fail when CI is set) unless `isolation` runs agents under seccomp; `why` says what the test
+    cannot check without it."""
+    from required_tools import require_tool
+
+    require_tool(
+        "seccomp (libseccomp2 and pyseccomp)",
+        has_seccomp(isolation),
+        f"{why}; `make setup` installs both (Debian package 'libseccomp2')",
+    )
 
 
 def field_values(request: dict[str, Any], answer: str = "42") -> dict[str, Any]:

@@ -9,7 +9,7 @@ import statistics
 from typing import Any
 
 import pytest
-from sandbox_helpers import NO_CALL_AGENT, ONE_CALL_AGENT, REPO, field_values, has_seccomp, instant_llm
+from sandbox_helpers import NO_CALL_AGENT, ONE_CALL_AGENT, REPO, field_values, instant_llm, require_seccomp
 
 from agentkit.sandbox import AgentRun, Sandbox
 from agentkit.sandbox._protocol import HEADER, FrameDecoder, ProtocolError
@@ -286,8 +286,7 @@ def forward(self, taskInfo):
 
 async def test_an_agent_cannot_disturb_a_sibling_example(make_sandbox, isolation: str) -> None:
     """Without bwrap every child is uid 65534: SIGIO, prlimit and setpriority must not reach the others."""
-    if not has_seccomp(isolation):
-        pytest.skip("without seccomp, same-uid processes can signal each other (see LEVEL_NOTES)")
+    require_seccomp(isolation, "without seccomp, same-uid processes can signal each other (see LEVEL_NOTES)")
     sandbox = await make_sandbox()
     # The victim waits in its model call for as long as the attack runs, so that it is alive and
     # exposed during the whole attack however the two are scheduled.
@@ -340,8 +339,7 @@ def forward(self, taskInfo):
 
 async def test_memory_the_rlimit_does_not_count_is_refused(make_sandbox, isolation: str) -> None:
     """memfd pages and System V / POSIX IPC live outside RLIMIT_AS (and IPC objects outlive the example)."""
-    if not has_seccomp(isolation):
-        pytest.skip("needs seccomp")
+    require_seccomp(isolation, "without seccomp, memfd and System V / POSIX IPC are not refused")
     sandbox = await make_sandbox()
     run = await run_between_good_ones(sandbox, UNCOUNTED_MEMORY, "q")
     assert run.error is None, run.error

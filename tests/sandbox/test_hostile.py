@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import NO_CALL_AGENT, ONE_CALL_AGENT, REPO, has_seccomp, instant_llm, level_for
+from sandbox_helpers import (
+    NO_CALL_AGENT,
+    ONE_CALL_AGENT,
+    REPO,
+    has_seccomp,
+    instant_llm,
+    level_for,
+    require_seccomp,
+)
 
 from agentkit.sandbox import AgentRun, Sandbox
 
@@ -29,8 +37,10 @@ def needs_file_isolation(isolation: str, sandbox: Sandbox) -> None:
 
 
 def needs_process_and_network_blocking(isolation: str) -> None:
-    if level_for(isolation) == "process":
-        pytest.skip("plain 'process' isolation blocks neither sockets nor fork (see LEVEL_NOTES)")
+    if level_for(isolation) == "process":  # bwrap blocks the network without seccomp too
+        require_seccomp(
+            isolation, "plain 'process' isolation blocks neither sockets nor fork (see LEVEL_NOTES)"
+        )
 
 
 def needs_other_uid(isolation: str) -> None:
@@ -217,8 +227,7 @@ def forward(self, taskInfo):
 
 async def test_fork_bomb_is_refused(make_sandbox, isolation: str) -> None:
     needs_process_and_network_blocking(isolation)
-    if not has_seccomp(isolation):
-        pytest.skip("without seccomp only RLIMIT_NPROC and the time limits stop a fork bomb")
+    require_seccomp(isolation, "without seccomp only RLIMIT_NPROC and the time limits stop a fork bomb")
     sandbox = await make_sandbox()
     run = await run_between_good_ones(sandbox, FORK_BOMB, "q")
     assert run.error is None, run.error
@@ -254,8 +263,7 @@ def forward(self, taskInfo):
 
 
 async def test_cannot_signal_other_processes(make_sandbox, isolation: str) -> None:
-    if not has_seccomp(isolation):
-        pytest.skip("without seccomp only the uid (and bwrap's pid namespace) limit signals")
+    require_seccomp(isolation, "without seccomp only the uid (and bwrap's pid namespace) limit signals")
     sandbox = await make_sandbox()
     run = await run_between_good_ones(sandbox, SIGNALS, "q")
     assert run.error is None, run.error

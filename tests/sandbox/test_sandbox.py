@@ -12,7 +12,15 @@ import signal
 from typing import Any
 
 import pytest
-from sandbox_helpers import NO_CALL_AGENT, ONE_CALL_AGENT, REPO, field_values, instant_llm, runtime_dir
+from sandbox_helpers import (
+    NO_CALL_AGENT,
+    ONE_CALL_AGENT,
+    REPO,
+    expected_level,
+    field_values,
+    instant_llm,
+    runtime_dir,
+)
 
 from agentkit.errors import BudgetExceeded
 from agentkit.sandbox import LEVEL_NOTES, AgentRun
@@ -168,7 +176,7 @@ async def test_isolation_level_is_said_once(make_sandbox, isolation: str, caplog
     for _ in range(3):
         await sandbox.run(NO_CALL_AGENT, "q", answer_format="", llm=instant_llm)
     level = sandbox.isolation_level
-    assert level.startswith(isolation)
+    assert level == expected_level(isolation)
     assert sandbox.isolation_notes == level_notes(level, landlock=sandbox.landlock)
     if not sandbox.landlock:
         assert sandbox.isolation_notes.startswith(LEVEL_NOTES[level])
@@ -280,7 +288,7 @@ async def test_auto_falls_back_when_bwrap_is_missing(monkeypatch, caplog) -> Non
             pass
     caplog.set_level(logging.INFO, logger="agentkit.sandbox")
     async with Sandbox(SandboxConfig(isolation="auto", workers=1), runtime_dir=runtime_dir()) as sandbox:
-        assert sandbox.isolation_level.startswith("process")
+        assert sandbox.isolation_level == expected_level("process")
         run = await sandbox.run(NO_CALL_AGENT, "q", answer_format="", llm=instant_llm)
         assert run.answer == "echo:q"
         notes = sandbox.isolation_notes
@@ -309,7 +317,11 @@ def forward(self, taskInfo):
     config = SandboxConfig(isolation=isolation, workers=1)  # type: ignore[arg-type]
     async with Sandbox(config, runtime_dir=runtime_dir()) as sandbox:
         assert sandbox.isolation_level == isolation
-        assert "seccomp" in sandbox.isolation_notes or "processes" in sandbox.isolation_notes
+        assert sandbox.isolation_notes == level_notes(isolation, landlock=sandbox.landlock)
+        # The notes of a level without seccomp say what is not blocked (never claim seccomp's protection).
+        assert "WITHOUT seccomp" in sandbox.isolation_notes or sandbox.isolation_notes.startswith(
+            LEVEL_NOTES["process"]
+        )
         run = await sandbox.run(forker, "q", answer_format="", llm=instant_llm)
         assert run.error is None, run.error
         ok = await sandbox.run(ONE_CALL_AGENT, "q", answer_format="", llm=instant_llm)

@@ -54,9 +54,10 @@ def test_show_generated_with_options() -> None:
 
 def test_show_missing_data(tmp_path: Path) -> None:
     result = runner.invoke(app, ["tasks", "show", "gsm8k", "--data-dir", str(tmp_path)])
-    assert result.exit_code != 0
     assert isinstance(result.exception, DatasetNotFound)
-    assert "--data-dir" in str(result.exception)
+    message = str(result.exception)
+    assert message.startswith(f"no data for gsm8k (test): gsm8k/test.jsonl is not under {tmp_path}")
+    assert "Pass --data-dir DIR (data_dir= in Python) or set AGENTKIT_DATA_DIR" in message
 
 
 def test_show_bad_option() -> None:

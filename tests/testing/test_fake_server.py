@@ -246,10 +246,10 @@ def test_stop_is_quick_with_a_hanging_request_and_frees_the_port() -> None:
 
 
 def test_model_config_for_points_at_the_server(server: FakeOpenAIServer) -> None:
-    llm = pytest.importorskip("agentkit.llm")
-    if not hasattr(llm, "ModelConfig"):
-        pytest.skip("agentkit.llm does not export ModelConfig yet")
+    from agentkit.llm import ModelConfig
+
     config = model_config_for(server, timeout_s=0.5, max_attempts=2)
+    assert type(config) is ModelConfig
     assert config.model == "openai/fake"
     assert config.api_base == server.base_url
     assert config.api_key == "x"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import litellm  # a dependency of agentkit: missing, the tests fail rather than skip
 import pytest
 
 from agentkit.testing import FakeReply, SimulatedModel, register_scripted_llm
-
-litellm = pytest.importorskip("litellm")
 
 MESSAGES = [{"role": "user", "content": "say something nice"}]
 
@@ -28,8 +27,11 @@ async def test_list_script_is_replayed_in_order_and_recorded() -> None:
     assert scripted.calls[0]["temperature"] == 0.2
     assert scripted.calls[0]["messages"] == MESSAGES
     assert scripted.remaining == 0
-    with pytest.raises(Exception, match="script exhausted"):
+    with pytest.raises(
+        litellm.InternalServerError, match="ScriptedLLM: script exhausted after 2 replies"
+    ) as info:
         await litellm.acompletion(model="scripted/x", messages=MESSAGES, num_retries=0)
+    assert info.value.status_code == 500  # a provider error the client retries, not a refusal
 
 
 async def test_function_script_and_default_fallback() -> None:
@@ -47,7 +49,7 @@ async def test_function_script_and_default_fallback() -> None:
 
 async def test_scripted_exception_is_raised_through_litellm() -> None:
     register_scripted_llm([ValueError("scripted failure"), "after"])
-    with pytest.raises(Exception, match="scripted failure"):
+    with pytest.raises(litellm.APIConnectionError, match="scripted failure"):
         await litellm.acompletion(model="scripted/x", messages=MESSAGES, num_retries=0)
     after = await litellm.acompletion(model="scripted/x", messages=MESSAGES)
     assert after.choices[0].message.content == "after"
