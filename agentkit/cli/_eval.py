@@ -271,11 +271,11 @@ def _eval_run(
     price: list[str],
     as_json: bool,
 ) -> None:
-    """`agentkit eval --run`: score a run's agents into the run (`agentkit.evaluate.evaluate_run`)."""
+    """`agentkit eval --run`: score a run's agents into the run (`agentkit.report.evaluate_run`)."""
     from rich.console import Console
     from rich.table import Table
 
-    from agentkit.evaluate import evaluate_run
+    from agentkit.report import evaluate_run
     from agentkit.evaluate._session import check_isolation
 
     with opt.given_prices(price):
