@@ -2,7 +2,6 @@
 
 Public names:
     evaluate_agent: score one agent on a list of examples (optionally as a screening cascade)
-    evaluate_run: score the agents of a run directory into it (`agentkit eval --run`, e.g. ADAS imports)
     load_agent: an agent file as a plain callable for apps
     Session: the shared client, model and runner of an evaluation
     EvalResult, ExampleResult, EvalSummary, Interval, AgentFailure, LLMCallTrace: the records
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 from agentkit.evaluate._agent_file import AgentSpec, read_agent_file, resolve_agent, seed_names
 from agentkit.evaluate._evaluator import evaluate_agent, evaluate_one
-from agentkit.evaluate._into_run import RunEvalRow, RunEvaluation, evaluate_run
 from agentkit.evaluate._loaded import AgentAnswer, AgentUsage, LoadedAgent, load_agent
 from agentkit.evaluate._runner import AgentRunner, LLMHandler
 from agentkit.evaluate._session import Session
@@ -39,12 +37,9 @@ __all__ = [
     "LLMCallTrace",
     "LLMHandler",
     "LoadedAgent",
-    "RunEvalRow",
-    "RunEvaluation",
     "Session",
     "evaluate_agent",
     "evaluate_one",
-    "evaluate_run",
     "load_agent",
     "read_agent_file",
     "resolve_agent",

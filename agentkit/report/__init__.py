@@ -7,6 +7,7 @@ Public names:
     export_agent, render_export: one agent as a standalone agent file for `agentkit.load_agent`
     import_adas, parse_adas_fitness, adas_reported: an ADAS archive file as a new run, and the scores
         ADAS reported for its agents (shown beside agentkit's own)
+    evaluate_run: score the agents of a run directory into it (`agentkit eval --run`, e.g. ADAS imports)
 
 Selection is by the search split only: the selected agent has the highest lower bound of its search-split
 interval; sealed test scores are shown beside it, never used to choose.
@@ -36,6 +37,7 @@ from agentkit.report._data import (
 )
 from agentkit.report._export import ExportResult, export_agent, render_export, strip_module_docstring
 from agentkit.report._html import REPORT_NAME, build_report, write_report
+from agentkit.report._rescore import RunEvalRow, RunEvaluation, evaluate_run
 from agentkit.report._show import (
     AgentDetail,
     RunTable,
@@ -57,6 +59,8 @@ __all__ = [
     "FailureView",
     "ImportReport",
     "ImportedAgent",
+    "RunEvalRow",
+    "RunEvaluation",
     "RunTable",
     "ScoreView",
     "SkippedEntry",
@@ -64,6 +68,7 @@ __all__ = [
     "agent_detail",
     "agent_rows",
     "build_report",
+    "evaluate_run",
     "export_agent",
     "failure_view",
     "import_adas",
