@@ -167,8 +167,8 @@ class MetaBriefing:
         """The bounded prompt for a candidate with the parents and inspirations of `slot`."""
         c = self.config
         task = self.ctx.task
-        callable_agents = ""
-        if slot.form == "workflow":
+        callable_agents = "none (archive calls are off in this run)"
+        if slot.form == "workflow" and c.workflow_calls:
             callable_agents = ", ".join(
                 f"{a.id} ({a.name}, {score_line(a)})" for a in self.callable_agents(generation)
             )

@@ -137,7 +137,7 @@ class CandidateLifecycle:
     # --- workflows -------------------------------------------------------------------------------------
 
     def _callable_ids(self, slot: SlotState, generation: int) -> list[str]:
-        if slot.form != "workflow":
+        if slot.form != "workflow" or not self.config.workflow_calls:
             return []
         return [a.id for a in self.briefing.callable_agents(generation)]
 

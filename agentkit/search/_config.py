@@ -103,6 +103,10 @@ class SearchConfig(BaseModel):
     operators (see `agentkit.workflow`), or ``mixed`` (alternating, seeded); ``auto`` is ``workflow``
     when the meta model is the embedded ``local`` model and ``mixed`` otherwise. Runs stored before this
     setting existed proposed code, and keep doing so on resume."""
+    workflow_calls: bool = True
+    """Let workflow proposals call archive agents (``call_agent``, ``route``). Off for a meta model that
+    would only wrap the agent it is shown (the demo's embedded model); the ensembles built at the end
+    combine archive agents either way."""
     ensembles: bool = True
     """At the end of the search, build a vote and a router over the most complementary evaluated agents
     (as workflows), score them on the search split like any candidate, and let the same lower-bound rule

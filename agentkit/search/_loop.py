@@ -294,7 +294,10 @@ class SearchRun:
                             screen_size=state.settings.screen_size,
                         )
                     agent = self.archive.agent(agent.id)
-                error = None if agent.meta.get("duplicate_of") else self.candidates.debug_reason(agent)
+                # A duplicate of code is not worth a fix (the meta agent would only rephrase it); a
+                # duplicate workflow is one reply away from a different composition.
+                copy = agent.meta.get("duplicate_of") and slot.form == "code"
+                error = None if copy else self.candidates.debug_reason(agent)
                 if error is None or slot.attempt >= self.config.debug_attempts:
                     done = {"slot": slot.slot, "agent": agent.id, "status": agent.status}
                     with self.book.step(generation, "candidate_done", done):

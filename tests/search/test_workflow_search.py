@@ -79,13 +79,15 @@ def _propose_workflows(index: int, body: dict[str, Any]) -> str:
         _workflow("Sampled vote", _generate("WFA", samples=3, temperature=0.8), {"op": "vote"}),
         _workflow("Brainstorm", {"op": "brainstorm"}),
         _workflow("Ghost caller", {"op": "call_agent", "agent_id": "a0099"}),
+        _workflow("Sampled vote again", _generate("WFA", samples=3, temperature=0.8), {"op": "vote"}),
     ]
     return script[min(index, len(script) - 1)]
 
 
 def _fix_workflow(body: dict[str, Any]) -> str:
     # Each fixed workflow calls the best archive agent (a0002) and adds samples of its own.
-    samples = 2 if "brainstorm" in last_user(body) else 1
+    asked = last_user(body)
+    samples = 2 if "brainstorm" in asked else 3 if "duplicate of" in asked else 1
     return _workflow(
         f"Caller plus {samples}",
         {"op": "call_agent", "agent_id": "a0002"},
@@ -111,7 +113,7 @@ async def test_workflow_proposals_are_checked_rendered_evaluated_and_exported(
 ) -> None:
     srv, meta = workflow_server
     run_dir = tmp_path / "run"
-    outcome = await run_search(_config(srv, proposals="workflow", ensembles=False), run_dir)
+    outcome = await run_search(_config(srv, proposals="workflow", ensembles=False, generations=4), run_dir)
     assert outcome.status == "finished", outcome.reason
 
     with Archive.open(run_dir) as archive:
@@ -133,8 +135,12 @@ async def test_workflow_proposals_are_checked_rendered_evaluated_and_exported(
         assert any("'a0099' is not in the archive" in f for f in meta.fixes)
 
         # The fixes call an archive agent: its code is included whole, and they score like any agent.
+        # A duplicate workflow (unlike duplicate code) gets a fix: a different composition is one reply away.
+        again = agents["Sampled vote again"]
+        assert again.status == "failed" and again.meta["duplicate_of"] == sampled.id
+        assert any(f"duplicate of {sampled.id}" in f for f in meta.fixes)
         fixes = [a for a in archive.agents(origin="meta") if a.meta.get("fix_of")]
-        assert len(fixes) == 2 and all(a.status == "evaluated" for a in fixes)
+        assert len(fixes) == 3 and all(a.status == "evaluated" for a in fixes)
         assert all("def _agent_a0002():" in a.code for a in fixes)
         assert all(a.search_summary and a.search_summary.accuracy.mean == 1.0 for a in fixes)
 
