@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agentkit.cli import _flags as flags
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 
@@ -168,6 +169,7 @@ def eval_command(
     budget_calls: int | None = opt.BUDGET_CALLS,
     budget_tokens: int | None = opt.BUDGET_TOKENS,
     price: list[str] = opt.PRICE,
+    config_file: Path | None = flags.CONFIG_FILE,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Score one agent on the first N examples of a task (or, with --run, the agents of a run, into it)."""
@@ -340,6 +342,7 @@ def bench_command(
     budget_calls: int | None = opt.BUDGET_CALLS,
     budget_tokens: int | None = opt.BUDGET_TOKENS,
     price: list[str] = opt.PRICE,
+    config_file: Path | None = flags.CONFIG_FILE,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Compare prompt strategies on the same examples, with a paired test of each against the best."""

@@ -1,4 +1,4 @@
-"""The one table from command-line flags to configuration keys.
+"""The one table from command-line flags to configuration keys, and ``--config``.
 
 Every option of ``search``, ``demo``, ``eval`` and ``bench`` is either a setting, listed in `SETTINGS`
 with the dotted key of `agentkit.search.SearchConfig` it sets (the key of a ``--config`` TOML file and of
@@ -7,7 +7,10 @@ the report's full configuration), or says what to do rather than how the search 
 error, so no flag can be declared and then ignored.
 
 Only flags the user actually gave count: an option left at its default sets nothing, so a value from
-``--config`` (or the stored settings of a resumed run) stays in force.
+``--config`` (or the stored settings of a resumed run) stays in force. ``--config`` is read before the
+other options (`CONFIG_FILE`): its values become the defaults of the command's options, so a flag given
+as well overrides the file, and ``eval`` and ``bench`` take their settings from it with no code of
+their own.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-from click.core import ParameterSource
+import typer
 
 
 def _same(value: Any) -> Any:
@@ -26,12 +28,16 @@ def _same(value: Any) -> Any:
 
 
 def _off(flag: bool) -> bool:
-    """A ``--no-x`` flag: given, it switches the setting off."""
+    """A ``--no-x`` flag: given, it switches the setting off (and a setting that is off gives it)."""
     return not flag
 
 
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _joined(names: list[str]) -> str:
+    return ",".join(names)
 
 
 def _path(value: Path) -> str:
@@ -44,6 +50,10 @@ def _task_options(pairs: list[str]) -> dict[str, Any]:
     return parse_task_opts(pairs)
 
 
+def _pairs(options: dict[str, Any]) -> list[str]:
+    return [f"{key}={value}" for key, value in options.items()]
+
+
 @dataclass(frozen=True)
 class Setting:
     """What one option sets: the dotted configuration key, and how the flag's value becomes its value."""
@@ -52,6 +62,8 @@ class Setting:
     """Dotted key in `SearchConfig`, e.g. ``budget.max_cost_usd``."""
     convert: Callable[[Any], Any] = _same
     """Flag value to configuration value (``--no-cache`` gives True, ``cache`` becomes False)."""
+    back: Callable[[Any], Any] = _same
+    """Configuration value to flag value: how a ``--config`` file's value becomes the option's default."""
 
 
 SETTINGS: dict[str, Setting] = {
@@ -60,8 +72,8 @@ SETTINGS: dict[str, Setting] = {
     "model": Setting("model"),
     "meta_model": Setting("meta_model"),
     "api_base": Setting("api_base"),
-    "data_dir": Setting("data_dir", _path),
-    "task_opt": Setting("task_options", _task_options),
+    "data_dir": Setting("data_dir", _path, Path),
+    "task_opt": Setting("task_options", _task_options, _pairs),
     "generations": Setting("generations"),
     "search_size": Setting("search_size"),
     "test_size": Setting("test_size"),
@@ -71,30 +83,29 @@ SETTINGS: dict[str, Setting] = {
     "self_review": Setting("self_review"),
     "debug_attempts": Setting("debug_attempts"),
     "selection": Setting("selection"),
-    "seeds": Setting("seeds", _names),
+    "seeds": Setting("seeds", _names, _joined),
     "top_k": Setting("top_k"),
     "concurrency": Setting("concurrency"),
-    "no_cache": Setting("cache", _off),
-    "no_progress": Setting("progress", _off),
+    "no_cache": Setting("cache", _off, _off),
+    "no_progress": Setting("progress", _off, _off),
     "budget_usd": Setting("budget.max_cost_usd"),
     "budget_calls": Setting("budget.max_calls"),
     "budget_tokens": Setting("budget.max_tokens"),
     "isolation": Setting("sandbox.isolation"),
     "workers": Setting("sandbox.workers"),
     "example_timeout": Setting("sandbox.wall_time_s"),
-    "timeout": Setting("sandbox.wall_time_s"),  # `eval` and `bench` spell --example-timeout's parameter so
-    "no_reflection": Setting("reflect.reflection", _off),
-    "no_manual": Setting("reflect.manual", _off),
-    "no_contrastive": Setting("reflect.contrastive", _off),
-    "no_monitor": Setting("reflect.monitor", _off),
+    "timeout": Setting("sandbox.wall_time_s"),  # `eval` and `bench` name --example-timeout's parameter so
+    "no_reflection": Setting("reflect.reflection", _off, _off),
+    "no_manual": Setting("reflect.manual", _off, _off),
+    "no_contrastive": Setting("reflect.contrastive", _off, _off),
+    "no_monitor": Setting("reflect.monitor", _off, _off),
     "reflect_model": Setting("reflect.model"),
 }
 """Every option that is a setting, by parameter name."""
 
 NOT_SETTINGS = frozenset(
     {
-        "ctx",
-        "out",  # where the run goes; not a setting of the run
+        "out",  # where the run or the results go; not a setting of the run
         "resume",
         "config_file",
         "print_config",
@@ -102,19 +113,57 @@ NOT_SETTINGS = frozenset(
         "agent",  # eval / bench: what is evaluated, and on how many examples
         "agents",
         "limit",
+        "run",  # eval --run: the run whose agents are scored
         "price",  # a fact about a model (its price), given per session, not a setting stored with a run
     }
 )
 """Options that say what to do rather than how the search runs."""
 
+FILE_SETTINGS = "agentkit.config_file"
+"""Key in the click context's ``meta`` under which `CONFIG_FILE` keeps the file's whole settings."""
 
-def given_settings(ctx: click.Context, *, defaults: bool = False) -> dict[str, Any]:
-    """The settings the options of the running command give, nested by dotted key.
 
-    Only options given on the command line or by their environment variable count, unless `defaults`
-    (then options left at their default give their default too: ``eval`` and ``bench`` have no
-    configuration defaults of their own). An option in neither table is a programming error: KeyError.
-    """
+def _read_config(ctx: typer.Context, value: Path | None) -> Path | None:
+    """Read the ``--config`` file before the other options: each option that is a setting gets the
+    file's value as its default (click's ``default_map``), and the whole file is kept in
+    ``ctx.meta[FILE_SETTINGS]`` for a command that takes every setting (``search``)."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    from agentkit.search import read_config_file
+    from agentkit.search._config_file import get_path
+
+    data = read_config_file(value)
+    ctx.meta[FILE_SETTINGS] = data
+    defaults = dict(ctx.default_map or {})
+    for param in ctx.command.params:
+        setting = SETTINGS.get(param.name or "")
+        found = None if setting is None else get_path(data, setting.key)
+        if setting is not None and found is not None:
+            defaults[param.name or ""] = setting.back(found)
+    ctx.default_map = defaults
+    return value
+
+
+CONFIG_FILE = typer.Option(
+    None,
+    "--config",
+    is_eager=True,
+    callback=_read_config,
+    help="TOML file of settings: the keys of a search's stored configuration (the report's full "
+    "configuration; see `agentkit search --print-config`). Flags given as well override it.",
+)
+
+
+def file_settings(ctx: typer.Context) -> dict[str, Any]:
+    """The settings of the ``--config`` file of the running command ({} without one)."""
+    data: dict[str, Any] = ctx.meta.get(FILE_SETTINGS, {})
+    return data
+
+
+def given_settings(ctx: typer.Context) -> dict[str, Any]:
+    """The settings the options of the running command give, nested by dotted key: only options given
+    on the command line or by their environment variable (not those left at their default or taking it
+    from ``--config``). An option in neither table is a programming error: KeyError."""
     from agentkit.search._config_file import set_path
 
     out: dict[str, Any] = {}
@@ -124,9 +173,9 @@ def given_settings(ctx: click.Context, *, defaults: bool = False) -> dict[str, A
         setting = SETTINGS.get(name)
         if setting is None:
             raise KeyError(f"option {name!r} of `{ctx.info_name}` is neither a setting nor listed as none")
-        source = ctx.get_parameter_source(name)
-        given = source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-        if value is None or not (given or defaults):
+        source = ctx.get_parameter_source(name)  # by name: typer carries its own copy of click
+        given = source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+        if value is None or not given:
             continue
         set_path(out, setting.key, setting.convert(value))
     return out

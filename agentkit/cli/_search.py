@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agentkit.cli import _flags as flags
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 
@@ -101,30 +102,11 @@ def _run(
     _finish(outcome, as_json=as_json)
 
 
-def ablation_settings(
-    *,
-    no_reflection: bool = False,
-    no_manual: bool = False,
-    no_contrastive: bool = False,
-    no_monitor: bool = False,
-    reflect_model: str | None = None,
-) -> dict[str, Any]:
-    """The settings the ablation flags stand for (only those given), as the ``reflect`` section of
-    `SearchConfig`; shared by `search` and `demo` so that neither can declare a flag and ignore it."""
-    reflect: dict[str, Any] = {}
-    if no_reflection:
-        reflect["reflection"] = False
-    if no_manual:
-        reflect["manual"] = False
-    if no_contrastive:
-        reflect["contrastive"] = False
-    if no_monitor:
-        reflect["monitor"] = False
-    if reflect_model:
-        reflect["model"] = reflect_model
-    return {"reflect": reflect} if reflect else {}
-
-
+_PRINT_CONFIG = typer.Option(
+    False,
+    "--print-config",
+    help="Print the settings in force as TOML (for --config) and exit without running.",
+)
 _NO_REFLECTION = typer.Option(False, "--no-reflection", help="Do not reflect on candidates (ablation).")
 _NO_MANUAL = typer.Option(False, "--no-manual", help="Show the meta agent no rule manual (ablation).")
 _NO_CONTRASTIVE = typer.Option(
@@ -136,10 +118,50 @@ _NO_MONITOR = typer.Option(
 _REFLECT_MODEL = typer.Option(
     None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
 )
+_SELECTION = typer.Option(
+    None, "--selection", help="Parent selection: complementary (default), best, random (ablations)."
+)
+_NO_PROGRESS = typer.Option(False, "--no-progress", help="No live progress display.")
+
+
+def _validated(settings: dict[str, Any]) -> SearchConfig:
+    from agentkit.errors import ConfigError
+    from agentkit.search import SearchConfig
+
+    try:
+        return SearchConfig.model_validate(settings)
+    except ValueError as exc:
+        raise ConfigError(f"invalid search settings: {exc}") from exc
+
+
+def _print_config(config: SearchConfig, command: str) -> None:
+    from agentkit.search import to_toml
+
+    header = (
+        f"Settings of `agentkit {command}`; run them with: agentkit search --config FILE\n"
+        "(flags given as well override the file; the keys are those of the report's full configuration)"
+    )
+    typer.echo(to_toml(config, header=header), nl=False)
+
+
+def _resumed(run_dir: Path, overrides: dict[str, Any]) -> SearchConfig:
+    """The stored settings of the run in `run_dir` with `overrides` on top (for --print-config; the
+    resume itself refuses changes to settings a resumed run keeps)."""
+    from agentkit.errors import SearchError
+    from agentkit.report import open_run
+    from agentkit.search import migrate
+    from agentkit.search._config_file import merge
+
+    with open_run(run_dir) as archive:
+        stored = archive.config.get("search")
+    if not isinstance(stored, dict):
+        raise SearchError(f"{run_dir} is not the archive of a search run")
+    return _validated(merge(migrate(stored), overrides))
 
 
 @app.command()
 def search(
+    ctx: typer.Context,
     task: str | None = typer.Option(
         None, "--task", "-t", help="Task: gsm8k, mgsm, bbh/<task>, gen/<kind>, jsonl:<path>."
     ),
@@ -165,10 +187,11 @@ def search(
         None, "--out", "-o", help="Run directory (default archives/<task>-<time>)."
     ),
     resume: Path | None = typer.Option(None, "--resume", help="Continue the run in this directory."),
+    config_file: Path | None = flags.CONFIG_FILE,
+    print_config: bool = _PRINT_CONFIG,
     budget_usd: float | None = typer.Option(None, "--budget-usd", help="Hard limit on dollars for the run."),
     budget_calls: int | None = typer.Option(None, "--budget-calls", help="Hard limit on model requests."),
     budget_tokens: int | None = typer.Option(None, "--budget-tokens", help="Hard limit on tokens."),
-    price: list[str] = opt.PRICE,
     seed: int | None = typer.Option(None, "--seed", help="Seed of the split, selection and intervals."),
     isolation: str | None = typer.Option(
         None, "--isolation", help="auto | bwrap | process | trusted (in-process, reviewed code only)."
@@ -178,9 +201,7 @@ def search(
     debug_attempts: int | None = typer.Option(
         None, "--debug-attempts", help="Fixes asked for after an error."
     ),
-    selection: str | None = typer.Option(
-        None, "--selection", help="Parent selection: complementary (default), best, random."
-    ),
+    selection: str | None = _SELECTION,
     seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seed agents to start from."),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", envvar="AGENTKIT_DATA_DIR", help="Folder with local task data."
@@ -200,82 +221,47 @@ def search(
     no_contrastive: bool = _NO_CONTRASTIVE,
     no_monitor: bool = _NO_MONITOR,
     reflect_model: str | None = _REFLECT_MODEL,
-    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    no_progress: bool = _NO_PROGRESS,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
-    """Discover agents for a task with Meta Agent Search (resumable; Ctrl-C stops cleanly)."""
-    from agentkit.errors import ConfigError
-    from agentkit.search import SearchConfig
+    """Discover agents for a task with Meta Agent Search (resumable; Ctrl-C stops cleanly).
 
-    given: dict[str, Any] = {
-        "task": task,
-        "model": model,
-        "meta_model": meta_model,
-        "api_base": api_base,
-        "generations": generations,
-        "search_size": search_size,
-        "test_size": test_size,
-        "screen_size": screen_size,
-        "parallel": parallel,
-        "budget_usd": budget_usd,
-        "budget_calls": budget_calls,
-        "budget_tokens": budget_tokens,
-        "seed": seed,
-        "isolation": isolation,
-        "cache": False if no_cache else None,
-        "self_review": self_review,
-        "debug_attempts": debug_attempts,
-        "selection": selection,
-        "seeds": [s.strip() for s in seeds.split(",") if s.strip()] if seeds else None,
-        "data_dir": str(data_dir) if data_dir else None,
-        "wall_time_s": example_timeout,
-        "workers": workers,
-        "concurrency": concurrency,
-        "top_k": top_k,
-    }
-    given = {k: v for k, v in given.items() if v is not None}
-    # On resume, ablation settings are refused unless the run has them already.
-    given.update(
-        ablation_settings(
-            no_reflection=no_reflection,
-            no_manual=no_manual,
-            no_contrastive=no_contrastive,
-            no_monitor=no_monitor,
-            reflect_model=reflect_model,
-        )
-    )
+    Every setting flag sets one key of the run's configuration (`agentkit.cli._flags.SETTINGS`); a
+    --config file gives the rest, and on --resume the run's stored settings do.
+    """
+    from agentkit.errors import ConfigError
+
+    settings = flags.layered(flags.file_settings(ctx), flags.given_settings(ctx))
     if resume is not None:
         if out is not None and out.resolve() != resume.resolve():
             raise ConfigError("--resume continues the run where it is; do not give --out as well")
-        _execute(
-            None,
-            resume,
-            resume=True,
-            overrides=given,
-            progress=not no_progress,
-            as_json=as_json,
-            prices=price,
-        )
+        if print_config:
+            _print_config(_resumed(resume, settings), "search")
+            return
+        # Settings a resumed run keeps may be given again unchanged; a change to one is refused.
+        progress = bool(settings.get("progress", True))
+        _execute(None, resume, resume=True, overrides=settings, progress=progress, as_json=as_json)
         return
-    if "task" not in given:
-        raise ConfigError("--task is required for a new search (or give --resume RUN_DIR)")
-    if "model" not in given:
+    if "task" not in settings:
+        raise ConfigError(
+            "--task is required for a new search (or `task` in the --config file, or --resume RUN_DIR)"
+        )
+    if "model" not in settings:
         from agentkit.llm import resolve_model
 
-        given["model"] = resolve_model(None).model
-    given.setdefault("meta_model", given["model"])
-    try:
-        config = SearchConfig.model_validate(given)
-    except ValueError as exc:
-        raise ConfigError(f"invalid search settings: {exc}") from exc
+        settings["model"] = resolve_model(None).model
+    settings.setdefault("meta_model", settings["model"])
+    config = _validated(settings)
+    if print_config:
+        _print_config(config, "search")
+        return
     _execute(
         config,
-        out or _default_run_dir(given["task"]),
+        out or _default_run_dir(config.task),
         resume=False,
         overrides=None,
-        progress=not no_progress,
+        progress=config.progress,
         as_json=as_json,
-        prices=price,
     )
 
 
@@ -311,33 +297,30 @@ def demo_config() -> SearchConfig:
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Run directory (default archives/demo-<time>)."
     ),
+    print_config: bool = _PRINT_CONFIG,
     generations: int = typer.Option(2, "--generations", "-g", help="Generations after the seeds."),
+    selection: str | None = _SELECTION,
     no_reflection: bool = _NO_REFLECTION,
     no_manual: bool = _NO_MANUAL,
     no_contrastive: bool = _NO_CONTRASTIVE,
     no_monitor: bool = _NO_MONITOR,
     reflect_model: str | None = _REFLECT_MODEL,
-    no_progress: bool = typer.Option(False, "--no-progress", help="No live progress display."),
+    no_progress: bool = _NO_PROGRESS,
 ) -> None:
     """A short real search on a generated task with the embedded local model (no key, no network).
 
     The 135M-parameter model writes poor agents and often broken JSON; the demo shows the machinery
     (proposals, reviews, checks, fixes, the sandbox, the archive) and records every failure honestly.
     """
-    base = demo_config()
-    ablations = ablation_settings(
-        no_reflection=no_reflection,
-        no_manual=no_manual,
-        no_contrastive=no_contrastive,
-        no_monitor=no_monitor,
-        reflect_model=reflect_model,
-    )
-    reflect = {**base.reflect.model_dump(), **ablations.get("reflect", {})}
-    config = type(base).model_validate({**base.model_dump(), "generations": generations, "reflect": reflect})
+    config = _validated(flags.layered(demo_config().model_dump(mode="json"), flags.given_settings(ctx)))
+    if print_config:
+        _print_config(config, "demo")
+        return
     run_dir = out or Path("archives") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
     typer.echo(f"agentkit demo: {config.generations} generations on {config.task} with the local model")
     typer.echo(f"run directory: {run_dir}")
-    _execute(config, run_dir, resume=False, overrides=None, progress=not no_progress, as_json=False)
+    _execute(config, run_dir, resume=False, overrides=None, progress=config.progress, as_json=False)

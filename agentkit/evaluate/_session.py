@@ -18,6 +18,7 @@ from agentkit.evaluate._runner import AgentRunner
 
 if TYPE_CHECKING:
     from agentkit.llm import Budget, LLMClient, ModelConfig
+    from agentkit.sandbox import SandboxConfig
 
 Isolation = Literal["auto", "bwrap", "process", "trusted"]
 ISOLATIONS: tuple[str, ...] = ("auto", "bwrap", "process", "trusted")
@@ -51,8 +52,13 @@ class Session:
         budget: Budget | None = None,
         client: LLMClient | None = None,
         wall_time_s: float | None = None,
+        sandbox: SandboxConfig | None = None,
     ) -> SessionOpener:
         """Prepare a session; entering it starts the sandbox workers, leaving it stops them.
+
+        `sandbox` gives every sandbox setting at once (workers and the limits per example; a search
+        passes its ``sandbox`` section); then `workers` and `wall_time_s` are not used. `isolation`
+        always chooses the runner: ``"trusted"`` runs agent code in-process.
 
         Example:
             >>> async with Session.open("local", workers=4) as s:  # doctest: +SKIP
@@ -68,6 +74,7 @@ class Session:
             budget=budget,
             client=client,
             wall_time_s=wall_time_s,
+            sandbox=sandbox,
         )
 
 
@@ -83,6 +90,7 @@ class SessionOpener:
     budget: Budget | None
     client: LLMClient | None
     wall_time_s: float | None
+    sandbox: SandboxConfig | None = None
     _stack: contextlib.AsyncExitStack | None = None
 
     async def __aenter__(self) -> Session:
@@ -104,8 +112,8 @@ class SessionOpener:
                 client = await stack.enter_async_context(
                     LLMClient(cache=self.cache, cache_dir=self.cache_dir, budget=self.budget)
                 )
-            settings = SandboxConfig(workers=self.workers)
-            if self.wall_time_s is not None:
+            settings = self.sandbox or SandboxConfig(workers=self.workers)
+            if self.sandbox is None and self.wall_time_s is not None:
                 settings = settings.model_copy(update={"wall_time_s": self.wall_time_s})
             runner: Sandbox | TrustedRunner
             if self.isolation == "trusted":

@@ -6,7 +6,7 @@ import agentkit
 from agentkit.reflect import ReflectConfig, compile_manual
 from agentkit.search import SearchConfig
 
-config = SearchConfig(task="gen/arithmetic", extra=ReflectConfig(hide_share=0.3).to_extra())
+config = SearchConfig(task="gen/arithmetic", reflect=ReflectConfig(hide_share=0.3))
 outcome = await agentkit.run_search(config, "archives/run")   # builds search_hooks(config) for you
 print(compile_manual(archive))                # or on the command line: agentkit manual archives/run
 ```
@@ -33,7 +33,7 @@ from agentkit.reflect._builder import (
     check_operations,
     parse_operations,
 )
-from agentkit.reflect._config import CONFIG_KEY, ReflectConfig
+from agentkit.reflect._config import ReflectConfig
 from agentkit.reflect._contrast import Change, contrast_block, score_changes
 from agentkit.reflect._failures import LESSONS, FailureLesson, failure_keys, record_failure_lessons
 from agentkit.reflect._hooks import (
@@ -82,7 +82,6 @@ from agentkit.reflect._reflection import (
 )
 
 __all__ = [
-    "CONFIG_KEY",
     "FAILURES",
     "LESSONS",
     "OUTCOMES",

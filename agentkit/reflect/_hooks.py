@@ -75,17 +75,17 @@ def compile_manual(archive: Archive, *, max_chars: int | None = None) -> str:
 
 
 def search_hooks(config: SearchConfig) -> ReflectHooks:
-    """The hooks for a search run with `config` (settings from ``config.extra["reflect"]``); what
+    """The hooks for a search run with `config` (settings from its ``reflect`` section); what
     `agentkit.run_search` (and so the command line) runs every search with. The hooks read every
     switch themselves, so an ablation (``reflection=False, manual=False``) still gets the exploration
     monitor's figures for comparison."""
-    return ReflectHooks(ReflectConfig.from_search(config))
+    return ReflectHooks(config.reflect)
 
 
 class ReflectHooks:
     """The search hooks of `agentkit.reflect`.
 
-    `config` None reads the settings from the run (``SearchConfig.extra["reflect"]``) at the first call;
+    `config` None reads the settings from the run (``SearchConfig.reflect``) at the first call;
     `model` None uses ``config.model`` or else the run's meta model.
 
     Example (what `agentkit.run_search` does for you):
@@ -101,7 +101,7 @@ class ReflectHooks:
     def config(self, ctx: SearchContext) -> ReflectConfig:
         """The settings in force (given, or stored with the run)."""
         if self._config is None:
-            self._config = ReflectConfig.from_search(ctx.config)
+            self._config = ctx.config.reflect
         return self._config
 
     def model(self, ctx: SearchContext) -> ModelConfig:
@@ -128,7 +128,7 @@ class ReflectHooks:
 
     def manual_on(self, ctx: SearchContext) -> bool:
         """Whether rules are built and shown (both the search's and our switch)."""
-        return self.config(ctx).manual and ctx.config.manual
+        return self.config(ctx).manual and ctx.config.reflect.manual
 
     # --- the hooks ---------------------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class ReflectHooks:
     async def after_evaluation(self, ctx: SearchContext, candidate: CandidateOutcome) -> None:
         """Reflect on the candidate and run the builder step."""
         cfg = self.config(ctx)
-        if not (cfg.reflection and ctx.config.reflection) or not candidate.parents:
+        if not (cfg.reflection and ctx.config.reflect.reflection) or not candidate.parents:
             return  # seeds have no parent to be compared with
         reflector = Reflector(
             ctx.archive, ctx.client, self.model(ctx), cfg, ctx.task, ctx.examples, seed=ctx.config.seed
@@ -194,7 +194,7 @@ class ReflectHooks:
         if isinstance(state, dict) and state.get("generation") == generation:
             return state
         cfg = self.config(ctx)
-        budget = cfg.manual_chars or ctx.config.prompt_manual_chars
+        budget = cfg.manual_chars or ctx.config.prompt.manual_chars
         active = ctx.archive.rules("active") if self.manual_on(ctx) else []
         hidden = hidden_rules(
             [r.id for r in active], generation=generation, seed=self.seed(ctx), share=cfg.hide_share

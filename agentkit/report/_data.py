@@ -101,11 +101,23 @@ def run_settings(config: dict[str, Any]) -> dict[str, Any]:
     """A run's settings as one flat dict (``task``, ``model``, ``meta_model``, sizes, ...).
 
     A search run stores them nested under ``"search"`` beside ``kind``, ``versions`` and
-    ``git_revision``; an ADAS import stores them flat. Both read the same way through this."""
+    ``git_revision``; an ADAS import stores them flat. Both read the same way through this. The
+    sections of a search's settings come by dotted key (``budget.max_cost_usd``, ``sandbox.workers``),
+    the key a ``--config`` file uses."""
     nested = config.get("search")
     if isinstance(nested, dict):
-        return {**{k: v for k, v in config.items() if k != "search"}, **nested}
+        return {**{k: v for k, v in config.items() if k != "search"}, **_dotted(nested)}
     return dict(config)
+
+
+def _dotted(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and value:
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def score_view(summary: EvalSummary | None) -> ScoreView | None:

@@ -43,6 +43,13 @@ _CONFIG_ORDER = (
     "self_review",
     "debug_attempts",
     "top_k",
+    "sandbox.isolation",
+    "budget.max_cost_usd",
+    "budget.max_calls",
+    "budget.max_tokens",
+    "reflect.reflection",
+    "reflect.manual",
+    # the same settings as runs written before the configuration had sections stored them
     "isolation",
     "budget_usd",
     "budget_calls",

@@ -16,7 +16,9 @@ bare = await run_search(config, "archives/bare", hooks=NoHooks()) # the engine a
 print(outcome.selected, outcome.reason)
 ```
 
-Pieces: `SearchConfig` (every setting, stored with the run), parent selection (`select_parents`:
+Pieces: `SearchConfig` (every setting, stored with the run, in typed sections: `agentkit.llm.Budget`,
+`PromptLimits`, `SandboxSettings`, `ReflectConfig`; `migrate` reads the flat shape of older runs,
+`read_config_file` / `to_toml` the ``--config`` TOML file), parent selection (`select_parents`:
 tournament plus a complementary partner, with a random-partner control logged), the bounded meta
 prompt (`build_meta_prompt`, `prompt_tokens`), the meta agent conversation (`MetaAgent`), the hook
 protocol (`SearchHooks`) and its dispatcher with the one failure policy (`HookDispatcher`), and the
@@ -25,7 +27,8 @@ typed checkpoint of a generation (`GenerationState`, `SlotState`).
 
 from __future__ import annotations
 
-from agentkit.search._config import SearchConfig, Selection
+from agentkit.search._config import SearchConfig, Selection, migrate
+from agentkit.search._config_file import read_config_file, to_toml
 from agentkit.search._final import FinalSummary, SearchOutcome, SelectedAgent
 from agentkit.search._hooks import (
     HOOK_ERROR,
@@ -57,6 +60,7 @@ from agentkit.search._run import (
     run_search,
     run_sync,
 )
+from agentkit.search._sections import Isolation, ReflectConfig, SandboxSettings
 from agentkit.search._selection import (
     ScoredAgent,
     SelectionResult,
@@ -77,10 +81,13 @@ __all__ = [
     "GenerationState",
     "HookDispatcher",
     "HookFactory",
+    "Isolation",
     "MetaAgent",
     "NoHooks",
     "PromptLimits",
     "Proposal",
+    "ReflectConfig",
+    "SandboxSettings",
     "ScoredAgent",
     "SearchConfig",
     "SearchContext",
@@ -100,13 +107,16 @@ __all__ = [
     "extract_code",
     "load_search_task",
     "load_seeds",
+    "migrate",
     "model_configs",
     "offline_run",
     "preview_meta_prompt",
     "prompt_tokens",
+    "read_config_file",
     "remaining_budget",
     "run_search",
     "run_sync",
     "select_parents",
+    "to_toml",
     "tournament",
 ]

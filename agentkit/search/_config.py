@@ -157,66 +157,6 @@ class SearchConfig(BaseModel):
             return "workflow" if (generation + slot + self.seed) % 2 else "code"
         return mode
 
-    # --- TRANSITIONAL read-only aliases of the flat names, removed once every reader uses the sections --
-    @property
-    def budget_usd(self) -> float | None:
-        return self.budget.max_cost_usd
-
-    @property
-    def budget_calls(self) -> int | None:
-        return self.budget.max_calls
-
-    @property
-    def budget_tokens(self) -> int | None:
-        return self.budget.max_tokens
-
-    @property
-    def prompt_max_tokens(self) -> int:
-        return self.prompt.max_tokens
-
-    @property
-    def prompt_code_chars(self) -> int:
-        return self.prompt.code_chars
-
-    @property
-    def prompt_failures(self) -> int:
-        return self.prompt.failures
-
-    @property
-    def prompt_example_chars(self) -> int:
-        return self.prompt.example_chars
-
-    @property
-    def prompt_manual_chars(self) -> int:
-        return self.prompt.manual_chars
-
-    @property
-    def isolation(self) -> Isolation:
-        return self.sandbox.isolation
-
-    @property
-    def workers(self) -> int:
-        return self.sandbox.workers
-
-    @property
-    def wall_time_s(self) -> float:
-        return self.sandbox.wall_time_s
-
-    @property
-    def reflection(self) -> bool:
-        return self.reflect.reflection
-
-    @property
-    def manual(self) -> bool:
-        return self.reflect.manual
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        return {
-            "task_options": self.task_options,
-            "reflect": self.reflect.model_dump(mode="json", exclude_defaults=True),
-        }
-
 
 def migrate(data: Mapping[str, Any]) -> dict[str, Any]:
     """A stored configuration in today's nested shape: the keys of the flat shape (`FLAT_KEYS`, and

@@ -81,7 +81,7 @@ def load_search_task(config: SearchConfig) -> tuple[Task, TaskSplit]:
     """The task of a run and its seeded search/test split."""
     from agentkit.tasks import load_task, split_task
 
-    options: dict[str, Any] = dict(config.extra.get("task_options", {}))
+    options: dict[str, Any] = dict(config.task_options)
     if config.task.startswith("gen/") and "size" not in options:
         options["size"] = max(100, config.search_size + config.test_size)
     kwargs: dict[str, Any] = {}
@@ -144,23 +144,23 @@ def remaining_budget(config: SearchConfig, spent: dict[str, float]) -> Budget | 
     """The budget left for this session: the run's limits minus what earlier sessions spent."""
     from agentkit.llm import Budget
 
-    if config.budget_usd is None and config.budget_calls is None and config.budget_tokens is None:
+    limit = config.budget
+    if limit.max_cost_usd is None and limit.max_calls is None and limit.max_tokens is None:
         return None
     return Budget(
-        max_cost_usd=None if config.budget_usd is None else max(0.0, config.budget_usd - spent["cost_usd"]),
-        max_calls=None if config.budget_calls is None else max(0, config.budget_calls - int(spent["calls"])),
-        max_tokens=None
-        if config.budget_tokens is None
-        else max(0, config.budget_tokens - int(spent["tokens"])),
+        max_cost_usd=None if limit.max_cost_usd is None else max(0.0, limit.max_cost_usd - spent["cost_usd"]),
+        max_calls=None if limit.max_calls is None else max(0, limit.max_calls - int(spent["calls"])),
+        max_tokens=None if limit.max_tokens is None else max(0, limit.max_tokens - int(spent["tokens"])),
     )
 
 
 def _real_changes(stored: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The overrides that differ from the stored settings, by dotted key. Both may be in the flat shape
-    of older runs or the nested one (they are compared after `migrate`). Repeating the original command
-    with ``--resume`` gives every setting again; only a value that really changes counts as a change."""
+    of older runs or the nested one (they are compared after `migrate`, the stored ones with every
+    default filled in). Repeating the original command with ``--resume``, or giving the run's own
+    ``--print-config`` file, gives every setting again; only a value that really changes counts."""
     try:
-        have = flatten(migrate(stored))
+        have = flatten(SearchConfig.model_validate(migrate(stored)).model_dump(mode="json"))
         given = flatten(migrate(overrides))
     except ValueError as exc:
         raise ConfigError(f"invalid settings: {exc}") from exc
@@ -302,12 +302,11 @@ async def run_search(
         try:
             async with Session.open(
                 agent_model,
-                isolation=config.isolation,
-                workers=config.workers,
+                isolation=config.sandbox.isolation,
+                sandbox=config.sandbox.runner_config(),
                 cache=config.cache,
                 cache_dir=config.cache_dir,
                 client=client,
-                wall_time_s=config.wall_time_s,
             ) as session:
                 run = SearchRun(
                     config=config,

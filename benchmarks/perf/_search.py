@@ -40,7 +40,7 @@ def search_config(
     parallel: int = 1,
 ) -> Any:
     """The SearchConfig of a scripted search over the simulated world."""
-    from agentkit.search import SearchConfig
+    from agentkit.search import SandboxSettings, SearchConfig
 
     task_name = _world.write_jsonl_task(workdir / "task.jsonl", search_size + test_size)
     return SearchConfig(
@@ -56,16 +56,14 @@ def search_config(
         self_review=0,
         debug_attempts=0,
         seeds=[],
-        isolation="auto",
-        workers=8,
+        sandbox=SandboxSettings(isolation="auto", workers=8, wall_time_s=60.0),
         concurrency=8,
-        wall_time_s=60.0,
         top_k=3,
         cache=cache,
         cache_dir=str(workdir / "cache"),
         model_timeout_s=60.0,
         progress=False,
-        extra={"task_options": {"scorer": "numeric", "answer_format": _world.ANSWER_FORMAT}},
+        task_options={"scorer": "numeric", "answer_format": _world.ANSWER_FORMAT},
     )
 
 

@@ -100,7 +100,7 @@ async def test_seeds_are_not_reflected_on_and_switches_turn_parts_off(
     assert archive.reflections() == [] and server.requests == []
     archive.add_rule("strategy", "Shown only with the manual on.", generation=0, status="active")
     assert ReflectHooks(ReflectConfig(manual=False)).manual_text(ctx, 1) == ""
-    no_manual = make_ctx(archive, client, model, examples, manual=False)
+    no_manual = make_ctx(archive, client, model, examples, reflect=ReflectConfig(manual=False))
     assert ReflectHooks(ReflectConfig(hide_share=0.0)).manual_text(no_manual, 2) == ""
     assert "Shown only with the manual on." in ReflectHooks(ReflectConfig(hide_share=0.0)).manual_text(ctx, 3)
 

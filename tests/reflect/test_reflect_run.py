@@ -87,7 +87,7 @@ async def test_scripted_run_builds_a_manual_that_cites_real_evidence(
     server.add_rule(is_reflection, _reflect)
     server.add_rule(is_builder, _build)
     config = ReflectConfig(hide_share=0.0, contrastive_probability=1.0)
-    ctx = make_ctx(archive, client, model, examples, extra=config.to_extra())
+    ctx = make_ctx(archive, client, model, examples, reflect=config)
     hooks = ReflectHooks()  # settings come from the run configuration
     s1, _ = add_scored(archive, examples, "Seed one", range(8), origin="seed")
     s2, _ = add_scored(archive, examples, "Seed two", range(4, 14), origin="seed")

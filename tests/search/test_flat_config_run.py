@@ -5,7 +5,7 @@ the nested shape whenever it is read.
 The fixture ``tests/fixtures/flat_config_run`` was written by the release before the sections (commit
 c7272dd): ``agentkit search --task gen/arithmetic --generations 1 --search-size 4 --test-size 2
 --screen-size 0 --parallel 1 --self-review 0 --debug-attempts 1 --seeds cot --isolation process
---workers 2 --concurrency 2 --budget-usd 5 --no-contrastive`` against the fake server with the
+--workers 2 --concurrency 2 --budget-tokens 200000 --no-contrastive`` against the fake server with the
 scripted meta agent of ``search_scripted.py`` (`hashed_meta_reply`). Tests work on a copy of it.
 """
 
@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 from agentkit.archive import Archive
 from agentkit.cli import app
-from agentkit.search import SearchConfig
+from agentkit.search import SearchConfig, migrate
+from agentkit.search._config_file import flatten
 from agentkit.testing import FakeOpenAIServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,11 +43,11 @@ def run(tmp_path: Path) -> Path:
 def test_the_fixture_is_in_the_flat_shape_and_migrates(run: Path) -> None:
     with Archive.open(run) as archive:
         stored = archive.config["search"]
-    assert {"workers", "budget_usd", "isolation", "extra"} <= set(stored)
+    assert {"workers", "budget_tokens", "isolation", "extra"} <= set(stored)
     assert not {"budget", "sandbox", "prompt", "reflect"} & set(stored)
     config = SearchConfig.model_validate(stored)
     assert (config.sandbox.isolation, config.sandbox.workers) == ("process", 2)
-    assert config.budget.max_cost_usd == 5.0
+    assert config.budget.max_tokens == 200000 and config.budget.max_cost_usd is None
     assert config.reflect.contrastive is False and config.reflect.monitor is True
     assert config.prompt.max_tokens == 6000 and config.generations == 1
 
@@ -64,7 +65,7 @@ def test_show_and_report_read_the_flat_run(run: Path) -> None:
     report = cli.invoke(app, ["report", str(run)])
     assert report.exit_code == 0, report.output
     html = (run / "report.html").read_text()
-    assert "Full configuration" in html and "budget_usd" in html  # shown as stored
+    assert "Full configuration" in html and "budget_tokens" in html  # shown as stored
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_the_flat_run_resumes_with_more_generations(
     run: Path, server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     with Archive.open(run) as archive:
-        before = SearchConfig.model_validate(archive.config["search"])
+        stored_before = archive.config["search"]
         agents_before = len(archive.agents())
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["AGENTKIT_CACHE_DIR"] = str(tmp_path / "cache")
@@ -95,7 +96,11 @@ def test_the_flat_run_resumes_with_more_generations(
         assert archive.integrity_check() == []
         assert len(archive.agents()) > agents_before
         assert any(a.generation == 2 for a in archive.agents())
-        after = SearchConfig.model_validate(archive.config["search"])
-    # Only what the resume changed differs; every other setting is the one the run started with.
-    expected = before.model_copy(update={"generations": 2, "api_base": server.base_url})
-    assert after == expected
+        stored_after = archive.config["search"]
+    # Stored again in the nested shape, and every setting the run started with has its value, except
+    # what the resume changed.
+    after = flatten(SearchConfig.model_validate(stored_after).model_dump(mode="json"))
+    changed = {"generations": 2, "api_base": server.base_url, "progress": False}
+    assert "sandbox" in stored_after and "workers" not in stored_after
+    for key, value in flatten(migrate(stored_before)).items():
+        assert after[key] == changed.get(key, value), key

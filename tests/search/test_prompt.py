@@ -77,7 +77,12 @@ def make_run(archive: Archive, config: SearchConfig) -> SearchRun:
 @pytest.mark.parametrize("n_agents", [10, 100, 200])
 def test_meta_prompt_stays_under_the_bound(tmp_path: Path, n_agents: int) -> None:
     config = SearchConfig(
-        task="gen/arithmetic", search_size=30, test_size=10, inspirations=6, prompt_failures=4, generations=50
+        task="gen/arithmetic",
+        search_size=30,
+        test_size=10,
+        inspirations=6,
+        prompt=PromptLimits(failures=4),
+        generations=50,
     )
     examples = load_search_task(config)[1].search
     with Archive.create(tmp_path / "run", {"search": config.model_dump(mode="json")}) as archive:
@@ -88,7 +93,7 @@ def test_meta_prompt_stays_under_the_bound(tmp_path: Path, n_agents: int) -> Non
         selection = briefing.select(briefing.pool(generation), generation, 0, 6)
         assert len(briefing.pool(generation)) == n_agents
     size = prompt_tokens(messages)
-    assert size <= config.prompt_max_tokens < 8000
+    assert size <= config.prompt.max_tokens < 8000
     text = messages[-1]["content"]
     # The main parent is always shown, with its failures; the manual is in, clipped.
     assert f"id {selection.parents[0]}" in text
