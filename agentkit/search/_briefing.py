@@ -175,6 +175,7 @@ class MetaBriefing:
         return build_meta_prompt(
             form=slot.form,
             callable_agents=callable_agents,
+            first_operator=c.first_operator(generation, slot.slot),
             runtime_api=self.runtime_reference(),
             task_description=task.description,
             answer_format=task.answer_format,

@@ -58,7 +58,12 @@ class CandidateLifecycle:
         ids = self._callable_ids(slot, generation)
         proposal = self._rendered(
             await self.meta.propose(
-                messages, sample_index=sample, fallback_name=fallback, form=slot.form, agent_ids=ids
+                messages,
+                sample_index=sample,
+                fallback_name=fallback,
+                form=slot.form,
+                agent_ids=ids,
+                first=self.config.first_operator(generation, slot.slot),
             )
         )
         reviews: list[tuple[int, Proposal]] = []
@@ -121,6 +126,7 @@ class CandidateLifecycle:
             attempts=self.config.debug_attempts,
             sample_index=slot.sample_index(generation),
             agent_ids=self._callable_ids(slot, generation),
+            first=self.config.first_operator(generation, slot.slot, attempt),
         )
         fixed = self._rendered(fixed)
         payload = {"slot": slot.slot, "broken": agent.id, "attempt": attempt, "error": clip(error, 500)}

@@ -103,6 +103,10 @@ class SearchConfig(BaseModel):
     operators (see `agentkit.workflow`), or ``mixed`` (alternating, seeded); ``auto`` is ``workflow``
     when the meta model is the embedded ``local`` model and ``mixed`` otherwise. Runs stored before this
     setting existed proposed code, and keep doing so on resume."""
+    workflow_focus: bool | None = None
+    """Tell each grammar-constrained workflow proposal which operator to start with, by a seeded rotation
+    (`agentkit.workflow.FOCUS_OPERATORS`), so that a small meta model explores the operator set instead
+    of proposing its favourite composition again; None: on when the meta model is the embedded one."""
     workflow_calls: bool = True
     """Let workflow proposals call archive agents (``call_agent``, ``route``). Off for a meta model that
     would only wrap the agent it is shown (the demo's embedded model); the ensembles built at the end
@@ -147,6 +151,16 @@ class SearchConfig(BaseModel):
     @classmethod
     def _migrate(cls, data: Any) -> Any:
         return migrate(data) if isinstance(data, Mapping) else data
+
+    def first_operator(self, generation: int, slot: int, attempt: int = 0) -> str | None:
+        """The operator workflow candidate `slot` of `generation` must start with (its fix `attempt`
+        moves on to the next), or None when proposals are free (`workflow_focus`)."""
+        from agentkit.workflow import FOCUS_OPERATORS
+
+        focus = self.meta_model == "local" if self.workflow_focus is None else self.workflow_focus
+        if not focus or self.proposal_form(generation, slot) != "workflow":
+            return None
+        return FOCUS_OPERATORS[(generation + slot + attempt + self.seed) % len(FOCUS_OPERATORS)]
 
     def proposal_form(self, generation: int, slot: int) -> Literal["code", "workflow"]:
         """What candidate `slot` of `generation` is asked for (seeded, so a resume asks the same)."""

@@ -152,11 +152,17 @@ class MetaAgent:
         fallback_name: str,
         form: ProposalForm = "code",
         agent_ids: list[str] | None = None,
+        first: str | None = None,
     ) -> Proposal:
         try:
             if form == "workflow":
                 return await self._ask_workflow(
-                    messages, sample_index, fallback_name, agent_ids or [], review="reflection" in fields
+                    messages,
+                    sample_index,
+                    fallback_name,
+                    agent_ids or [],
+                    review="reflection" in fields,
+                    first=first,
                 )
             result = await self.client.complete_fields(
                 messages,
@@ -187,6 +193,7 @@ class MetaAgent:
         agent_ids: list[str],
         *,
         review: bool,
+        first: str | None = None,
     ) -> Proposal:
         from agentkit.workflow import workflow_schema
 
@@ -200,7 +207,7 @@ class MetaAgent:
             sample_index=sample_index,
             # Enforced as a grammar by the embedded model (every reply parses); other servers get JSON
             # mode and the operator reference in the prompt.
-            json_schema=workflow_schema(agent_ids, reflection=review),
+            json_schema=workflow_schema(agent_ids, reflection=review, first=first),
         )
         return _workflow_proposal(completion.text, fallback_name)
 
@@ -212,9 +219,10 @@ class MetaAgent:
         fallback_name: str,
         form: ProposalForm = "code",
         agent_ids: list[str] | None = None,
+        first: str | None = None,
     ) -> Proposal:
         """Ask for a new agent with the prompt `messages` (system + user). A workflow may call the
-        archive agents `agent_ids`."""
+        archive agents `agent_ids`, and must start with operator `first` when one is given."""
         return await self._ask(
             messages,
             PROPOSAL_FIELDS,
@@ -222,6 +230,7 @@ class MetaAgent:
             fallback_name=fallback_name,
             form=form,
             agent_ids=agent_ids,
+            first=first,
         )
 
     async def review(
@@ -262,6 +271,7 @@ class MetaAgent:
         attempts: int,
         sample_index: int,
         agent_ids: list[str] | None = None,
+        first: str | None = None,
     ) -> tuple[Proposal, list[dict[str, str]]]:
         """Show the meta agent what went wrong with `current` and ask for a corrected version."""
         form = current.form
@@ -286,5 +296,6 @@ class MetaAgent:
             fallback_name=current.name,
             form=form,
             agent_ids=agent_ids,
+            first=first,
         )
         return fixed, sent

@@ -100,6 +100,7 @@ def _user_prompt(
     partner_gain: int | None,
     form: str = "code",
     callable_agents: str = "",
+    first_operator: str | None = None,
 ) -> str:
     manual = clip(manual, limits.manual_chars)
     manual_block = f"# Manual: what earlier generations taught us\n\n{manual}\n\n" if manual else ""
@@ -110,6 +111,9 @@ def _user_prompt(
         read_prompt("meta_propose_workflow.md" if form == "workflow" else "meta_propose.md"),
         {
             "callable_agents": callable_agents or "none yet",
+            "focus": f" This time, start the workflow with the `{first_operator}` operator."
+            if first_operator
+            else "",
             "task_description": task_description.strip(),
             "answer_format": answer_format.strip(),
             "manual": manual_block,
@@ -167,6 +171,7 @@ def build_meta_prompt(
     partner_gain: int | None = None,
     form: str = "code",
     callable_agents: str = "",
+    first_operator: str | None = None,
 ) -> list[dict[str, str]]:
     """The chat messages asking the meta agent for a new agent, within `limits.max_tokens`.
 
@@ -191,6 +196,7 @@ def build_meta_prompt(
                 partner_gain=partner_gain,
                 form=form,
                 callable_agents=callable_agents,
+                first_operator=first_operator,
             )
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             if prompt_tokens(messages) <= limits.max_tokens:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from agentkit.workflow._check import MAX_MODEL_CALLS, WorkflowProblem, parse_workflow, workflow_problems
 from agentkit.workflow._render import AgentSource, RenderError, render_workflow
-from agentkit.workflow._schema import workflow_schema
+from agentkit.workflow._schema import FOCUS_OPERATORS, workflow_schema
 from agentkit.workflow._spec import (
     MAX_STEPS,
     OPERATORS,
@@ -44,6 +44,7 @@ from agentkit.workflow._spec import (
 )
 
 __all__ = [
+    "FOCUS_OPERATORS",
     "MAX_MODEL_CALLS",
     "MAX_STEPS",
     "OPERATORS",

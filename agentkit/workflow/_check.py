@@ -59,6 +59,7 @@ def _problems_of(exc: ValidationError, data: Any) -> list[str]:
 
 def parse_workflow(data: str | Mapping[str, Any]) -> WorkflowSpec:
     """A `WorkflowSpec` from JSON text or a decoded object; raises `WorkflowProblem` listing every fault.
+    A reply in the ``first``/``then`` shape (`workflow_schema(first=...)`) is read as ``steps``.
 
     >>> parse_workflow('{"name": "CoT", "steps": [{"op": "generate"}]}').steps[0].op
     'generate'
@@ -70,8 +71,12 @@ def parse_workflow(data: str | Mapping[str, Any]) -> WorkflowSpec:
             raise WorkflowProblem([f"the workflow is not valid JSON: {exc}"]) from exc
     if not isinstance(data, Mapping):
         raise WorkflowProblem(["the workflow must be a JSON object with name, thought and steps"])
+    data = dict(data)
+    if "first" in data and "steps" not in data:  # the shape of a reply told which operator comes first
+        then = data.pop("then", None) or []
+        data["steps"] = [data.pop("first"), *(then if isinstance(then, list) else [then])]
     try:
-        return WorkflowSpec.model_validate(dict(data))
+        return WorkflowSpec.model_validate(data)
     except ValidationError as exc:
         raise WorkflowProblem(_problems_of(exc, data)) from exc
 

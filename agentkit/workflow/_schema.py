@@ -24,8 +24,17 @@ def _step(op: str, **params: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
 
+FOCUS_OPERATORS = ("generate", "step_back", "program", "debate", "critique_revise", "verify")
+"""Operators a grammar-constrained proposal may be told to start with (see `workflow_schema(first=...)`)."""
+
+
 def workflow_schema(
-    agent_ids: Sequence[str] = (), *, max_steps: int = 3, text_chars: int = 160, reflection: bool = False
+    agent_ids: Sequence[str] = (),
+    *,
+    max_steps: int = 3,
+    text_chars: int = 160,
+    reflection: bool = False,
+    first: str | None = None,
 ) -> dict[str, Any]:
     """A JSON schema for `{thought, name, steps}` whose every instance is a valid `WorkflowSpec`.
 
@@ -33,6 +42,11 @@ def workflow_schema(
     when there are fewer than one or two). `max_steps` and `text_chars` keep a small model's replies short;
     with the default 3 steps the costliest reply (three debates of three) makes 21 model calls, under
     `MAX_MODEL_CALLS`. `reflection` adds a leading "reflection" text (the self-review reply).
+
+    `first` names the operator the workflow must start with. The reply then has ``first`` (that step)
+    and ``then`` (the rest) instead of ``steps``; `parse_workflow` joins them. A small model left free
+    proposes its favourite composition again and again; a seeded rotation of first operators makes it
+    explore the operator set while it still chooses the parameters and the rest.
     """
     steps = [
         _step(
@@ -71,19 +85,12 @@ def workflow_schema(
         )
     assert {s["properties"]["op"]["enum"][0] for s in steps} <= set(OPERATORS)
     head = {"reflection": _text(300)} if reflection else {}
-    return {
-        "type": "object",
-        "properties": {
-            **head,
-            "thought": _text(300),
-            "name": _text(40),
-            "steps": {
-                "type": "array",
-                "items": {"anyOf": steps},
-                "minItems": 1,
-                "maxItems": min(max_steps, MAX_STEPS),
-            },
-        },
-        "required": [*head, "thought", "name", "steps"],
-        "additionalProperties": False,
+    most = min(max_steps, MAX_STEPS)
+    body: dict[str, Any] = {
+        "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 1, "maxItems": most}
     }
+    if first is not None:
+        (lead,) = [s for s in steps if s["properties"]["op"]["enum"] == [first]]
+        body = {"first": lead, "then": {"type": "array", "items": {"anyOf": steps}, "maxItems": most - 1}}
+    props = {**head, "thought": _text(300), "name": _text(40), **body}
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}

@@ -258,3 +258,17 @@ async def test_ensembles_are_built_scored_and_selected_only_by_the_lower_bound(
         assert "2.0</td>" in html  # calls per question of the router
         assert ("The search beat the best seed" in html) or ("did not clearly beat the best seed" in html)
         assert f"On the same {versus['n']} sealed test questions" in html
+
+
+def test_grammar_constrained_proposals_rotate_the_operator_they_start_with() -> None:
+    from agentkit.workflow import FOCUS_OPERATORS
+
+    local = SearchConfig(task="gen/arithmetic", model="local", meta_model="local")
+    firsts = [local.first_operator(generation, 0) for generation in range(1, len(FOCUS_OPERATORS) + 1)]
+    assert sorted(f for f in firsts if f) == sorted(FOCUS_OPERATORS)  # every operator once per cycle
+    assert local.first_operator(1, 0, attempt=1) != local.first_operator(1, 0)  # a fix tries the next
+    # Free proposals for a model without a grammar, unless asked for; code slots never have one.
+    remote = SearchConfig(task="gen/arithmetic", model="openai/x", meta_model="openai/x", proposals="workflow")
+    assert remote.first_operator(1, 0) is None
+    assert remote.model_copy(update={"workflow_focus": True}).first_operator(1, 0) in FOCUS_OPERATORS
+    assert local.model_copy(update={"proposals": "code"}).first_operator(1, 0) is None

@@ -15,6 +15,7 @@ import pytest
 from agentkit._resources import read_prompt
 from agentkit.runtime import check_agent_code
 from agentkit.workflow import (
+    FOCUS_OPERATORS,
     MAX_MODEL_CALLS,
     OPERATORS,
     AgentSource,
@@ -146,3 +147,16 @@ def test_every_operator_combination_of_two_renders_to_code_that_passes_the_stati
             }
         )
         assert check_agent_code(render_workflow(spec, sources)) == [], (first, second)
+
+
+@pytest.mark.parametrize("first", FOCUS_OPERATORS)
+def test_a_grammar_told_the_first_operator_only_allows_workflows_starting_with_it(first: str) -> None:
+    schema = workflow_schema(("a0001", "a0002"), first=first, reflection=True)
+    assert list(schema["properties"]) == ["reflection", "thought", "name", "first", "then"]
+    rng = random.Random(11)
+    for _ in range(100):
+        data = _instance(schema, rng)
+        data.pop("reflection")
+        spec = parse_workflow(json.dumps(data))
+        assert spec.steps[0].op == first and len(spec.steps) <= 3
+        assert workflow_problems(spec, {"a0001", "a0002"}) == []
