@@ -17,7 +17,12 @@ MODEL = typer.Option(
 API_BASE = typer.Option(
     None, "--api-base", help="OpenAI-compatible base URL for --model (e.g. a local server)."
 )
-TASK = typer.Option(..., "--task", "-t", help="Task name: gsm8k, mgsm, bbh/<task>, gen/<kind>, jsonl:<path>.")
+TASK = typer.Option(
+    ...,
+    "--task",
+    "-t",
+    help="Task name: gsm8k, mgsm, drop, gsm-hard, svamp, asdiv, bbh/<task>, gen/<kind>, jsonl:<path>.",
+)
 DATA_DIR = typer.Option(
     None,
     "--data-dir",

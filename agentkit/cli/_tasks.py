@@ -14,7 +14,8 @@ tasks_app = typer.Typer(help="List and inspect benchmark tasks.", no_args_is_hel
 app.add_typer(tasks_app, name="tasks")
 
 _DATA_DIR_HELP = (
-    "Folder laid out like ../shared/data (gsm8k/, mgsm/, bbh/). Default: $AGENTKIT_DATA_DIR, "
+    "Folder laid out like ../shared/data (gsm8k/, mgsm/, bbh/, drop/, gsm-hard/, svamp/, asdiv/). Default: "
+    "$AGENTKIT_DATA_DIR, "
     "else ../shared/data beside the working directory or the repository."
 )
 

@@ -37,7 +37,7 @@ async def evaluate_one(
         answer, error = run.answer, run.error
     except Exception as exc:  # a runner bug must not sink the whole evaluation
         answer, error = None, AgentFailure(kind="sandbox", message=f"{type(exc).__name__}: {exc}")
-    score = task.score(answer, example.target) if answer is not None and error is None else 0.0
+    score = task.score_example(answer, example) if answer is not None and error is None else 0.0
     return ExampleResult(
         example_id=example.id,
         answer=answer,

@@ -99,8 +99,9 @@ class Interval(BaseModel):
     confidence: float = 0.95
     """Confidence level of the interval."""
     method: Literal["wilson", "bootstrap"] | None = None
-    """How the interval was computed: Wilson's score interval (0/1 scores) or the seeded percentile
-    bootstrap (other scores, differences); None in records written before this was stored."""
+    """How the interval was computed: Wilson's score interval (scores in [0, 1], partial credit at its
+    mean) or the seeded percentile bootstrap (other values, differences); None in records written
+    before this was stored."""
 
 
 class EvalSummary(BaseModel):
@@ -109,7 +110,7 @@ class EvalSummary(BaseModel):
     n: int
     """Examples evaluated."""
     accuracy: Interval
-    """Mean score with its 95% interval (Wilson's for 0/1 scores, else bootstrap)."""
+    """Mean score with its 95% interval (Wilson's for scores in [0, 1], else bootstrap)."""
     error_rate: float
     """Share of examples on which the agent failed."""
     llm_calls: int

@@ -1,14 +1,17 @@
-"""Benchmarks for agents: GSM8K, MGSM, the 27 BBH tasks, custom JSONL files and generated tasks.
+"""Benchmarks for agents: GSM8K, MGSM, the 27 BBH tasks, ADAS's DROP, GSM-Hard, SVAMP and ASDiv, custom
+JSONL files and generated tasks.
 
-Tasks are addressed by name (`load_task("bbh/navigate")`), checked by small documented scorers, split
-into a search set and a sealed test set (`split_task`), and compared with sound statistics
-(`score_interval`: Wilson for 0/1 scores, else bootstrap; `paired_compare`). Where local data is looked for is described in
+Tasks are addressed by name (`load_task("bbh/navigate")`), checked by small documented scorers (scores
+in [0, 1]; DROP's F1 gives partial credit), split into a search set and a sealed test
+set (`split_task`), and compared with sound statistics (`score_interval`: Wilson's interval for scores in
+[0, 1], else bootstrap; `paired_compare`). Where local data is looked for is described in
 `agentkit.tasks._data` (``data_dir=`` / ``$AGENTKIT_DATA_DIR`` / ``../shared/data``).
 """
 
 from __future__ import annotations
 
 from agentkit.tasks._data import ENV_DATA_DIR, data_dirs
+from agentkit.tasks._drop import drop_f1
 from agentkit.tasks._models import Example, Task, TaskInfo
 from agentkit.tasks._registry import GEN_DEFAULTS, gsm8k_gold, list_tasks, load_task, task_names
 from agentkit.tasks._scorers import (
@@ -20,9 +23,11 @@ from agentkit.tasks._scorers import (
     score_dyck,
     score_exact,
     score_exact_ci,
+    score_f1,
     score_label,
     score_multiple_choice,
     score_numeric,
+    score_numeric_approx,
     score_words,
 )
 from agentkit.tasks._split import TaskSplit, load_split, split_task
@@ -45,10 +50,9 @@ __all__ = [
     "TaskInfo",
     "TaskSplit",
     "bootstrap_ci",
-    "score_interval",
-    "wilson_interval",
     "choice_letter",
     "data_dirs",
+    "drop_f1",
     "extract_final_answer",
     "final_number",
     "get_scorer",
@@ -61,10 +65,14 @@ __all__ = [
     "score_dyck",
     "score_exact",
     "score_exact_ci",
+    "score_f1",
+    "score_interval",
     "score_label",
     "score_multiple_choice",
     "score_numeric",
+    "score_numeric_approx",
     "score_words",
     "split_task",
     "task_names",
+    "wilson_interval",
 ]

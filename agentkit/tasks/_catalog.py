@@ -190,3 +190,37 @@ MGSM_DESCRIPTION = (
     "questions and answers as GSM8K test rows 0 to 249, so do not count them as an independent set. "
     "Scoring compares the final number of the answer exactly."
 )
+
+# --- the tasks of ADAS's reading-comprehension domain and math transfer study -------------------------
+
+DROP_DESCRIPTION = (
+    "DROP (dev set as ADAS used it): reading comprehension that needs discrete reasoning over a passage: "
+    "counting, adding or subtracting numbers, comparing, sorting dates and picking spans. Each question "
+    "comes with its passage; some have several accepted answers. Scoring is DROP's token F1 (0 to 1, "
+    "partial credit), the best over the accepted answers; a wrong number scores 0."
+)
+DROP_ANSWER_FORMAT = (
+    "Answer with only the answer itself: a number, a date, or a short span copied from the passage, "
+    "with no explanation. Write numbers in digits without % or currency signs, e.g. 26.7."
+)
+
+GSM_HARD_DESCRIPTION = (
+    "GSM-Hard: the GSM8K test problems with some numbers replaced by large ones (PAL, Gao et al. 2023), "
+    "so mental arithmetic no longer works; answers can be large, negative or fractional. Scoring compares "
+    "the final number with a tolerance of 0.1 (less for answers below 1)."
+)
+GSM_HARD_ANSWER_FORMAT = (
+    "Answer with only the final number, in digits, without units; give decimals when the result is not "
+    "whole, e.g. 14053029.67."
+)
+
+SVAMP_DESCRIPTION = (
+    "SVAMP: one- and two-step arithmetic word problems built as variations of simple problems (changed "
+    "questions, added irrelevant numbers) to catch shallow heuristics. Every answer is a whole number; "
+    "scoring compares the final number exactly."
+)
+
+ASDIV_DESCRIPTION = (
+    "ASDiv: diverse primary-school maths word problems (grades 1 to 6). Agentkit keeps the problems whose "
+    "answer is one number (a unit in parentheses is dropped); scoring compares the final number exactly."
+)

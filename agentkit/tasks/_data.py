@@ -6,7 +6,8 @@ Where local data is looked for, first match wins:
 3. else, as a convenience for a checkout next to the shared data, ``../shared/data`` relative to the
    current working directory and then relative to the repository holding this package.
 Every directory is laid out like ``../shared/data``: ``gsm8k/{train,test}.jsonl``, ``mgsm/mgsm_en.tsv``,
-``bbh/<task>.json``.
+``bbh/<task>.json``, ``drop/drop_v0_dev.jsonl.gz``, ``gsm-hard/gsmhardv2.jsonl``, ``svamp/SVAMP.json``,
+``asdiv/ASDiv.xml``.
 
 Without local files the Hugging Face hub is used when it is reachable (and ``HF_HUB_OFFLINE``,
 ``HF_DATASETS_OFFLINE`` and ``AGENTKIT_OFFLINE`` are unset); otherwise one `DatasetNotFound` says how to

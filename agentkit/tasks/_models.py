@@ -44,7 +44,8 @@ class Task(BaseModel):
     rows whose targets are option texts rather than letters (the matching option letter is accepted too)."""
 
     def score(self, output: str | None, target: str) -> float:
-        """Score a model output against a target with this task's scorer: 1.0 right, 0.0 wrong.
+        """Score a model output against a target with this task's scorer, from 0.0 (wrong) to 1.0
+        (right); only the ``f1`` scorer gives values in between.
 
         The output also scores 1.0 when it matches one of `extra_answers[target]`.
         """
@@ -59,7 +60,7 @@ class Task(BaseModel):
         return best
 
     def score_example(self, output: str | None, example: Example) -> float:
-        """Score an output against `example.target` (see `score`)."""
+        """Score an output for `example` (see `score`)."""
         return self.score(output, example.target)
 
     def get(self, example_id: str) -> Example:

@@ -1,4 +1,5 @@
-"""Tasks by name: ``gsm8k``, ``mgsm``, ``bbh/<task>``, ``jsonl:<path>`` and ``gen/<kind>``."""
+"""Tasks by name: ``gsm8k``, ``mgsm``, ``bbh/<task>``, ``drop``, ``gsm-hard``, ``svamp``, ``asdiv``,
+``jsonl:<path>`` and ``gen/<kind>``."""
 
 from __future__ import annotations
 
@@ -10,27 +11,27 @@ from typing import Any
 
 from agentkit.errors import DatasetFormatError, TaskError
 from agentkit.tasks import _data
+from agentkit.tasks._adas import ADAS_TASKS, adas_task_infos, load_adas_task
 from agentkit.tasks._catalog import (
     BBH_TASKS,
     GSM8K_ANSWER_FORMAT,
     GSM8K_DESCRIPTION,
     MGSM_DESCRIPTION,
 )
+from agentkit.tasks._custom import JSONL_OPTIONS, load_jsonl_task
 from agentkit.tasks._generated import GENERATORS, MAX_DIFFICULTY, MIN_DIFFICULTY, generate
 from agentkit.tasks._models import Example, Task, TaskInfo
-from agentkit.tasks._scorers import SCORERS
 
 DataDir = Path | str | None
 
 GEN_DEFAULTS = {"seed": 0, "difficulty": 2, "size": 100}
 """Options of ``gen/*`` tasks when not given."""
 
-JSONL_OPTIONS = ("input_field", "target_field", "id_field", "scorer", "description", "answer_format")
-
 
 def task_names() -> list[str]:
     """Every built-in task name (``jsonl:<path>`` is open-ended and not listed)."""
-    return ["gsm8k", "mgsm"] + [f"bbh/{t}" for t in BBH_TASKS] + [f"gen/{k}" for k in GENERATORS]
+    builtin = ["gsm8k", "mgsm", *ADAS_TASKS]
+    return builtin + [f"bbh/{t}" for t in BBH_TASKS] + [f"gen/{k}" for k in GENERATORS]
 
 
 def _reject_options(name: str, opts: dict[str, Any], allowed: tuple[str, ...] = ()) -> None:
@@ -54,6 +55,8 @@ def load_task(name: str, *, split: str = "default", data_dir: DataDir = None, **
     - ``gsm8k``: splits ``test`` (default) and ``train``; gold = text after ``####``, commas removed.
     - ``mgsm``: the English file (split ``test``); the same problems as GSM8K test rows 0 to 249.
     - ``bbh/<task>``: one of the 27 BIG-Bench Hard tasks (split ``test``).
+    - ``drop`` (split ``dev``, scored by token F1 in [0, 1]), ``gsm-hard``, ``svamp``, ``asdiv`` (split
+      ``test``; option ``grades``, e.g. "3,4"): the files ADAS used, see `agentkit.tasks._adas`.
     - ``jsonl:<path>``: your own file, one JSON object per line. Options: ``input_field`` ("input"),
       ``target_field`` ("target"), ``id_field`` (None: ids are ``<file stem>/<row>``), ``scorer``
       ("exact"; any name in `SCORERS`), ``description``, ``answer_format``.
@@ -70,6 +73,8 @@ def load_task(name: str, *, split: str = "default", data_dir: DataDir = None, **
         _reject_options(name, opts)
         _check_split(name, split, ("test",))
         return _load_mgsm(data_dir)
+    if name in ADAS_TASKS:
+        return load_adas_task(name, split, data_dir, **opts)
     if name.startswith("bbh/"):
         _reject_options(name, opts)
         _check_split(name, split, ("test",))
@@ -80,7 +85,7 @@ def load_task(name: str, *, split: str = "default", data_dir: DataDir = None, **
     if name.startswith("jsonl:"):
         _reject_options(name, opts, JSONL_OPTIONS)
         _check_split(name, split, ("default",))
-        return _load_jsonl(name.removeprefix("jsonl:"), **opts)
+        return load_jsonl_task(name.removeprefix("jsonl:"), **opts)
     if name.startswith("gen/"):
         _reject_options(name, opts, tuple(GEN_DEFAULTS))
         _check_split(name, split, ("default",))
@@ -95,7 +100,8 @@ def _unknown(name: str) -> TaskError:
     close = difflib.get_close_matches(name, task_names(), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return TaskError(
-        f"unknown task {name!r}.{hint} Known: gsm8k, mgsm, bbh/<task> (27), gen/<kind>, jsonl:<path>; "
+        f"unknown task {name!r}.{hint} Known: gsm8k, mgsm, drop, gsm-hard, svamp, asdiv, bbh/<task> (27), "
+        "gen/<kind>, jsonl:<path>; "
         "run `agentkit tasks list`."
     )
 
@@ -240,67 +246,6 @@ def _load_bbh(task: str, data_dir: DataDir) -> Task:
     )
 
 
-# --- custom JSONL -------------------------------------------------------------------------------------
-
-
-def _load_jsonl(
-    path_text: str,
-    *,
-    input_field: str = "input",
-    target_field: str = "target",
-    id_field: str | None = None,
-    scorer: str = "exact",
-    description: str | None = None,
-    answer_format: str | None = None,
-) -> Task:
-    if scorer not in SCORERS:
-        raise TaskError(f"unknown scorer {scorer!r}; known: {', '.join(sorted(SCORERS))}")
-    if not path_text.strip():
-        raise TaskError("jsonl task without a path: write jsonl:<path>, e.g. jsonl:data/my_task.jsonl")
-    path = Path(path_text).expanduser()
-    if not path.is_file():
-        raise TaskError(f"jsonl task: no file at {path}")
-    required = (input_field, target_field) + ((id_field,) if id_field else ())
-    lines = _data.check_jsonl(path, required)
-    rows = _data.read_json_rows(path)
-    examples: list[Example] = []
-    seen: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        ex_id = str(row[id_field]) if id_field else f"{path.stem}/{i}"
-        if ex_id in seen:
-            raise DatasetFormatError(
-                f"duplicate id {ex_id!r} (first on line {seen[ex_id]})", path=str(path), line=lines[i]
-            )
-        seen[ex_id] = lines[i]
-        meta = {k: v for k, v in row.items() if k not in required and v is not None}
-        examples.append(
-            Example(id=ex_id, input=str(row[input_field]), target=_as_text(row[target_field]), metadata=meta)
-        )
-    return Task(
-        name=f"jsonl:{path_text}",
-        description=description or f"Custom task from {path.name}: answer each input as in its examples.",
-        answer_format=answer_format or "Give only the final answer, with no explanation.",
-        examples=examples,
-        scorer_name=scorer,
-        split="default",
-        source=str(path.resolve()),
-        params={
-            "input_field": input_field,
-            "target_field": target_field,
-            "id_field": id_field,
-            "scorer": scorer,
-        },
-    )
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return json.dumps(value) if isinstance(value, list | dict | bool) else str(value)
-
-
 # --- generated ----------------------------------------------------------------------------------------
 
 
@@ -356,6 +301,7 @@ def list_tasks(*, data_dir: DataDir = None) -> list[TaskInfo]:
             "numeric",
         )
     )
+    infos.extend(adas_task_infos(data_dir))
     for task, spec in BBH_TASKS.items():
         path = _data.find_local(f"bbh/{task}.json", data_dir)
         size = {}

@@ -1,7 +1,8 @@
-"""Scorers: small functions from (model output, target) to 1.0 (right) or 0.0 (wrong).
+"""Scorers: small functions from (model output, target) to a score in [0, 1].
 
 Every scorer first finds the *final answer* in the output (`extract_final_answer`), then applies its
 own comparison rule. The rules are written in each function's docstring and tested on the real data.
+All give 1.0 (right) or 0.0 (wrong) except ``f1`` (DROP's token F1, partial credit in between).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from agentkit.errors import TaskError
+from agentkit.tasks._drop import accepted_answers, max_f1
 
 Scorer = Callable[[str | None, str], float]
 
@@ -171,6 +173,40 @@ def score_numeric(output: str | None, target: str) -> float:
     return 1.0 if gold is not None and pred is not None and pred == gold else 0.0
 
 
+APPROX_ABS_TOLERANCE = 0.1
+"""Largest absolute difference `score_numeric_approx` accepts (ADAS's rule for GSM-Hard)."""
+APPROX_REL_TOLERANCE = 0.05
+"""For targets below 1 in size, the largest difference relative to the target."""
+
+
+def score_numeric_approx(output: str | None, target: str) -> float:
+    """Numeric match with a small tolerance (GSM-Hard, whose targets are floats computed by programs,
+    e.g. ``14053029.666666666``).
+
+    The output's `final_number` must be within ``min(0.1, 0.05 * |target|)`` of the target's number:
+    0.1 absolute as ADAS scored GSM-Hard, tightened for small targets so that ``0`` does not match
+    ``0.0017`` (a target of exactly 0 needs exactly 0). ``14053029.67`` matches ``14053029.666666666``;
+    ``14053030`` does not.
+    """
+    gold = parse_number(target)
+    pred = final_number(output)
+    if gold is None or pred is None:
+        return 0.0
+    tolerance = min(Fraction(str(APPROX_ABS_TOLERANCE)), Fraction(str(APPROX_REL_TOLERANCE)) * abs(gold))
+    return 1.0 if abs(pred - gold) <= tolerance else 0.0
+
+
+def score_f1(output: str | None, target: str) -> float:
+    """DROP's token F1 (`agentkit.tasks._drop`), in [0, 1]: partial credit for partial answers.
+
+    The target lists the accepted answers separated by ``|``; the score is the best F1 of the output's
+    final-answer readings (`answer_candidates`) against any accepted answer. Lower case, punctuation,
+    the articles a/an/the and number formats (``4`` = ``4.0``, ``1,000`` = ``1000``) do not matter; a
+    wrong number scores 0 ("35 yards" against "34 yards").
+    """
+    return max_f1(answer_candidates(output), accepted_answers(target))
+
+
 # --- multiple choice ----------------------------------------------------------------------------------
 
 _TARGET_LETTER = re.compile(r"^\(([A-Z])\)$")
@@ -279,6 +315,8 @@ def score_exact_ci(output: str | None, target: str) -> float:
 
 SCORERS: dict[str, Scorer] = {
     "numeric": score_numeric,
+    "numeric_approx": score_numeric_approx,
+    "f1": score_f1,
     "multiple_choice": score_multiple_choice,
     "label": score_label,
     "words": score_words,

@@ -3,8 +3,15 @@
 For 0/1 scores the interval is Wilson's score interval: the percentile bootstrap collapses to a point at
 the extremes (20/20 correct gives [1.00, 1.00], and so does 2/2), which would let a lucky agent scored
 on two questions outrank one scored on two hundred. Wilson's interval stays honest there (20/20 gives a
-lower bound of 0.84, 2/2 of 0.34) and is close to exact coverage at the sizes agentkit uses. Scores
-between 0 and 1 (F1, judges) keep the seeded bootstrap, as do differences of paired scores.
+lower bound of 0.84, 2/2 of 0.34) and is close to exact coverage at the sizes agentkit uses.
+
+Scores with partial credit (DROP's F1, Python scorers) get Wilson's interval at their mean too. The
+bootstrap has the same flaw there and worse: F1 scores of [1.0, 0.99] give [0.99, 1.00], and twenty
+scores of 0.5 give [0.5, 0.5], so an agent scored on a handful of questions would outrank every agent
+measured properly. A score in [0, 1] with mean p has variance at most p(1 - p), the variance of a 0/1
+score with the same mean, and Wilson's interval is built on exactly that variance, so it is a valid,
+somewhat conservative interval for any scores in [0, 1]. Only scores outside [0, 1] use the seeded
+bootstrap, as do differences of paired scores (`paired_compare`).
 
 numpy is imported inside the functions (it is a dependency of ``datasets``, so always present).
 Resampling uses ``numpy.random.default_rng(seed)`` (PCG64), which gives the same numbers on every
@@ -107,8 +114,10 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
-def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> Interval:
+def wilson_interval(successes: float, n: int, *, confidence: float = 0.95) -> Interval:
     """Wilson's score interval for `successes` out of `n` (its `mean` is the plain proportion).
+
+    `successes` may be fractional: the sum of scores in [0, 1] (see the module docstring).
 
     >>> round(wilson_interval(20, 20).low, 3), round(wilson_interval(2, 2).low, 3)
     (0.839, 0.342)
@@ -131,10 +140,15 @@ def score_interval(
     scores: Sequence[float], *, seed: int = 0, n_resamples: int = 2000, confidence: float = 0.95
 ) -> Interval:
     """The mean of `scores` with the interval agentkit reports everywhere: Wilson's when every score
-    is 0 or 1, else the seeded percentile bootstrap (`bootstrap_ci`)."""
+    is in [0, 1] (0/1 scores, and partial credit at its mean, see the module docstring), else the
+    seeded percentile bootstrap (`bootstrap_ci`)."""
     values = _as_floats(scores, "scores")
     if all(v in (0.0, 1.0) for v in values):
         return wilson_interval(int(sum(values)), len(values), confidence=confidence)
+    if all(0.0 <= v <= 1.0 for v in values):
+        total = math.fsum(values)
+        # min(): a float sum of n values below 1 can round to just above n.
+        return wilson_interval(min(total, len(values)), len(values), confidence=confidence)
     return bootstrap_ci(values, seed=seed, n_resamples=n_resamples, confidence=confidence)
 
 

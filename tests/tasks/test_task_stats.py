@@ -145,10 +145,28 @@ def test_wilson_interval_stays_honest_at_the_extremes() -> None:
     assert (round(seven.low, 3), round(seven.high, 3)) == (0.397, 0.892)
 
 
-def test_scores_between_zero_and_one_keep_the_seeded_bootstrap() -> None:
-    from agentkit.tasks import score_interval
+def test_partial_credit_gets_wilsons_interval_at_its_mean() -> None:
+    from agentkit.tasks import score_interval, wilson_interval
 
     f1 = [0.5, 1.0, 0.25, 0.0, 0.75]
-    a, b = score_interval(f1, seed=3), score_interval(f1, seed=3)
+    a = score_interval(f1, seed=3)
+    assert a.method == "wilson" and a == score_interval(f1, seed=7)  # no resampling: seed-free
+    assert a.low < a.mean == 0.5 < a.high
+    assert (a.low, a.high) == (wilson_interval(2.5, 5).low, wilson_interval(2.5, 5).high)
+    # The bootstrap collapses here; Wilson's interval does not.
+    lucky = score_interval([1.0, 0.99])
+    assert lucky.low < 0.4 < score_interval([0.9] * 200).low
+    flat = score_interval([0.5] * 20)
+    assert flat.low < 0.35 and flat.high > 0.65
+    # Bounded scores never get a narrower interval than 0/1 scores with the same mean and n.
+    binary = score_interval([1.0] * 10 + [0.0] * 10)
+    assert (flat.low, flat.high) == pytest.approx((binary.low, binary.high))
+
+
+def test_scores_outside_zero_one_keep_the_seeded_bootstrap() -> None:
+    from agentkit.tasks import score_interval
+
+    gains = [0.5, 1.5, -0.25, 0.0, 0.75]
+    a, b = score_interval(gains, seed=3), score_interval(gains, seed=3)
     assert a.method == "bootstrap" and a == b
     assert a.low < a.mean == 0.5 < a.high
