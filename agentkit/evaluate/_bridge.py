@@ -54,24 +54,40 @@ class ExampleCalls:
     async def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         """Answer one request from agent code (the `LLMHandler` the runners expect)."""
         messages = request.get("messages") or []
-        fields = [str(f) for f in request.get("fields") or ["answer"]]
+        # No "fields" key (older callers) means one answer; an empty list is a call that asks for no
+        # field (ADAS's LLMAgentBase([], ...)): made and recorded like any other, read as no fields.
+        given_fields = request.get("fields")
+        fields = ["answer"] if given_fields is None else [str(f) for f in given_fields]
         temperature = request.get("temperature")
         # The runtime numbers repeats of an identical prompt itself; count here for older callers.
         given = request.get("sample_index")
         sample_index = int(given) if isinstance(given, int) else self._sample_index(request)
+        temp = float(temperature) if temperature is not None else None
+        parsed: dict[str, str] = {}
+        parse_error: str | None = None
         try:
-            result = await self._client.complete_fields(
-                messages,
-                self._model,
-                fields,
-                role="agent",
-                temperature=float(temperature) if temperature is not None else None,
-                sample_index=sample_index,
-                strict=False,
-            )
+            if fields:
+                result = await self._client.complete_fields(
+                    messages,
+                    self._model,
+                    fields,
+                    role="agent",
+                    temperature=temp,
+                    sample_index=sample_index,
+                    strict=False,
+                )
+                completion, parsed, parse_error = result.completion, result.fields, result.parse_error
+            else:
+                completion = await self._client.complete(
+                    messages,
+                    self._model,
+                    role="agent",
+                    temperature=temp,
+                    sample_index=sample_index,
+                    json_mode=True,
+                )
         except AgentkitError as exc:  # BudgetExceeded among them: agent code sees kind "budget"
             return llm_error_reply(exc)
-        completion = result.completion
         self.calls += 1
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens
@@ -87,7 +103,7 @@ class ExampleCalls:
                 cost_usd=completion.cost_usd,
                 cached=completion.cached,
                 latency_s=completion.latency_s,
-                parse_error=result.parse_error,
+                parse_error=parse_error,
             )
         )
-        return {"fields": result.fields, "raw": completion.text, "parse_error": result.parse_error}
+        return {"fields": parsed, "raw": completion.text, "parse_error": parse_error}

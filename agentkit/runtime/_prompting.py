@@ -16,8 +16,12 @@ DEFAULT_ROLE = "helpful assistant"
 FieldSpec = Sequence[str] | Mapping[str, str]
 
 
-def normalise_fields(fields: FieldSpec) -> dict[str, str]:
-    """Field name -> description given by the caller ("" when only names were given)."""
+def normalise_fields(fields: FieldSpec, *, allow_empty: bool = False) -> dict[str, str]:
+    """Field name -> description given by the caller ("" when only names were given).
+
+    No fields at all is an error unless `allow_empty`: ADAS lets ``LLMAgentBase([], ...)`` make its call
+    and return an empty list, so `LLMAgentBase` allows it; `ask` does not.
+    """
     if isinstance(fields, str):
         # A bare string is one field, not a sequence of one-letter fields.
         return {fields: ""}
@@ -25,7 +29,7 @@ def normalise_fields(fields: FieldSpec) -> dict[str, str]:
         pairs = [(str(k), str(v)) for k, v in fields.items()]
     else:
         pairs = [(str(k), "") for k in fields]
-    if not pairs:
+    if not pairs and not allow_empty:
         raise ValueError("an LLM call needs at least one output field")
     names = [name for name, _ in pairs]
     if len(set(names)) != len(names):
@@ -55,7 +59,10 @@ def _you_are(role: str) -> str:
 
 
 def system_message(role: str, fields: Mapping[str, str], answer_format: str) -> str:
-    """The system prompt: who the model is and the exact JSON reply format."""
+    """The system prompt: who the model is and the exact JSON reply format (with no fields, the empty
+    object ``{}``)."""
+    if not fields:
+        return f"{_you_are(role or DEFAULT_ROLE)}\n\nReply with the empty JSON object {{}} and nothing else."
     keys = ", ".join(json.dumps(name) for name in fields)
     lines = [
         _you_are(role or DEFAULT_ROLE),

@@ -100,7 +100,8 @@ class LLMAgentBase:
 
     ``agent(input_infos, instruction, iteration_idx=-1)`` returns one `Info` per output field, in the
     order of `output_fields`. `model` is accepted for compatibility and ignored: the run's agent model
-    answers every call.
+    answers every call. As in ADAS, an empty `output_fields` is legal: the call is still made (and
+    counted) and returns ``[]``.
     """
 
     _session: ClassVar[Session | None] = None
@@ -113,7 +114,7 @@ class LLMAgentBase:
         model: str | None = None,
         temperature: float = 0.5,
     ) -> None:
-        self.output_fields = list(normalise_fields(output_fields))
+        self.output_fields = list(normalise_fields(output_fields, allow_empty=True))
         self.agent_name = str(agent_name)
         self.role = str(role)
         self.model = model
@@ -130,7 +131,7 @@ class LLMAgentBase:
         if session is None:
             raise _no_session()
         me = repr(self)
-        fields = normalise_fields(self.output_fields)
+        fields = normalise_fields(self.output_fields, allow_empty=True)
         messages = build_messages(
             input_infos,
             instruction,

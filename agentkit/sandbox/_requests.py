@@ -46,10 +46,11 @@ def clean_request(request: Any, *, max_chars: int) -> dict[str, Any]:
     if fields is not None:
         if (
             not isinstance(fields, list)
-            or not 0 < len(fields) <= MAX_FIELDS
+            or not len(fields) <= MAX_FIELDS
             or not all(isinstance(f, str) and f for f in fields)
         ):
-            raise BadRequest(f"malformed LLM request: 'fields' must be a list of 1 to {MAX_FIELDS} names")
+            # An empty list is legal: ADAS's LLMAgentBase([], ...) asks for no field.
+            raise BadRequest(f"malformed LLM request: 'fields' must be a list of 0 to {MAX_FIELDS} names")
         total += sum(len(f) for f in fields)
         clean["fields"] = list(fields)
     if total > max_chars:
