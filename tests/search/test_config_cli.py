@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
 import typer.main
@@ -21,20 +21,28 @@ cli = CliRunner()
 BASE = ["--task", "gen/arithmetic", "--model", "openai/a"]
 MISSING = object()
 
-# A value for each option that is not a plain switch, different from the one it has without the flag.
+# A value for each free-text option, different from the one it has without the flag (a choice takes
+# another of its choices, a number 7).
 VALUES: dict[str, str] = {
     "task": "gen/boolean",
     "model": "openai/b",
     "meta_model": "openai/meta",
     "api_base": "http://127.0.0.1:9/v1",
-    "selection": "random",
     "seeds": "cot,debate",
-    "isolation": "trusted",
     "reflect_model": "openai/reflector",
     "data_dir": "/srv/data",
-    "example_timeout": "33.5",
-    "budget_usd": "2.5",
 }
+
+
+def _value(name: str, key: str, base: dict[str, Any]) -> str:
+    """A value for option `name` that differs from its setting `key` in `base`."""
+    if name in VALUES:
+        return VALUES[name]
+    kind = setting_keys()[key].annotation
+    choices = [c for t in (kind, *get_args(kind)) if get_origin(t) is Literal for c in get_args(t)]
+    if choices:
+        return str(next(c for c in choices if c != base.get(key)))
+    return "7"
 
 
 def _options(name: str) -> list[Any]:
@@ -75,13 +83,8 @@ def test_every_setting_option_changes_the_effective_config(command: str) -> None
             continue
         assert option.name is not None
         flag = option.opts[0]
-        if option.is_flag:
-            extra = [flag]
-        elif option.name in VALUES:
-            extra = [flag, VALUES[option.name]]
-        else:  # a count
-            extra = [flag, "7"]
         key = SETTINGS[option.name].key
+        extra = [flag] if option.is_flag else [flag, _value(option.name, key, base)]
         changed = _effective(command, *base_args, *extra)
         assert changed.get(key, MISSING) != base.get(key, MISSING), (
             f"{command} {' '.join(extra)} changed nothing"
