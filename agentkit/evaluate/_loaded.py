@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Coroutine
 
     from agentkit.llm import ModelConfig
+    from agentkit.tasks import Task
 
 DEFAULT_ANSWER_FORMAT = "Give only the final answer, as briefly as possible, with no explanation."
 
@@ -184,7 +185,7 @@ def load_agent(
     *,
     model: str | ModelConfig | None = None,
     trusted: bool = False,
-    task: str | None = None,
+    task: str | Task | None = None,
     answer_format: str | None = None,
     cache: bool = True,
     workers: int = 4,
@@ -192,7 +193,9 @@ def load_agent(
     """Load an agent file (a seed, a search result or an export) as a callable.
 
     The code runs in the sandbox unless ``trusted=True`` (in-process: only for code a person has
-    reviewed). ``task`` borrows a built-in task's answer format; ``answer_format`` sets one directly.
+    reviewed). ``task`` borrows a task's answer format: a name for `agentkit.load_task` (a built-in task,
+    ``jsonl:<path>``, a registered ``py/<name>``) or a `Task` object such as one from
+    `agentkit.Task.from_records`; ``answer_format`` sets one directly.
 
     Example:
         >>> import agentkit
@@ -204,10 +207,12 @@ def load_agent(
 
     spec = resolve_agent(str(path))
     if answer_format is None:
-        if task is not None:
+        if isinstance(task, str):
             from agentkit.tasks import load_task
 
             answer_format = load_task(task).answer_format
+        elif task is not None:
+            answer_format = task.answer_format
         else:
             answer_format = DEFAULT_ANSWER_FORMAT
     opener = Session.open(model, isolation="trusted" if trusted else "auto", workers=workers, cache=cache)

@@ -1,8 +1,8 @@
 """Benchmarks for agents: GSM8K, MGSM, the 27 BBH tasks, ADAS's DROP, GSM-Hard, SVAMP and ASDiv, custom
-JSONL files and generated tasks.
+JSONL files, tasks defined in Python (`Task.from_records`, `register_task`) and generated tasks.
 
 Tasks are addressed by name (`load_task("bbh/navigate")`), checked by small documented scorers (scores
-in [0, 1]; DROP's F1 gives partial credit), split into a search set and a sealed test
+in [0, 1]; DROP's F1 and Python scorers give partial credit), split into a search set and a sealed test
 set (`split_task`), and compared with sound statistics (`score_interval`: Wilson's interval for scores in
 [0, 1], else bootstrap; `paired_compare`). Where local data is looked for is described in
 `agentkit.tasks._data` (``data_dir=`` / ``$AGENTKIT_DATA_DIR`` / ``../shared/data``).
@@ -10,6 +10,7 @@ set (`split_task`), and compared with sound statistics (`score_interval`: Wilson
 
 from __future__ import annotations
 
+from agentkit.tasks._custom import ScorerFn, register_task, registered_names, unregister_task
 from agentkit.tasks._data import ENV_DATA_DIR, data_dirs
 from agentkit.tasks._drop import drop_f1
 from agentkit.tasks._models import Example, Task, TaskInfo
@@ -46,6 +47,7 @@ __all__ = [
     "SCORERS",
     "Example",
     "PairedComparison",
+    "ScorerFn",
     "Task",
     "TaskInfo",
     "TaskSplit",
@@ -62,6 +64,8 @@ __all__ = [
     "load_task",
     "mcnemar_exact",
     "paired_compare",
+    "register_task",
+    "registered_names",
     "score_dyck",
     "score_exact",
     "score_exact_ci",
@@ -74,5 +78,6 @@ __all__ = [
     "score_words",
     "split_task",
     "task_names",
+    "unregister_task",
     "wilson_interval",
 ]

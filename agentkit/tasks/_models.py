@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -32,7 +33,8 @@ class Task(BaseModel):
     examples: list[Example]
     """The examples of the loaded split, in a stable order."""
     scorer_name: str
-    """Name of the scorer in `agentkit.tasks.SCORERS` that `score` applies."""
+    """Name of the scorer in `agentkit.tasks.SCORERS` that `score` applies (for a task with a Python
+    scorer, ``python:<function name>``, a label only)."""
     split: str = "default"
     """Which split of the source was loaded (``"test"``, ``"train"``, ``"default"``)."""
     source: str = ""
@@ -42,13 +44,47 @@ class Task(BaseModel):
     extra_answers: dict[str, list[str]] = Field(default_factory=dict)
     """Further answers accepted for a given target text, keyed by that target. Used for the three BBH
     rows whose targets are option texts rather than letters (the matching option letter is accepted too)."""
+    scorer_fn: Callable[[str, Example], float] | None = Field(default=None, exclude=True, repr=False)
+    """A Python scorer ``(answer, example) -> float`` in [0, 1] that takes the place of the named one
+    (tasks from `from_records`); not serialised: such a task is used in the process that defined it."""
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[Mapping[str, Any] | Example],
+        *,
+        scorer: str | Callable[[str, Example], float] = "exact",
+        name: str = "custom",
+        description: str | None = None,
+        answer_format: str | None = None,
+        input_field: str = "input",
+        target_field: str = "target",
+        id_field: str | None = None,
+    ) -> Task:
+        """A task from Python records with a scorer by name or any callable ``(answer, example) ->
+        float`` in [0, 1]; see `agentkit.tasks._custom.task_from_records` for the exact contract."""
+        from agentkit.tasks._custom import task_from_records
+
+        return task_from_records(
+            records,
+            scorer=scorer,
+            name=name,
+            description=description,
+            answer_format=answer_format,
+            input_field=input_field,
+            target_field=target_field,
+            id_field=id_field,
+        )
 
     def score(self, output: str | None, target: str) -> float:
         """Score a model output against a target with this task's scorer, from 0.0 (wrong) to 1.0
-        (right); only the ``f1`` scorer gives values in between.
+        (right); only the ``f1`` scorer and Python scorers give values in between.
 
-        The output also scores 1.0 when it matches one of `extra_answers[target]`.
+        The output also scores 1.0 when it matches one of `extra_answers[target]`. A Python scorer gets
+        an `Example` with just this target; prefer `score_example`, which passes the real one.
         """
+        if self.scorer_fn is not None:
+            return self.score_example(output, Example(id="", input="", target=target))
         from agentkit.tasks._scorers import get_scorer
 
         scorer = get_scorer(self.scorer_name)
@@ -60,8 +96,22 @@ class Task(BaseModel):
         return best
 
     def score_example(self, output: str | None, example: Example) -> float:
-        """Score an output for `example` (see `score`)."""
-        return self.score(output, example.target)
+        """Score an output for `example`: the Python scorer with the example itself, else `score` against
+        `example.target`. No output (a failed agent) scores 0.0 without calling a Python scorer."""
+        if self.scorer_fn is None:
+            return self.score(output, example.target)
+        if output is None:
+            return 0.0
+        from agentkit.errors import TaskError
+        from agentkit.tasks._custom import check_score
+
+        try:
+            value = self.scorer_fn(output, example)
+        except Exception as exc:
+            raise TaskError(
+                f"scorer {self.scorer_name} failed on example {example.id!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+        return check_score(value, example, self.scorer_name)
 
     def get(self, example_id: str) -> Example:
         """The example with id `example_id`; KeyError when the task has none."""

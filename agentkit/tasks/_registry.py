@@ -1,5 +1,5 @@
 """Tasks by name: ``gsm8k``, ``mgsm``, ``bbh/<task>``, ``drop``, ``gsm-hard``, ``svamp``, ``asdiv``,
-``jsonl:<path>`` and ``gen/<kind>``."""
+``jsonl:<path>``, ``gen/<kind>`` and ``py/<name>``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from agentkit.tasks._catalog import (
     GSM8K_DESCRIPTION,
     MGSM_DESCRIPTION,
 )
-from agentkit.tasks._custom import JSONL_OPTIONS, load_jsonl_task
+from agentkit.tasks._custom import JSONL_OPTIONS, PY_PREFIX, load_jsonl_task, registered_task
 from agentkit.tasks._generated import GENERATORS, MAX_DIFFICULTY, MIN_DIFFICULTY, generate
 from agentkit.tasks._models import Example, Task, TaskInfo
 
@@ -29,7 +29,7 @@ GEN_DEFAULTS = {"seed": 0, "difficulty": 2, "size": 100}
 
 
 def task_names() -> list[str]:
-    """Every built-in task name (``jsonl:<path>`` is open-ended and not listed)."""
+    """Every built-in task name (``jsonl:<path>`` and ``py/<name>`` are open-ended and not listed)."""
     builtin = ["gsm8k", "mgsm", *ADAS_TASKS]
     return builtin + [f"bbh/{t}" for t in BBH_TASKS] + [f"gen/{k}" for k in GENERATORS]
 
@@ -62,6 +62,8 @@ def load_task(name: str, *, split: str = "default", data_dir: DataDir = None, **
       ("exact"; any name in `SCORERS`), ``description``, ``answer_format``.
     - ``gen/<kind>``: generated tasks (arithmetic, boolean, dyck, word-sorting, object-counting,
       shuffled-objects). Options: ``seed`` (0), ``difficulty`` (1 to 5, default 2), ``size`` (100).
+    - ``py/<name>``: a task defined in Python (`Task.from_records`) and registered in this process with
+      `agentkit.tasks.register_task`; ``data_dir`` does not apply.
 
     Local data is found as described in `agentkit.tasks._data` (``data_dir`` / ``$AGENTKIT_DATA_DIR`` /
     ``../shared/data``); without it the hub is used when online, else `DatasetNotFound` is raised.
@@ -75,6 +77,9 @@ def load_task(name: str, *, split: str = "default", data_dir: DataDir = None, **
         return _load_mgsm(data_dir)
     if name in ADAS_TASKS:
         return load_adas_task(name, split, data_dir, **opts)
+    if name.startswith(PY_PREFIX):
+        _reject_options(name, opts)
+        return registered_task(name, split)
     if name.startswith("bbh/"):
         _reject_options(name, opts)
         _check_split(name, split, ("test",))
@@ -101,7 +106,7 @@ def _unknown(name: str) -> TaskError:
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return TaskError(
         f"unknown task {name!r}.{hint} Known: gsm8k, mgsm, drop, gsm-hard, svamp, asdiv, bbh/<task> (27), "
-        "gen/<kind>, jsonl:<path>; "
+        "gen/<kind>, jsonl:<path>, py/<registered name>; "
         "run `agentkit tasks list`."
     )
 
