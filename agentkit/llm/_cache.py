@@ -1,8 +1,12 @@
 """A content-addressed reply cache in SQLite, safe for several processes at once.
 
-The key is the sha256 of the canonical JSON of everything that decides the reply: model, messages,
-temperature, max_tokens, JSON mode and the sample index (so repeated samples stay distinct). Never the
-key or the api_base: the same model behind another URL gives the same answers.
+The key is the sha256 of the canonical JSON of everything that decides the reply: model, what serves
+it, messages, temperature, max_tokens, JSON mode and the sample index (so repeated samples stay
+distinct). "What serves it" (`endpoint`) tells apart models that share a name: the api_base of a
+self-hosted server (two vLLM deployments of ``openai/<name>`` give different answers), and the model
+file (path, size, mtime) of the embedded ``local`` model, whose loopback port changes every run. A
+provider's default endpoint adds nothing, so those keys stay what they were; keys written before the
+endpoint was part of them simply stop matching for the others. Never the API key.
 SQLite in WAL mode with a busy timeout serialises writers from several processes; a cache that fails
 (disk full, locked too long) is logged and skipped, never fatal to the call.
 """
@@ -57,8 +61,13 @@ def cache_key(
     sample_index: int,
     json_keys: list[str] | None = None,
     json_schema: dict[str, Any] | None = None,
+    endpoint: str | None = None,
 ) -> str:
-    """The sha256 hex digest of the canonical request."""
+    """The sha256 hex digest of the canonical request.
+
+    `endpoint` identifies what serves `model` when the name alone does not (see the module docstring;
+    `agentkit.llm._client` builds it); None for a provider's own endpoint.
+    """
     request = {
         "v": _KEY_VERSION,
         "model": model,
@@ -73,6 +82,8 @@ def cache_key(
     if json_mode and json_schema:
         # Only when given, so that the keys of every other request stay what they were.
         request["json_schema"] = json_schema
+    if endpoint:
+        request["endpoint"] = endpoint
     canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

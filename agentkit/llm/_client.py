@@ -145,6 +145,7 @@ class LLMClient:
                 sample_index=sample_index,
                 json_keys=json_keys,
                 json_schema=json_schema,
+                endpoint=cache_endpoint(model),
             )
             hit = await asyncio.to_thread(self._cache.get, key)
             if hit is not None:
@@ -380,6 +381,16 @@ class LLMClient:
         with _no_json_mode_lock:
             _no_json_mode.add(endpoint)
         return reply
+
+
+def cache_endpoint(config: ModelConfig) -> str | None:
+    """What serves `config.model`, for the reply cache: the model file of the embedded model, the
+    api_base of a self-hosted one, None for a provider's default endpoint."""
+    if config.model == LOCAL_MODEL:
+        from agentkit.llm._local_install import model_file_identity
+
+        return model_file_identity()
+    return config.api_base.rstrip("/") if config.api_base else None
 
 
 async def _endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:

@@ -40,6 +40,24 @@ def find_model_file() -> Path:
     return (preferred or candidates)[0]
 
 
+_found: Path | None = None
+
+
+def model_file_identity() -> str:
+    """What identifies the embedded model's weights in the reply cache: the GGUF file's path, size and
+    modification time (a stat, no read). ``local:unavailable`` when the ``local`` extra is missing;
+    such a call fails when it is sent anyway."""
+    global _found
+    try:
+        path = _found or find_model_file()
+        stat = path.stat()
+    except (LocalModelUnavailable, OSError):
+        _found = None
+        return "local:unavailable"
+    _found = path
+    return f"local:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 def check_server_installed() -> None:
     """Raise `LocalModelUnavailable` with the install command when a package the server needs is missing."""
     # find_spec on top-level names only: "llama_cpp.server" would import llama_cpp and load the library.

@@ -64,12 +64,48 @@ async def test_disabled(server: FakeOpenAIServer, tmp_path: Path, fast_config: C
     assert not (tmp_path / CACHE_FILE).exists()
 
 
-async def test_persists_and_ignores_endpoint_and_key(tmp_path: Path, fast_config: ConfigFactory) -> None:
-    with FakeOpenAIServer() as first_server, FakeOpenAIServer() as second_server:
-        await LLMClient(cache_dir=tmp_path).complete(USER, fast_config(first_server, api_key="a"))
-        reply = await LLMClient(cache_dir=tmp_path).complete(USER, fast_config(second_server, api_key="b"))
-        assert reply.cached
-        assert len(second_server.requests) == 0
+async def test_persists_across_clients_and_ignores_the_key(
+    server: FakeOpenAIServer, tmp_path: Path, fast_config: ConfigFactory
+) -> None:
+    await LLMClient(cache_dir=tmp_path).complete(USER, fast_config(server, api_key="a"))
+    reply = await LLMClient(cache_dir=tmp_path).complete(USER, fast_config(server, api_key="b"))
+    assert reply.cached
+    assert len(server.requests) == 1
+
+
+async def test_each_server_gets_its_own_answer(tmp_path: Path, fast_config: ConfigFactory) -> None:
+    # The same model name behind two endpoints (two deployments, a test server on another port) are
+    # two models: the cache must not answer one from the other.
+    with (
+        FakeOpenAIServer(lambda body: "from the first") as first_server,
+        FakeOpenAIServer(lambda body: "from the second") as second_server,
+    ):
+        client = LLMClient(cache_dir=tmp_path)
+        first = await client.complete(USER, fast_config(first_server))
+        second = await client.complete(USER, fast_config(second_server))
+        assert (first.text, second.text) == ("from the first", "from the second")
+        assert not second.cached and len(second_server.requests) == 1
+        again = await LLMClient(cache_dir=tmp_path).complete(USER, fast_config(second_server))
+        assert again.cached and again.text == "from the second"
+        trailing = fast_config(first_server, api_base=first_server.base_url + "/")
+        assert (await client.complete(USER, trailing)).text == "from the first"
+        assert len(first_server.requests) == 1  # a trailing slash is the same endpoint
+
+
+def test_key_of_the_local_model_follows_its_file(tmp_path: Path, monkeypatch) -> None:
+    from agentkit.llm import _local_install
+    from agentkit.llm._client import cache_endpoint
+
+    weights = tmp_path / "model.gguf"
+    weights.write_bytes(b"GGUF v1")
+    monkeypatch.setattr(_local_install, "_found", None)
+    monkeypatch.setattr(_local_install, "find_model_file", lambda: weights)
+    local = ModelConfig(model="local")
+    before = cache_endpoint(local)
+    assert before == cache_endpoint(local) and str(weights) in (before or "")
+    weights.write_bytes(b"GGUF v2, another model")
+    assert cache_endpoint(local) != before
+    assert cache_endpoint(ModelConfig(model="openai/gpt-4o-mini")) is None
 
 
 async def test_default_dir_from_environment(
@@ -84,8 +120,9 @@ async def test_default_dir_from_environment(
 
 
 def test_key_is_canonical() -> None:
-    def key(messages: list[dict[str, str]], sample_index: int = 0) -> str:
+    def key(messages: list[dict[str, str]], sample_index: int = 0, endpoint: str | None = None) -> str:
         return cache_key(
+            endpoint=endpoint,
             model="m",
             messages=messages,
             temperature=0.5,
@@ -96,6 +133,9 @@ def test_key_is_canonical() -> None:
 
     first = key([{"role": "user", "content": "x"}])
     assert first == key([{"content": "x", "role": "user"}])  # dict order does not matter
+    # A provider's default endpoint adds nothing to the key (those entries keep matching); any other does.
+    assert first == key([{"role": "user", "content": "x"}], endpoint=None)
+    assert first != key([{"role": "user", "content": "x"}], endpoint="http://127.0.0.1:8000/v1")
     assert first != key([{"role": "user", "content": "x"}], sample_index=1)
     assert len(first) == 64
 
