@@ -323,9 +323,19 @@ def _eval_run(
 
 @app.command("bench")
 def bench_command(
-    task: str = opt.TASK,
+    task: str | None = typer.Option(
+        None, "--task", "-t", help="Task name: gsm8k, mgsm, drop, gsm-hard, svamp, asdiv, bbh/<task>, ..."
+    ),
+    tasks: str | None = typer.Option(
+        None,
+        "--tasks",
+        help="Several tasks, comma-separated (e.g. gsm8k,gsm-hard,svamp,asdiv): one transfer table with "
+        "each agent against chain of thought (cot, else the first agent) per task.",
+    ),
     agents: str = typer.Option(
-        "cot,cot_sc,self_refine,debate", "--agents", help="Comma-separated seed names or .py paths."
+        "cot,cot_sc,self_refine,debate",
+        "--agents",
+        help="Comma-separated seed names, .py paths or agents of a run: RUN:selected, RUN:<id or name>.",
     ),
     model: str | None = opt.MODEL,
     api_base: str | None = opt.API_BASE,
@@ -345,17 +355,40 @@ def bench_command(
     config_file: Path | None = flags.CONFIG_FILE,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
-    """Compare prompt strategies on the same examples, with a paired test of each against the best."""
+    """Compare prompt strategies on the same examples, with a paired test of each against the best
+    (with --tasks: on several tasks, each against chain of thought)."""
     from rich.console import Console
     from rich.table import Table
 
+    from agentkit.cli._transfer import resolve_agent_refs, run_transfer
     from agentkit.errors import ConfigError
-    from agentkit.evaluate import resolve_agent
     from agentkit.tasks import paired_compare
 
-    specs = _unique_names([resolve_agent(a.strip()) for a in agents.split(",") if a.strip()])
-    if not specs:
-        raise ConfigError("--agents names no agent: give seed names or .py paths, separated by commas")
+    if (task is None) == (tasks is None):
+        raise ConfigError("agentkit bench needs --task NAME or --tasks NAME,NAME,... (one of them)")
+    specs = _unique_names(resolve_agent_refs(agents))
+    if tasks is not None:
+        if task_opt:
+            raise ConfigError("--opt sets options of one task; it cannot be used with --tasks")
+        with opt.given_prices(price):
+            run_transfer(
+                specs,
+                tasks,
+                model=model,
+                model_overrides=opt.model_overrides(api_base),
+                data_dir=data_dir,
+                limit=limit,
+                concurrency=concurrency,
+                isolation=isolation,
+                no_cache=no_cache,
+                seed=seed,
+                timeout=timeout,
+                budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+                out=out,
+                as_json=as_json,
+            )
+        return
+    assert task is not None
     with opt.given_prices(price):
         results, level, model_name = asyncio.run(
             _evaluate_many(

@@ -2,6 +2,7 @@
 
 Public names:
     evaluate_agent: score one agent on a list of examples (optionally as a screening cascade)
+    bench: several agents on several tasks, each compared per task with a baseline (a transfer table)
     load_agent: an agent file as a plain callable for apps
     Session: the shared client, model and runner of an evaluation
     EvalResult, ExampleResult, EvalSummary, Interval, AgentFailure, LLMCallTrace: the records
@@ -10,6 +11,7 @@ Public names:
 from __future__ import annotations
 
 from agentkit.evaluate._agent_file import AgentSpec, read_agent_file, resolve_agent, seed_names
+from agentkit.evaluate._bench import BenchRow, BenchTable, BenchTask, bench, pick_baseline
 from agentkit.evaluate._evaluator import evaluate_agent, evaluate_one
 from agentkit.evaluate._loaded import AgentAnswer, AgentUsage, LoadedAgent, load_agent
 from agentkit.evaluate._runner import AgentRunner, LLMHandler
@@ -30,6 +32,9 @@ __all__ = [
     "AgentRunner",
     "AgentSpec",
     "AgentUsage",
+    "BenchRow",
+    "BenchTable",
+    "BenchTask",
     "EvalResult",
     "EvalSummary",
     "ExampleResult",
@@ -38,9 +43,11 @@ __all__ = [
     "LLMHandler",
     "LoadedAgent",
     "Session",
+    "bench",
     "evaluate_agent",
     "evaluate_one",
     "load_agent",
+    "pick_baseline",
     "read_agent_file",
     "resolve_agent",
     "seed_names",

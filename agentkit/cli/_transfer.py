@@ -1,0 +1,228 @@
+"""`agentkit bench --tasks A,B,...`: agents found on one task evaluated on several, in one table with
+intervals and a paired test of each agent against chain of thought per task (ADAS's transfer table).
+
+Agents are named as in ``--agents``: a seed (``cot``), a ``.py`` file, or an agent of a run as
+``RUN:selected`` (the agent the run selects, by search-split lower bound) or ``RUN:<agent id or name>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentkit.evaluate import AgentSpec, BenchTable
+    from agentkit.llm import Budget
+
+SELECTED = "selected"
+
+
+def resolve_agent_ref(ref: str) -> AgentSpec:
+    """One ``--agents`` entry as an agent: ``RUN:selected``, ``RUN:<id or name>``, a seed or a path."""
+    from agentkit.evaluate import resolve_agent
+
+    run_text, sep, which = ref.rpartition(":")
+    if sep and run_text and (Path(run_text) / "archive.sqlite").is_file():
+        return _run_agent(Path(run_text), which.strip() or SELECTED, ref)
+    return resolve_agent(ref)
+
+
+def _run_agent(run_dir: Path, which: str, ref: str) -> AgentSpec:
+    from agentkit.archive import Archive
+    from agentkit.evaluate import AgentSpec
+    from agentkit.report import selected_agent
+
+    with Archive.open(run_dir, repair_files=False) as archive:
+        record = selected_agent(archive) if which == SELECTED else archive.agent(which)
+    if record is None:
+        raise ConfigError(f"{ref}: no agent of {run_dir} has a search score yet, so none is selected")
+    return AgentSpec(name=record.name, thought=record.thought, code=record.code, source=ref)
+
+
+def resolve_agent_refs(text: str) -> list[AgentSpec]:
+    """The comma-separated ``--agents`` value as agents (see `resolve_agent_ref`)."""
+    specs = [resolve_agent_ref(part.strip()) for part in text.split(",") if part.strip()]
+    if not specs:
+        raise ConfigError(
+            "--agents names no agent: give seed names, .py paths or RUN:selected, separated by commas"
+        )
+    return specs
+
+
+async def _run(
+    specs: list[AgentSpec],
+    task_names: list[str],
+    *,
+    model: str | None,
+    model_overrides: dict[str, object],
+    data_dir: Path | None,
+    limit: int,
+    concurrency: int,
+    isolation: str,
+    no_cache: bool,
+    seed: int,
+    timeout: float,
+    budget: Budget | None,
+) -> tuple[BenchTable, str]:
+    from agentkit.evaluate import Session, bench
+    from agentkit.evaluate._session import check_isolation
+    from agentkit.llm import resolve_model
+    from agentkit.tasks import load_task
+
+    tasks = [load_task(name, data_dir=data_dir) for name in task_names]  # every task loads before any call
+    async with Session.open(
+        resolve_model(model, **model_overrides),
+        isolation=check_isolation(isolation),
+        workers=concurrency,
+        cache=not no_cache,
+        wall_time_s=timeout,
+        budget=budget,
+    ) as session:
+        table = await bench(
+            specs,
+            tasks,
+            client=session.client,
+            model=session.model,
+            runner=session.runner,
+            limit=limit,
+            concurrency=concurrency,
+            seed=seed,
+        )
+        return table, session.isolation_level
+
+
+def table_rows(table: BenchTable) -> list[dict[str, Any]]:
+    """One flat row per (task, agent): the CSV and JSON form of the table."""
+    rows: list[dict[str, Any]] = []
+    for entry in table.tasks:
+        for row in entry.rows:
+            s = row.summary
+            flat: dict[str, Any] = {
+                "task": entry.task,
+                "agent": row.agent,
+                "n": s.n,
+                "score": round(s.accuracy.mean, 4),
+                "ci_low": round(s.accuracy.low, 4),
+                "ci_high": round(s.accuracy.high, 4),
+                "error_rate": round(s.error_rate, 4),
+                "llm_calls": s.llm_calls,
+                "cost_usd": s.cost_usd,
+            }
+            if row.vs_baseline is not None:
+                cmp = row.vs_baseline
+                flat |= {
+                    "vs_baseline_diff": round(cmp.difference, 4),
+                    "vs_baseline_low": round(cmp.interval.low, 4),
+                    "vs_baseline_high": round(cmp.interval.high, 4),
+                    "vs_baseline_p": round(cmp.p_value, 4),
+                    "vs_baseline_test": cmp.method,
+                }
+            rows.append(flat)
+    return rows
+
+
+def run_transfer(
+    specs: list[AgentSpec],
+    tasks_text: str,
+    *,
+    model: str | None,
+    model_overrides: dict[str, object],
+    data_dir: Path | None,
+    limit: int,
+    concurrency: int,
+    isolation: str,
+    no_cache: bool,
+    seed: int,
+    timeout: float,
+    budget: Budget | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """`agentkit bench --tasks`: run `agentkit.evaluate.bench`, save results.json and results.csv, print."""
+    names = [t.strip() for t in tasks_text.split(",") if t.strip()]
+    if not names:
+        raise ConfigError("--tasks names no task: give task names separated by commas, e.g. gsm8k,svamp")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--tasks names a task twice: {tasks_text}")
+    started = time.perf_counter()
+    table, level = asyncio.run(
+        _run(
+            specs,
+            names,
+            model=model,
+            model_overrides=model_overrides,
+            data_dir=data_dir,
+            limit=limit,
+            concurrency=concurrency,
+            isolation=isolation,
+            no_cache=no_cache,
+            seed=seed,
+            timeout=timeout,
+            budget=budget,
+        )
+    )
+    rows = table_rows(table)
+    out_dir = out or Path("archives") / f"transfer-{time.strftime('%Y%m%d-%H%M%S')}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "tasks": names,
+        "model": table.model,
+        "isolation": level,
+        "baseline": table.baseline,
+        "limit": limit,
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
+    (out_dir / "results.json").write_text(json.dumps(meta | {"rows": rows}, indent=2))
+    with (out_dir / "results.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+        writer.writeheader()
+        writer.writerows(rows)
+    if as_json:
+        print(json.dumps(meta | {"rows": rows, "out": str(out_dir)}, indent=2))
+        return
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(render_table(table))
+    console.print(
+        f"isolation: {level}; each cell: mean score [95% CI], then the difference from {table.baseline} "
+        f"[95% CI] and its p-value (McNemar's exact test, or the paired bootstrap for partial credit); "
+        f"results saved to {out_dir}/results.json and results.csv"
+    )
+
+
+def render_table(table: BenchTable) -> Any:
+    """The transfer table: agents as rows, tasks as columns."""
+    from rich.table import Table
+    from rich.text import Text
+
+    limits = sorted({entry.n for entry in table.tasks})
+    n = str(limits[0]) if len(limits) == 1 else "/".join(map(str, limits))
+    grid = Table(
+        title=f"Transfer: {len(table.agents)} agents on {len(table.tasks)} tasks, {n} examples each, model {table.model}"
+    )
+    grid.add_column("agent", no_wrap=True)
+    for entry in table.tasks:
+        grid.add_column(entry.task + (" (F1)" if entry.scorer == "f1" else ""), justify="right")
+    for agent in table.agents:
+        cells: list[Text | str] = [agent + (" (baseline)" if agent == table.baseline else "")]
+        for entry in table.tasks:
+            row = entry.row(agent)
+            acc = row.summary.accuracy
+            text = f"{acc.mean:.1%} [{acc.low:.1%}, {acc.high:.1%}]"
+            if row.vs_baseline is not None:
+                cmp = row.vs_baseline
+                text += (
+                    f"\n{cmp.difference:+.1%} [{cmp.interval.low:+.1%}, {cmp.interval.high:+.1%}] "
+                    f"p={cmp.p_value:.3f}"
+                )
+            cells.append(Text(text))
+        grid.add_row(*cells)
+    return grid
