@@ -238,9 +238,11 @@ class FeedbackStore:
         *,
         shown: Iterable[str] = (),
         hidden: Iterable[str] = (),
+        detail: Mapping[str, Any] | None = None,
     ) -> None:
         """Count one candidate's `score` for each rule that was shown to, or hidden from, the meta agent
-        when it was proposed; logs a `lift` rule event per rule."""
+        when it was proposed; logs a `lift` rule event per rule (with `detail`, e.g. which candidate and
+        how the score was measured, added to its payload)."""
         with self._db.write() as conn:
             for ids, was_shown in ((list(shown), True), (list(hidden), False)):
                 side = "shown" if was_shown else "hidden"
@@ -252,7 +254,13 @@ class FeedbackStore:
                     )
                     if cur.rowcount == 0:
                         raise ArchiveError(f"unknown rule {rule_id!r}")
-                    _rule_event(conn, rule_id, generation, "lift", {"shown": was_shown, "score": score})
+                    _rule_event(
+                        conn,
+                        rule_id,
+                        generation,
+                        "lift",
+                        {**(detail or {}), "shown": was_shown, "score": score},
+                    )
 
     def rule(self, rule_id: str) -> RuleRecord:
         """One rule by id; ArchiveError when unknown."""

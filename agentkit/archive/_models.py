@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from agentkit.records import EvalSummary
 
 AgentStatus = Literal["proposed", "failed", "screened", "evaluated"]
-AgentOrigin = Literal["seed", "meta", "import", "ensemble"]
+AgentOrigin = Literal["seed", "meta", "import", "ensemble", "control"]
 ReviewKind = Literal["review", "debug"]
 RuleType = Literal[
     "mechanism", "success_pattern", "helper", "corrected_error", "unresolved_error", "strategy"
@@ -19,7 +19,7 @@ RuleType = Literal[
 RuleStatus = Literal["candidate", "active", "retired"]
 
 AGENT_STATUSES: tuple[AgentStatus, ...] = ("proposed", "failed", "screened", "evaluated")
-AGENT_ORIGINS: tuple[AgentOrigin, ...] = ("seed", "meta", "import", "ensemble")
+AGENT_ORIGINS: tuple[AgentOrigin, ...] = ("seed", "meta", "import", "ensemble", "control")
 RULE_TYPES: tuple[RuleType, ...] = (
     "mechanism",
     "success_pattern",
@@ -62,7 +62,9 @@ class AgentRecord(BaseModel):
     generation: int
     """Search generation that produced it (seeds are generation 0)."""
     origin: AgentOrigin
-    """Where it came from: a seed file, the meta agent, or an imported archive."""
+    """Where it came from: a seed file, the meta agent, an imported archive, an ensemble built at the end
+    of a search, or a control of the search's own measurements (e.g. a proposal before self-review,
+    scored under its own split and never selected or bred from)."""
     status: AgentStatus
     """How far it got: proposed, failed, screened (subset only) or evaluated (full search split)."""
     created_at: datetime
@@ -164,9 +166,10 @@ class RuleRecord(BaseModel):
     hidden_count: int = 0
     """Candidates proposed while the rule was held out of the manual."""
     shown_score_sum: float = 0.0
-    """Sum of those candidates' scores while shown."""
+    """Sum of those candidates' scores while shown (the search records each candidate's paired gain over
+    its main parent on the same questions; runs before that recorded its mean score)."""
     hidden_score_sum: float = 0.0
-    """Sum of those candidates' scores while hidden."""
+    """Sum of those candidates' scores while hidden (see `shown_score_sum`)."""
     updated_at: datetime
     """When the row last changed (UTC)."""
 

@@ -14,7 +14,8 @@ print(compile_manual(archive))                # or on the command line: agentkit
 Pieces: `classify_outcome` (improved / regressed / no change / crashed, beyond noise by a paired test),
 `Reflector` (one structured reflection per candidate, stored with `Archive.add_reflection`),
 `ManualBuilder` with `check_operations` (rule operations proposed by the model, checked by code),
-`RuleKeeper` (lift, expiry, activation, the cap and consolidation), `formulate` (active rules -> manual
+`RuleKeeper` (expiry, activation, the cap and consolidation), `rule_lifts` / `RuleLift` (each rule's lift
+as paired gains with an interval, and the retirement rule), `formulate` (active rules -> manual
 text), `contrast_block` (a rise and a fall with their diffs), `compute_snapshot` / `decide` (the monitor),
 and `ReflectHooks`, which implements `agentkit.search.SearchHooks` (`search_hooks(config)` builds it;
 `agentkit.run_search` and the command line run every search with it). reflect imports search, never
@@ -43,6 +44,16 @@ from agentkit.reflect._hooks import (
     monitor_history,
     search_hooks,
 )
+from agentkit.reflect._lift import (
+    Gain,
+    RuleLift,
+    difference_interval,
+    gains_of,
+    lift_retirements,
+    paired_gain,
+    rule_lifts,
+    slot_agents,
+)
 from agentkit.reflect._manual import (
     TYPE_ORDER,
     Formulated,
@@ -52,7 +63,6 @@ from agentkit.reflect._manual import (
     formulate,
     hidden_rules,
     least_supported,
-    lift_retirements,
     stale_rules,
     support_key,
 )
@@ -94,6 +104,7 @@ __all__ = [
     "Decision",
     "FailureLesson",
     "Formulated",
+    "Gain",
     "ManualBuilder",
     "Merge",
     "MonitorSnapshot",
@@ -105,6 +116,7 @@ __all__ = [
     "Reflector",
     "Rejection",
     "RuleKeeper",
+    "RuleLift",
     "RuleOp",
     "apply_operations",
     "candidate_scores",
@@ -117,19 +129,24 @@ __all__ = [
     "compute_snapshot",
     "contrast_block",
     "decide",
+    "difference_interval",
     "distance",
     "failure_keys",
     "formulate",
+    "gains_of",
     "hidden_rules",
     "least_supported",
     "lift_retirements",
     "monitor_history",
+    "paired_gain",
     "parse_operations",
     "pearson",
     "pick_examples",
     "record_failure_lessons",
+    "rule_lifts",
     "score_changes",
     "search_hooks",
+    "slot_agents",
     "stale_rules",
     "support_key",
 ]

@@ -8,9 +8,10 @@ Where the search calls in, and what happens:
   contrastive pair; computed once per generation and kept in the archive's state, logged as a ``manual``
   event;
 - ``after_evaluation(candidate)``: reflect on it against its main parent, then the builder step;
-- ``after_generation(g)``: record each rule's lift with the generation's candidate scores, retire rules
-  without lift and stale ones, activate the generation's new rules, consolidate over the cap, log the
-  monitor's figures of g.
+- ``after_generation(g)``: record each candidate's paired gain over its main parent for every rule shown
+  or hidden in g, retire rules whose lift says they hurt or are useless (`agentkit.reflect._lift`) and
+  stale ones, activate the generation's new rules, consolidate over the cap, log the monitor's figures
+  of g.
 
 The failure policy is the search's, not ours: the search calls these hooks through its
 `agentkit.search.HookDispatcher`, which logs a failing hook as a ``hook_error`` event and goes on (a
@@ -27,7 +28,8 @@ from agentkit.reflect._builder import ManualBuilder
 from agentkit.reflect._config import ReflectConfig
 from agentkit.reflect._contrast import contrast_block
 from agentkit.reflect._failures import record_failure_lessons
-from agentkit.reflect._manual import RuleKeeper, formulate, hidden_rules, lift_retirements, stale_rules
+from agentkit.reflect._lift import lift_retirements, record_lift, rule_lifts, slot_agents
+from agentkit.reflect._manual import RuleKeeper, formulate, hidden_rules, stale_rules
 from agentkit.reflect._monitor import AgentFacts, Decision, MonitorSnapshot, compute_snapshot, decide
 from agentkit.reflect._reflection import Reflector
 
@@ -44,16 +46,9 @@ LIFT_STATE = "reflect.lift_done"
 def candidate_scores(archive: Archive, generation: int) -> dict[str, float]:
     """The score of each candidate slot of `generation`: its last attempt's search mean (0 when that
     attempt failed before being scored), by agent id."""
-    last: dict[Any, Any] = {}
-    for agent in archive.agents(generation=generation, origin="meta"):
-        slot = agent.meta.get("slot", agent.id)
-        key = slot if isinstance(slot, int | str) else agent.id
-        if key not in last or int(agent.meta.get("attempt", 0) or 0) >= int(
-            last[key].meta.get("attempt", 0) or 0
-        ):
-            last[key] = agent
     return {
-        a.id: (a.search_summary.accuracy.mean if a.search_summary is not None else 0.0) for a in last.values()
+        a.id: (a.search_summary.accuracy.mean if a.search_summary is not None else 0.0)
+        for a in slot_agents(archive, generation)
     }
 
 
@@ -243,13 +238,11 @@ class ReflectHooks:
         if isinstance(state, dict) and state.get("generation") == generation and generation not in done:
             shown, hidden = list(state.get("shown", [])), list(state.get("hidden", []))
             with archive.transaction():
-                if shown or hidden:
-                    for score in candidate_scores(archive, generation).values():
-                        archive.record_rule_lift(generation, score, shown=shown, hidden=hidden)
+                record_lift(archive, generation, shown=shown, hidden=hidden)
                 archive.set_state(LIFT_STATE, [*done, generation][-50:])
         keeper = RuleKeeper(archive, ctx.client, self.model(ctx), cfg)
-        rules = archive.rules()
-        keeper.retire(lift_retirements(rules, cfg) + stale_rules(rules, generation, cfg), generation)
+        lifts = lift_retirements(rule_lifts(archive, cfg, seed=self.seed(ctx)))
+        keeper.retire(lifts + stale_rules(archive.rules(), generation, cfg), generation)
         keeper.activate_candidates(generation)
         await keeper.consolidate(generation)
 

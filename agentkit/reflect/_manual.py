@@ -5,9 +5,10 @@ active rules under the cap (consolidation by the model, checked by code, with a 
 Thresholds (all in `ReflectConfig`):
 - hiding: each generation every active rule is hidden with probability `hide_share` (0.25), drawn from a
   generator seeded by (seed, generation, rule id), so a resumed run hides the same rules;
-- lift: every candidate of the generation adds its score to each rule's shown or hidden tally
-  (`Archive.record_rule_lift`); once a rule has `lift_min_shown` (4) shown and `lift_min_hidden` (2)
-  hidden observations, it is retired when ``shown mean - hidden mean <= lift_min`` (0.0);
+- lift: every candidate of the generation adds its paired gain over its main parent (on the same
+  questions) to each rule's shown or hidden tally; a rule is retired only when the interval of its lift
+  lies below zero (it hurts) or, after many candidates, tightly around zero (it is useless), never on a
+  few samples: the measure and the rule are in `agentkit.reflect._lift`;
 - staleness: an active ``unresolved_error`` rule not confirmed by new evidence for `stale_generations` (5)
   generations expires;
 - cap: at most `rule_cap` (15) active rules; above it the model proposes merges, code accepts a merge only
@@ -128,28 +129,6 @@ def hidden_rules(rule_ids: Iterable[str], *, generation: int, seed: int, share: 
         for rid in rule_ids
         if random.Random(f"agentkit-reflect/hide/{seed}/{generation}/{rid}").random() < share
     }
-
-
-def lift_retirements(rules: Iterable[RuleRecord], config: ReflectConfig) -> list[tuple[str, str]]:
-    """Active rules whose measured lift says they do not help, with the reason."""
-    out = []
-    for r in rules:
-        if (
-            r.status != "active"
-            or r.shown_count < config.lift_min_shown
-            or r.hidden_count < config.lift_min_hidden
-        ):
-            continue
-        lift = r.lift
-        if lift is not None and lift <= config.lift_min:
-            out.append(
-                (
-                    r.id,
-                    f"no measured lift: mean candidate score {r.shown_mean:.3f} when shown ({r.shown_count}) vs "
-                    f"{r.hidden_mean:.3f} when hidden ({r.hidden_count}); lift {lift:+.3f} <= {config.lift_min:+.3f}",
-                )
-            )
-    return out
 
 
 def stale_rules(rules: Iterable[RuleRecord], generation: int, config: ReflectConfig) -> list[tuple[str, str]]:

@@ -17,11 +17,20 @@ Figures of generation g (agents of generations <= g; "solved" means a score >= 1
   B-STaR's balance score (distinct correct samples times the share of correct samples) it is high only
   when the search finds new behaviour that is also better.
 
-Rules (in `decide`): when coverage grew by at most `flat_coverage_eps` over `flat_window` generations and
-behaviour diversity (or novelty) fell, the exploration level rises (more meta temperature, one more
-inspiration per level); when coverage grows it falls back. When screening predicts the full score poorly
-(correlation below `screen_min_correlation` with at least `screen_min_agents` agents), the screening subset
-grows by `screen_growth`, up to `screen_max_share` of the split.
+Rules (in `decide`), one change of the exploration level per generation at most (each level adds
+`explore_temperature_step` of meta temperature and one inspiration), the first that applies:
+1. coverage grew by at most `flat_coverage_eps` over `flat_window` generations and behaviour diversity (or
+   novelty) fell: the level rises ("stuck");
+2. the balance is low: over the last `flat_window` generations with candidates, the mean balance is below
+   `balance_low` (0.2). Its two factors say why. When the novelty factor, ``min(exploration /
+   balance_target, 1)``, is below the quality factor (exploitation), candidates do beat their parents but
+   with behaviour the archive already has: the level rises (explore). Otherwise few candidates beat their
+   parents at all, and at a raised level that is exploration gone too far: the level falls (exploit);
+3. coverage grew over the last generation: the level falls back.
+So the balance score is what decides once the search is not plainly stuck: a search that finds new and
+better agents (balance at or above `balance_low`) keeps its settings. When screening predicts the full
+score poorly (correlation below `screen_min_correlation` with at least `screen_min_agents` agents), the
+screening subset grows by `screen_growth`, up to `screen_max_share` of the split.
 """
 
 from __future__ import annotations
@@ -202,6 +211,25 @@ def _falling(history: Sequence[MonitorSnapshot]) -> bool:
     return False
 
 
+def balance_factors(
+    history: Sequence[MonitorSnapshot], window: int, target: float
+) -> tuple[float, float, float] | None:
+    """Mean balance, novelty factor ``min(exploration / target, 1)`` and quality factor (exploitation)
+    over the last `window` generations that had candidates; None when none had."""
+    recent = [
+        s
+        for s in history
+        if s.balance is not None and s.exploration is not None and s.exploitation is not None
+    ][-window:]
+    if not recent:
+        return None
+    n = len(recent)
+    balance = sum(s.balance or 0.0 for s in recent) / n
+    novelty = sum(min((s.exploration or 0.0) / target, 1.0) for s in recent) / n
+    quality = sum(s.exploitation or 0.0 for s in recent) / n
+    return balance, novelty, quality
+
+
 def decide(
     history: Sequence[MonitorSnapshot],
     *,
@@ -229,9 +257,21 @@ def decide(
                 f"coverage flat ({then:.2f} -> {now:.2f} over {w} generations) and diversity falling: "
                 f"exploration level {level}"
             )
-    if len(history) >= 2 and level > 0:
+    factors = balance_factors(history, w, config.balance_target)
+    if not notes and factors is not None and factors[0] < config.balance_low:
+        balance, novelty, quality = factors
+        figures = (
+            f"balance {balance:.2f} < {config.balance_low:.2f}; novelty {novelty:.2f}, quality {quality:.2f}"
+        )
+        if novelty < quality and level < config.explore_max_level:
+            level += 1
+            notes.append(f"{figures}: better candidates repeat known behaviour, exploration level {level}")
+        elif novelty >= quality and level > 0:
+            level -= 1
+            notes.append(f"{figures}: few candidates beat their parents, exploration level {level}")
+    if len(history) >= 2 and level > 0 and not notes:
         now, before = history[-1].coverage, history[-2].coverage
-        if now is not None and before is not None and now - before > config.flat_coverage_eps and not notes:
+        if now is not None and before is not None and now - before > config.flat_coverage_eps:
             level -= 1
             notes.append(f"coverage grew ({before:.2f} -> {now:.2f}): exploration level {level}")
     if history and base_screen_size > 0:

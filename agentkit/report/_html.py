@@ -3,8 +3,9 @@
 Agent code, names, thoughts and every model-written text are untrusted: each goes through `html.escape`
 (or Pygments, which escapes too) before it reaches the page.
 
-The page is put together here; its sections are rendered by `_html_run` (the run and its outcome) and
-`_html_detail` (what it did and spent), from building blocks in `_html_parts`.
+The page is put together here; its sections are rendered by `_html_run` (the run and its outcome),
+`_html_detail` (what it did and spent) and `_html_effects` (what its components were measured to do),
+from building blocks in `_html_parts`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentkit.report import _html_detail, _html_run
+from agentkit.report import _html_detail, _html_effects, _html_run
 from agentkit.report._html_parts import PAGE_CSS, RunView, esc
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def _page(view: RunView) -> str:
         ("costs", "Cost by role", _html_detail.costs(view)),
         ("failures", "Failed candidates", _html_detail.failures(view)),
         ("manual", "Rule manual", _html_detail.manual(view)),
+        ("effects", "Measured effects", _html_effects.effects(view)),
         ("reflections", "Reflections", _html_detail.reflections(view)),
         ("monitor", "Exploration monitor", _html_detail.monitor(view)),
         ("code", "Agents and their code", _html_detail.code(view)),

@@ -22,6 +22,7 @@ from agentkit.report._data import (
     run_settings,
     selected_agent,
 )
+from agentkit.report._effects import Effects, run_effects
 from agentkit.report._format import fmt_cost, fmt_score
 
 if TYPE_CHECKING:
@@ -44,6 +45,9 @@ class RunTable(BaseModel):
     """Id of the agent selected by the search-split lower bound (None before any evaluation)."""
     agents: list[AgentRow] = Field(default_factory=list)
     """One row per agent, sorted."""
+    effects: Effects | None = None
+    """What the search's components were measured to do: rule lift, complementary against random
+    partners, self-review, each with its interval and sample count (see `agentkit.report._effects`)."""
 
 
 class AgentDetail(BaseModel):
@@ -75,6 +79,7 @@ def run_table(archive: Archive, *, sort: SortKey = "score") -> RunTable:
         task=task if isinstance(task, str) else None,
         selected=best.id if best else None,
         agents=agent_rows(archive, sort=sort),
+        effects=run_effects(archive),
     )
 
 

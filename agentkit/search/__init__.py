@@ -19,7 +19,9 @@ print(outcome.selected, outcome.reason)
 Pieces: `SearchConfig` (every setting, stored with the run, in typed sections: `agentkit.llm.Budget`,
 `PromptLimits`, `SandboxSettings`, `ReflectConfig`; `migrate` reads the flat shape of older runs,
 `read_config_file` / `to_toml` the ``--config`` TOML file), parent selection (`select_parents`:
-tournament plus a complementary partner, with a random-partner control logged), the bounded meta
+tournament plus a complementary partner, with a random-partner control logged and, in the share
+`control_share` of slots, bred from), the controls of its own measurements (`review_controls`: proposals
+before self-review scored under `REVIEW_SPLIT`), the bounded meta
 prompt (`build_meta_prompt`, `prompt_tokens`), the meta agent conversation (`MetaAgent`), the hook
 protocol (`SearchHooks`) and its dispatcher with the one failure policy (`HookDispatcher`), and the
 typed checkpoint of a generation (`GenerationState`, `SlotState`).
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from agentkit.search._config import SearchConfig, Selection, migrate
 from agentkit.search._config_file import read_config_file, to_toml
+from agentkit.search._controls import REVIEW_SPLIT, review_controls
 from agentkit.search._final import FinalSummary, SearchOutcome, SelectedAgent
 from agentkit.search._hooks import (
     HOOK_ERROR,
@@ -73,6 +76,7 @@ from agentkit.search._state import GenerationState, SettingsState, SlotState
 
 __all__ = [
     "HOOK_ERROR",
+    "REVIEW_SPLIT",
     "AgentCard",
     "CandidateOutcome",
     "FailureExample",
@@ -114,6 +118,7 @@ __all__ = [
     "prompt_tokens",
     "read_config_file",
     "remaining_budget",
+    "review_controls",
     "run_search",
     "run_sync",
     "select_parents",

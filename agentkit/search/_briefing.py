@@ -72,7 +72,8 @@ class MetaBriefing:
         self, pool: Sequence[ScoredAgent], generation: int, slot: int, inspirations: int
     ) -> SelectionResult:
         """Parents and inspirations of candidate `slot` of `generation` (seeded by both, so a resumed run
-        chooses the same)."""
+        chooses the same); in complementary mode the second parent is the random control partner in
+        the share `control_share` of slots (`uses_control`)."""
         c = self.config
         return select_parents(
             pool,
@@ -80,6 +81,7 @@ class MetaBriefing:
             rng=random.Random(f"agentkit-search/{c.seed}/{generation}/{slot}"),
             tournament_size=c.tournament_size,
             inspirations=inspirations,
+            use_control=uses_control(c.seed, generation, slot, c.control_share),
         )
 
     # --- cards -------------------------------------------------------------------------------------------
@@ -184,6 +186,15 @@ class MetaBriefing:
             partner_gain=self.partner_gain(slot.parents),
             limits=c.prompt,
         )
+
+
+def uses_control(seed: int, generation: int, slot: int, share: float) -> bool:
+    """Whether candidate `slot` of `generation` is bred from the random control partner: a draw below
+    `share` from a generator seeded by (seed, generation, slot), its own stream so that the parents and
+    inspirations drawn for the slot stay what they were, and a resumed run draws the same."""
+    if share <= 0:
+        return False
+    return random.Random(f"agentkit-search/control/{seed}/{generation}/{slot}").random() < share
 
 
 def shown_code(agent: AgentRecord, form: str) -> str:

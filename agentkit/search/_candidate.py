@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkit.records import CODE_FAILURE_KINDS, clip
 from agentkit.search._checks import code_problems, duplicate_of
+from agentkit.search._controls import pre_review_meta, store_review_control
 from agentkit.search._meta import MetaAgent, Proposal
 from agentkit.search._prompt import prompt_tokens
 from agentkit.search._state import GENERATION_STATE, GenerationState, SlotState
@@ -66,6 +67,7 @@ class CandidateLifecycle:
                 first=self.config.first_operator(generation, slot.slot),
             )
         )
+        before = proposal
         reviews: list[tuple[int, Proposal]] = []
         if proposal.code:
             for round_ in range(1, rounds + 1):
@@ -84,7 +86,8 @@ class CandidateLifecycle:
                         workflow=revised.workflow,
                     )
         with self.book.step(generation, "proposed") as event:
-            agent = self._store(generation, slot, proposal, attempt=0, fix_of=None)
+            pre_review = pre_review_meta(before, proposal, len(reviews)) if reviews else None
+            agent = self._store(generation, slot, proposal, attempt=0, fix_of=None, pre_review=pre_review)
             for round_, revised in reviews:
                 self.archive.add_review(
                     agent.id,
@@ -94,7 +97,9 @@ class CandidateLifecycle:
                     reply=revised.raw,
                     error_shown=None,
                 )
+            control = store_review_control(self.archive, self.config, generation, slot, before, agent)
             slot.agent_id, slot.prompt = agent.id, messages
+            slot.review_control = control.id if control is not None else None
             self._save(state)
             event.update(
                 slot=slot.slot,
@@ -103,6 +108,8 @@ class CandidateLifecycle:
                 prompt_tokens_estimate=prompt_tokens(messages),
                 reviews=len(reviews),
                 problem=proposal.problem,
+                review_changed=bool(pre_review and pre_review["changed"]),
+                review_control=slot.review_control,
             )
         self.progress.log(f"g{generation}: proposed {agent.id} {agent.name!r}")
 
@@ -155,7 +162,7 @@ class CandidateLifecycle:
         from agentkit.workflow import WorkflowSpec, render_workflow, workflow_problems
 
         spec = WorkflowSpec.model_validate(proposal.workflow)
-        known = {a.id for a in self.archive.agents("evaluated")}
+        known = {a.id for a in self.archive.agents("evaluated") if a.origin != "control"}
         problems = workflow_problems(spec, known)
         if problems:
             proposal.problem = "The workflow failed the static checks:\n" + "\n".join(
@@ -166,9 +173,20 @@ class CandidateLifecycle:
         return proposal
 
     def _store(
-        self, generation: int, slot: SlotState, proposal: Proposal, *, attempt: int, fix_of: str | None
+        self,
+        generation: int,
+        slot: SlotState,
+        proposal: Proposal,
+        *,
+        attempt: int,
+        fix_of: str | None,
+        pre_review: dict[str, Any] | None = None,
     ) -> AgentRecord:
         meta: dict[str, Any] = {"slot": slot.slot, "attempt": attempt, "form": proposal.form}
+        if slot.partner is not None:
+            meta["partner"] = slot.partner
+        if pre_review is not None:
+            meta["pre_review"] = pre_review
         if proposal.workflow is not None:
             meta["workflow"] = proposal.workflow
         if fix_of:

@@ -24,8 +24,9 @@ def duplicate_of(archive: Archive, agent: AgentRecord) -> AgentRecord | None:
     Agents already rejected as duplicates do not count: they are copies, not originals. Otherwise two
     parallel candidates with the same code, where the later one was rejected while the earlier was still
     running when the process stopped, would on resume reject the earlier one too, and neither would run.
+    Control agents (a proposal before self-review) do not count either: they never join the search.
     """
     for other in archive.find_by_hash(agent.code_hash):
-        if other.id != agent.id and not other.meta.get("duplicate_of"):
+        if other.id != agent.id and not other.meta.get("duplicate_of") and other.origin != "control":
             return other
     return None

@@ -96,6 +96,10 @@ class SearchConfig(BaseModel):
     """Candidates per generation; they are proposed and evaluated at the same time over one client."""
     self_review: int = Field(default=2, ge=0)
     """Self-review rounds after a proposal, each able to revise the agent."""
+    review_check: int = Field(default=0, ge=0)
+    """Proposals per run whose version before self-review is also scored on the search questions (the
+    first ones the review changed), as ``control`` agents that are never selected and never bred from,
+    so the report can show whether review helps; 0: none (the version before review is still stored)."""
     debug_attempts: int = Field(default=2, ge=0)
     """Fixes asked for after an error or an all-wrong result; the last fix is evaluated too."""
     proposals: Literal["auto", "code", "workflow", "mixed"] = "auto"
@@ -117,6 +121,10 @@ class SearchConfig(BaseModel):
     decide whether one of them is selected."""
     selection: Selection = "complementary"
     """Parent selection: tournament plus a complementary partner, the two best, or random (ablation)."""
+    control_share: float = Field(default=0.25, ge=0.0, le=1.0)
+    """With complementary selection, the share of candidates (seeded by run seed, generation and slot)
+    whose second parent is the random control partner instead of the complementary one, so the report
+    can compare what the two kinds of pair gain over their main parent; 0: always complementary."""
     tournament_size: int = Field(default=3, ge=1)
     """Agents drawn for the tournament that picks the first parent."""
     inspirations: int = Field(default=3, ge=0)

@@ -210,7 +210,7 @@ def selection_summary(archive: Archive, top_k: int) -> FinalSummary:
         test_low=t.accuracy.low if t else None,
         test_high=t.accuracy.high if t else None,
     )
-    n_evaluated = len(archive.agents("evaluated"))
+    n_evaluated = len([a for a in archive.agents("evaluated") if a.search_summary is not None])
     reason = (
         f"Selected {top.id} {top.name!r}: the highest lower bound of the 95% interval on the search "
         f"split ({s.accuracy.low:.2f}; mean {s.accuracy.mean:.2f} on {s.n} questions) among "

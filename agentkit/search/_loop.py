@@ -28,6 +28,7 @@ from agentkit.search._book import RunBook
 from agentkit.search._briefing import SCORED, MetaBriefing
 from agentkit.search._candidate import CandidateLifecycle
 from agentkit.search._config import SearchConfig
+from agentkit.search._controls import score_review_control
 from agentkit.search._ensembles import ensemble_phase
 from agentkit.search._final import SearchOutcome, final_phase, outcome
 from agentkit.search._hooks import GenerationSettings, HookDispatcher, NoHooks, SearchContext, SearchHooks
@@ -247,6 +248,7 @@ class SearchRun:
                     parents=sel.parents,
                     inspirations=sel.inspirations,
                     form=self.config.proposal_form(generation, slot),
+                    partner=sel.partner,
                 )
                 for slot, sel in enumerate(selections)
             ],
@@ -299,6 +301,11 @@ class SearchRun:
                 copy = agent.meta.get("duplicate_of") and slot.form == "code"
                 error = None if copy else self.candidates.debug_reason(agent)
                 if error is None or slot.attempt >= self.config.debug_attempts:
+                    if slot.review_control is not None:
+                        self.progress.slot(key, f"scoring {slot.review_control} (before review)")
+                        await score_review_control(
+                            self.archive, self.book, self.scoring, self.progress, state, slot
+                        )
                     done = {"slot": slot.slot, "agent": agent.id, "status": agent.status}
                     with self.book.step(generation, "candidate_done", done):
                         slot.done = True

@@ -217,9 +217,10 @@ def _open_archive(
                 f"(changeable: {', '.join(sorted(RESUMABLE_OVERRIDES))})"
             )
         settings = migrate(stored)
-        # Runs stored before these settings existed proposed code and built no ensembles; keep it so.
-        settings.setdefault("proposals", "code")
-        settings.setdefault("ensembles", False)
+        # Runs stored before these settings existed proposed code, built no ensembles, never bred from the
+        # random control partner and scored no proposal before review; keep it so.
+        before = {"proposals": "code", "ensembles": False, "control_share": 0.0, "review_check": 0}
+        settings = before | settings
         for key, value in changes.items():
             set_path(settings, key, value)
         resumed = SearchConfig.model_validate(settings)

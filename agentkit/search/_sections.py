@@ -113,14 +113,19 @@ class ReflectConfig(BaseModel):
     """Longest rule text accepted (the manual keeps rule text word for word, so it must stay short)."""
     hide_share: float = Field(default=0.25, ge=0.0, lt=1.0)
     """Each generation every active rule is hidden from the meta prompt with this probability (seeded),
-    to measure its lift."""
-    lift_min_shown: int = Field(default=4, ge=1)
-    """Candidates scored while a rule was shown before its lift may retire it."""
-    lift_min_hidden: int = Field(default=2, ge=1)
-    """Candidates scored while a rule was hidden before its lift may retire it."""
+    to measure its lift: the mean paired gain (candidate minus main parent on the same questions) of
+    candidates shown the rule minus that of candidates it was hidden from (see `agentkit.reflect._lift`)."""
+    lift_min_shown: int = Field(default=5, ge=1)
+    """Candidates measured while a rule was shown before its lift may retire it (never fewer than 3)."""
+    lift_min_hidden: int = Field(default=5, ge=1)
+    """Candidates measured while a rule was hidden before its lift may retire it (never fewer than 3)."""
     lift_min: float = 0.0
-    """With enough observations, a rule whose lift (mean candidate score shown minus hidden) is at most
-    this is retired: its presence does not help."""
+    """A rule is retired as harmful when the whole 95% interval of its lift lies below this."""
+    lift_band: float = Field(default=0.03, ge=0.0)
+    """A rule is retired as useless when, after `lift_patience` measured candidates, the whole interval
+    of its lift lies within this distance of zero (0: never retired as useless)."""
+    lift_patience: int = Field(default=24, ge=1)
+    """Measured candidates (shown and hidden together) before a rule may be retired as useless."""
     stale_generations: int = Field(default=5, ge=1)
     """An ``unresolved_error`` rule not confirmed by new evidence for this many generations expires."""
     manual_chars: int | None = Field(default=None, ge=200)
@@ -156,3 +161,7 @@ class ReflectConfig(BaseModel):
     balance_target: float = Field(default=0.5, gt=0.0, le=1.0)
     """Share of a generation's candidates that should be both better than their parent and new in
     behaviour for full exploration credit in the balance figure."""
+    balance_low: float = Field(default=0.2, ge=0.0, le=1.0)
+    """Below this balance (mean over the last `flat_window` generations) the monitor acts on the weaker of
+    its two factors: more exploration when better candidates repeat known behaviour, less when few
+    candidates beat their parents (see `agentkit.reflect._monitor`)."""

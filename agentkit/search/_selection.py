@@ -2,7 +2,9 @@
 
 Quality alone makes the archive collapse onto one idea, so the second parent is chosen to *complement*
 the first: it solves examples the first one fails (per-example correctness, not code similarity).
-Every complementary choice is logged next to a random-partner control, so the benefit can be measured.
+Every complementary choice is logged next to a random-partner control, and in a seeded share of slots
+(`SearchConfig.control_share`) the control is really bred from instead, so the report can compare the
+child-minus-parent gain of complementary and random pairs on the same questions.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit.search._config import Selection
 
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord, Archive
+
+PartnerKind = Literal["complementary", "random"]
+"""How the second parent of a complementary selection was chosen."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,10 @@ class SelectionResult:
     inspirations: list[str]
     """Further agents shown to the meta agent."""
     control_partner: str | None = None
-    """A partner drawn at random from the same pool (never shown; logged to measure the benefit)."""
+    """A partner drawn at random from the same pool (logged to measure the benefit; the second parent
+    itself when `partner` is ``random``)."""
+    partner: PartnerKind | None = None
+    """Which partner is the second parent in complementary mode (None in the other modes or without one)."""
     details: dict[str, Any] = field(default_factory=dict)
     """Coverage figures of the chosen and the control partner, for the event log."""
 
@@ -126,11 +134,13 @@ def select_parents(
     rng: random.Random,
     tournament_size: int = 3,
     inspirations: int = 3,
+    use_control: bool = False,
 ) -> SelectionResult:
     """Choose parents and inspirations from `agents` (those with search-split results).
 
     - ``complementary``: first parent by tournament on the lower bound; second the agent that solves
-      most of the first one's failures. A random partner is drawn as a control and logged.
+      most of the first one's failures. A random partner is drawn as a control and logged; with
+      `use_control` it is the second parent instead (the draws are the same either way).
     - ``best``: the two agents with the highest lower bounds.
     - ``random``: two agents at random (the ablation baseline).
     """
@@ -150,6 +160,11 @@ def select_parents(
         second = complementary_partner(first, pool)
     others = [a for a in pool if a.id != first.id]
     control = rng.choice(others) if others else None
+    partner: PartnerKind | None = None
+    if mode == "complementary" and second is not None:
+        partner = "complementary"
+        if use_control and control is not None:
+            second, partner = control, "random"
     chosen = [first] + ([second] if second is not None else [])
     details: dict[str, Any] = {
         "first": first.id,
@@ -159,12 +174,14 @@ def select_parents(
         "control_partner": control.id if control else None,
         "control_gain": coverage_gain(first, control) if control else 0,
         "pool_size": len(pool),
+        "partner_used": partner,
     }
     return SelectionResult(
         mode=mode,
         parents=[a.id for a in chosen],
         inspirations=[a.id for a in _inspirations(pool, chosen, inspirations)],
         control_partner=control.id if control else None,
+        partner=partner,
         details=details,
     )
 

@@ -40,6 +40,12 @@ class SlotState(BaseModel):
     """Whether the slot's last agent is stored and needs no fix."""
     form: Literal["code", "workflow"] = "code"
     """What the meta agent is asked for: agent code or a workflow spec."""
+    partner: Literal["complementary", "random"] | None = None
+    """How the second parent was chosen in complementary mode: the complementary partner or the random
+    control (`SearchConfig.control_share`); None in other modes and in checkpoints from before."""
+    review_control: str | None = None
+    """Id of the ``control`` agent holding the proposal before self-review, when it is scored
+    (`SearchConfig.review_check`)."""
 
     def sample_index(self, generation: int) -> int:
         """Distinct cache keys per candidate of `generation`, the same ones again on resume."""
@@ -87,9 +93,13 @@ class GenerationState(BaseModel):
         return cls.model_validate(stored)
 
     def dump(self) -> dict[str, Any]:
-        """The JSON form kept in the archive (a code slot stores no ``form``: the shape it always had)."""
+        """The JSON form kept in the archive (a code slot stores no ``form``, and unset newer fields are
+        left out: the shape it always had)."""
         data = self.model_dump(mode="json")
         for slot in data["slots"]:
             if slot.get("form") == "code":
                 del slot["form"]
+            for key in ("partner", "review_control"):
+                if slot.get(key) is None:
+                    slot.pop(key, None)
         return data

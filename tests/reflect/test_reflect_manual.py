@@ -1,4 +1,4 @@
-"""The formulator, the cap with consolidation, and lift bookkeeping on a scripted run."""
+"""The formulator, the cap with consolidation, and expiry (lift and its retirement rule: test_reflect_lift)."""
 
 from __future__ import annotations
 
@@ -134,61 +134,6 @@ def test_check_merges_keeps_all_evidence(archive: Archive) -> None:
         ReflectConfig(),
     )
     assert rejected == [] and len(accepted[0].evidence) == 5
-
-
-async def test_lift_retires_a_rule_that_never_helps_and_keeps_one_that_does(
-    archive: Archive, server: FakeOpenAIServer, client: LLMClient, model: ModelConfig, examples: list[Example]
-) -> None:
-    """A scripted run: the candidate of each generation scores high only when it was shown the helpful
-    rule; the other rule makes no difference."""
-    seed, _ = add_scored(archive, examples, "Seed", range(10), origin="seed")
-    helpful = archive.add_rule(
-        "strategy",
-        "Check the arithmetic with run_python.",
-        generation=0,
-        status="active",
-        evidence=_ev(seed.id),
-    )
-    useless = archive.add_rule(
-        "mechanism",
-        "The colour of the prompt does not matter.",
-        generation=0,
-        status="active",
-        evidence=_ev(seed.id),
-    )
-    config = ReflectConfig(
-        hide_share=0.5, lift_min_shown=3, lift_min_hidden=3, lift_min=0.05, contrastive=False
-    )
-    hooks = ReflectHooks(config)
-    ctx = make_ctx(archive, client, model, examples)
-    seen: list[tuple[int, bool, bool]] = []
-    for generation in range(1, 25):
-        text = hooks.manual_text(ctx, generation)
-        assert hooks.manual_text(ctx, generation) == text  # one manual per generation
-        shown_helpful = helpful.text in text
-        seen.append((generation, shown_helpful, useless.text in text))
-        correct = range(16) if shown_helpful else range(4)
-        add_scored(
-            archive, examples, f"Cand{generation}", correct, parents=[seed.id], generation=generation, slot=0
-        )
-        await hooks.after_generation(ctx, generation)
-        await hooks.after_generation(ctx, generation)  # repeating it (a resume) must not count twice
-        if archive.rule(useless.id).status == "retired":
-            break
-    assert archive.rule(useless.id).status == "retired"
-    assert archive.rule(helpful.id).status == "active"
-    kept = archive.rule(helpful.id)
-    assert kept.lift is not None and kept.lift > 0.5
-    assert kept.shown_count + kept.hidden_count == len(seen)
-    gone = archive.rule(useless.id)
-    assert gone.lift is not None and gone.lift <= 0.05
-    assert gone.shown_count >= 3 and gone.hidden_count >= 3
-    retire_event = [e for e in archive.rule_events(useless.id) if e.kind == "status"][-1]
-    assert "no measured lift" in retire_event.payload["reason"]
-    # The rule is not in the next manual, the helpful one still is (unless hidden by the draw).
-    assert useless.text not in hooks.manual_text(ctx, len(seen) + 1)
-    manual_events = archive.events("manual")
-    assert {e.generation for e in manual_events} >= {g for g, _, _ in seen}
 
 
 async def test_stale_unresolved_errors_expire(
