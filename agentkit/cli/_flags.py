@@ -113,6 +113,7 @@ NOT_SETTINGS = frozenset(
         "agent",  # eval / bench: what is evaluated, and on how many examples
         "agents",
         "limit",
+        "tasks",  # bench: several tasks at once (a search has one)
         "run",  # eval --run: the run whose agents are scored
         "price",  # a fact about a model (its price), given per session, not a setting stored with a run
     }
