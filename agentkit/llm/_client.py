@@ -357,18 +357,25 @@ class LLMClient:
 
         async def attempt() -> _litellm.RawReply:
             async with limiter.slot(config.max_concurrency):
-                return await _litellm.acompletion(
-                    model=litellm_model,
-                    messages=messages,
-                    api_base=api_base,
-                    api_key=api_key,
-                    temperature=temperature,
-                    max_tokens=max_tokens,
-                    timeout_s=config.timeout_s,
-                    json_mode=use_json,
-                    json_schema=schema if use_json else None,
-                    http=self._http,
-                )
+                try:
+                    reply = await _litellm.acompletion(
+                        model=litellm_model,
+                        messages=messages,
+                        api_base=api_base,
+                        api_key=api_key,
+                        temperature=temperature,
+                        max_tokens=max_tokens,
+                        timeout_s=config.timeout_s,
+                        json_mode=use_json,
+                        json_schema=schema if use_json else None,
+                        http=self._http,
+                    )
+                except Exception as exc:
+                    if _litellm.classify_error(exc).status == 429:
+                        limiter.rate_limited()  # fewer requests at once until it recovers
+                    raise
+                limiter.succeeded()
+                return reply
 
         try:
             return await call_with_retries(attempt, config, counter)

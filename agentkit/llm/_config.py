@@ -43,14 +43,19 @@ class ModelConfig(BaseModel):
     """Time limit of one attempt, in seconds; an attempt that runs over is retried."""
     max_concurrency: int = Field(default=16, ge=1)
     """Requests in flight to this model (same model and api_base), shared by the whole process."""
-    max_attempts: int = Field(default=5, ge=1)
-    """Attempts per call, the first one included."""
-    max_retry_wait_s: float = Field(default=60.0, ge=0.0)
-    """Total time spent waiting between attempts of one call; no retry once it is used up."""
+    retry_for_s: float = Field(default=300.0, ge=0.0)
+    """How long one call keeps trying, in seconds from its first attempt: no new attempt starts after
+    that (an attempt under way runs to its own `timeout_s`). Real providers' rate-limit windows are a
+    minute and outages last minutes, so the default is five minutes; tests set it short."""
+    max_attempts: int | None = Field(default=None, ge=1)
+    """Attempts per call, the first one included; None (the default) bounds retries by time only."""
     retry_base_s: float = Field(default=0.5, gt=0.0)
     """Scale of the exponential backoff: the wait after attempt n lies between half and all of
-    ``retry_base_s * 2**(n-1)`` (random, so that clients do not retry in step). A provider's
-    Retry-After replaces it. Either is cut to what is left of `max_retry_wait_s`."""
+    ``retry_base_s * 2**(n-1)`` (random, so that clients do not retry in step), at most
+    `retry_max_wait_s`. A provider's Retry-After (seconds or an HTTP date, on any retried status)
+    replaces it. Either is cut to what is left of `retry_for_s`."""
+    retry_max_wait_s: float = Field(default=30.0, gt=0.0)
+    """The longest backoff between two attempts (a provider's Retry-After may ask for longer)."""
     price_in_per_mtok: float | None = Field(default=None, ge=0)
     """Dollars per million prompt tokens, for a model litellm has no price for (or to override its
     price); give `price_out_per_mtok` too. None: the price from `agentkit.llm.set_price` or litellm's

@@ -1,4 +1,11 @@
-"""Retry policy: exponential backoff with jitter, a cap on attempts and on total wait, Retry-After."""
+"""Retry policy: exponential backoff with jitter, a provider's Retry-After, a bound on total time.
+
+A call is retried (on the errors `classify_error` calls retryable: 408, 409, 425, 429, every 5xx,
+timeouts, dropped connections) until it succeeds or `ModelConfig.retry_for_s` (default 300 s) has
+passed since its first attempt began; `max_attempts`, when set, caps the count too. Between attempts
+it waits what the provider's Retry-After says, else the backoff (base 0.5 s doubling, equal jitter,
+at most `retry_max_wait_s`, 30 s), in either case at most what is left of the time.
+"""
 
 from __future__ import annotations
 
@@ -26,18 +33,21 @@ def backoff_s(attempt: int, base_s: float) -> float:
 
 def _policy(config: ModelConfig) -> AsyncRetrying:
     def remaining(state: RetryCallState) -> float:
-        return max(config.max_retry_wait_s - state.idle_for, 0.0)
+        return max(config.retry_for_s - (state.seconds_since_start or 0.0), 0.0)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         retry_after = classify_error(exc).retry_after if exc else None
-        planned = (
-            retry_after if retry_after is not None else backoff_s(state.attempt_number, config.retry_base_s)
-        )
+        if retry_after is None:
+            planned = min(backoff_s(state.attempt_number, config.retry_base_s), config.retry_max_wait_s)
+        else:
+            planned = retry_after
         return min(planned, remaining(state))
 
     def stop(state: RetryCallState) -> bool:
-        return state.attempt_number >= config.max_attempts or remaining(state) <= 0.0
+        if config.max_attempts is not None and state.attempt_number >= config.max_attempts:
+            return True
+        return remaining(state) <= 0.0
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -53,13 +53,17 @@ class Fault(BaseModel):
     """HTTP status sent by a "status" fault."""
     retry_after: float | None = None
     """Seconds sent in the Retry-After header of a "status" fault; None = no header."""
+    retry_after_date: bool = False
+    """Send Retry-After as an HTTP date (`retry_after` seconds from now, whole seconds) instead of
+    seconds, and no ``retry-after-ms``."""
     seconds: float = 0.0
     """How long a "hang" fault waits before it answers normally."""
 
     @classmethod
-    def status(cls, code: int, retry_after: float | None = None) -> Fault:
-        """Answer with HTTP `code` and an OpenAI-style error body (plus Retry-After when given)."""
-        return cls(kind="status", status_code=code, retry_after=retry_after)
+    def status(cls, code: int, retry_after: float | None = None, *, as_date: bool = False) -> Fault:
+        """Answer with HTTP `code` and an OpenAI-style error body (plus Retry-After when given: in
+        seconds and as ``retry-after-ms``, or with `as_date` as an HTTP date only)."""
+        return cls(kind="status", status_code=code, retry_after=retry_after, retry_after_date=as_date)
 
     @classmethod
     def hang(cls, seconds: float) -> Fault:

@@ -8,13 +8,14 @@ event loop in a daemon thread, which lets sync tests, async tests and benchmarks
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import itertools
 import random
 import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,8 @@ def _error_body(status: int, message: str) -> dict[str, Any]:
 class FakeOpenAIServer:
     """An OpenAI-compatible `/v1/chat/completions` server for tests and benchmarks.
 
-    Every request is answered by, in order: the next injected `Fault` (one per request, FIFO), the
+    Every request is answered by, in order: the outage fault while one is set (`set_down`), the next
+    injected `Fault` (one per request, FIFO), a fault drawn at the rates of `inject_randomly`, the
     first rule whose predicate matches, the `responder`, and finally `default_responder` (also used
     when the responder returns None). Replies wait `latency_s` plus a uniform jitter in
     [-jitter_s, +jitter_s] (seeded, never below 0) unless a `FakeReply` sets its own latency.
@@ -79,6 +81,9 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         self._rules: list[tuple[Callable[[dict[str, Any]], bool], RuleReply]] = []
         self._faults: deque[Fault] = deque()
+        self._random_faults: list[tuple[Fault, float]] = []
+        self._fault_rng = random.Random(seed)
+        self._down: Fault | None = None
         self._requests: list[dict[str, Any]] = []
         self._responder_errors: list[str] = []
         self._in_flight = 0
@@ -212,6 +217,41 @@ class FakeOpenAIServer:
         with self._lock:
             self._faults.extend(faults)
 
+    def inject_randomly(self, rates: Sequence[tuple[Fault, float]], *, seed: int | None = None) -> None:
+        """From now on, play each fault of `rates` on that share of the requests no queued fault
+        claims (e.g. ``[(Fault.status(429), 0.1), (Fault.disconnect(), 0.05)]``), drawn from a
+        seeded generator; an empty list stops it."""
+        if sum(rate for _, rate in rates) > 1.0:
+            raise ValueError("fault rates add up to more than 1")
+        with self._lock:
+            self._random_faults = list(rates)
+            if seed is not None:
+                self._fault_rng = random.Random(seed)
+
+    def set_down(self, fault: Fault | None = None) -> None:
+        """Simulate an outage: every request plays `fault` until `set_up` (default: HTTP 503)."""
+        with self._lock:
+            self._down = fault if fault is not None else Fault.status(503)
+
+    def set_up(self) -> None:
+        """End an outage started by `set_down`."""
+        with self._lock:
+            self._down = None
+
+    def _next_fault(self) -> Fault | None:
+        # Called with the lock held.
+        if self._down is not None:
+            return self._down
+        if self._faults:
+            return self._faults.popleft()
+        if self._random_faults:
+            draw = self._fault_rng.random()
+            for fault, rate in self._random_faults:
+                if draw < rate:
+                    return fault
+                draw -= rate
+        return None
+
     def add_rule(self, predicate: Callable[[dict[str, Any]], bool], reply: RuleReply) -> None:
         """Answer requests for which `predicate(body)` is true with `reply` (checked in order added)."""
         with self._lock:
@@ -288,7 +328,7 @@ class FakeOpenAIServer:
             self._requests.append(body)
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
-            fault = self._faults.popleft() if self._faults else None
+            fault = self._next_fault()
         try:
             if fault is not None:
                 response = await self._play_fault(request, fault)
@@ -316,7 +356,9 @@ class FakeOpenAIServer:
         """Play `fault`; None means "now answer normally" (after a hang)."""
         if fault.kind == "status":
             headers: dict[str, str] = {}
-            if fault.retry_after is not None:
+            if fault.retry_after is not None and fault.retry_after_date:
+                headers["Retry-After"] = email.utils.formatdate(time.time() + fault.retry_after, usegmt=True)
+            elif fault.retry_after is not None:
                 headers["Retry-After"] = f"{fault.retry_after:g}"
                 headers["retry-after-ms"] = f"{fault.retry_after * 1000:.0f}"
             message = f"fake server fault: HTTP {fault.status_code}"

@@ -21,7 +21,7 @@ def server() -> Iterator[FakeOpenAIServer]:
 
 
 def _fast_config(server: FakeOpenAIServer, **overrides: Any) -> ModelConfig:
-    settings: dict[str, Any] = {"timeout_s": 0.5, "retry_base_s": 0.01, "max_retry_wait_s": 2.0}
+    settings: dict[str, Any] = {"timeout_s": 0.5, "retry_base_s": 0.01, "retry_for_s": 2.0}
     settings.update(overrides)
     return model_config_for(server, **settings)
 

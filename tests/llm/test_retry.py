@@ -38,10 +38,10 @@ async def test_retry_after_is_honoured(
     assert len(server.requests) == 2
 
 
-async def test_retry_after_is_bounded_by_the_wait_cap(
+async def test_retry_after_is_bounded_by_the_time_left(
     server: FakeOpenAIServer, uncached: LLMClient, fast_config: ConfigFactory
 ) -> None:
-    model = fast_config(server, max_retry_wait_s=0.2)
+    model = fast_config(server, retry_for_s=0.2)
     server.inject(Fault.status(429, retry_after=30))
     started = time.perf_counter()
     reply = await uncached.complete(USER, model)
@@ -112,10 +112,10 @@ async def test_attempt_cap_holds(
     assert (usage.calls, usage.errors, usage.retries) == (1, 1, 2)
 
 
-async def test_total_wait_cap_stops_retrying(
+async def test_total_time_stops_retrying(
     server: FakeOpenAIServer, uncached: LLMClient, fast_config: ConfigFactory
 ) -> None:
-    model = fast_config(server, max_attempts=50, retry_base_s=0.1, max_retry_wait_s=0.3)
+    model = fast_config(server, retry_base_s=0.1, retry_for_s=0.3)
     server.inject(*[Fault.status(500)] * 50)
     started = time.perf_counter()
     with pytest.raises(ProviderError) as info:
