@@ -40,7 +40,7 @@ def _search(server: FakeOpenAIServer, run_dir: Path, tmp_path: Path, *flags: str
         "--model", "openai/fake-agent", "--meta-model", "openai/fake-meta", "--api-base", server.base_url,
         "--generations", "1", "--search-size", "6", "--test-size", "3", "--screen-size", "0",
         "--parallel", "2", "--self-review", "0", "--seeds", "cot", "--isolation", "process",
-        "--workers", "2", "--no-progress", "--json", "--out", str(run_dir), *flags,
+        "--workers", "2", "--proposals", "code", "--no-progress", "--json", "--out", str(run_dir), *flags,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["AGENTKIT_CACHE_DIR"] = str(tmp_path / "cache")
@@ -67,6 +67,8 @@ def _demo(server: FakeOpenAIServer, run_dir: Path, monkeypatch: pytest.MonkeyPat
             "cache": False,
             "screen_size": 0,
             "parallel": 2,
+            # The scripted meta agent writes code (the demo's embedded model is asked for workflows).
+            "proposals": "code",
         }
     )
     monkeypatch.setattr(cli_search, "demo_config", lambda: fake)
