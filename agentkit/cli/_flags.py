@@ -83,6 +83,8 @@ SETTINGS: dict[str, Setting] = {
     "self_review": Setting("self_review"),
     "debug_attempts": Setting("debug_attempts"),
     "selection": Setting("selection"),
+    "proposals": Setting("proposals"),
+    "no_ensembles": Setting("ensembles", _off, _off),
     "seeds": Setting("seeds", _names, _joined),
     "top_k": Setting("top_k"),
     "concurrency": Setting("concurrency"),

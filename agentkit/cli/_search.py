@@ -122,6 +122,15 @@ _SELECTION = typer.Option(
     None, "--selection", help="Parent selection: complementary (default), best, random (ablations)."
 )
 _NO_PROGRESS = typer.Option(False, "--no-progress", help="No live progress display.")
+_PROPOSALS = typer.Option(
+    None,
+    "--proposals",
+    help="What the meta agent writes: code, workflow (typed operator specs) or mixed "
+    "(default: workflow for the local model, mixed otherwise).",
+)
+_NO_ENSEMBLES = typer.Option(
+    False, "--no-ensembles", help="Build no vote or router over the archive's best agents at the end."
+)
 
 
 def _validated(settings: dict[str, Any]) -> SearchConfig:
@@ -192,6 +201,7 @@ def search(
     budget_usd: float | None = typer.Option(None, "--budget-usd", help="Hard limit on dollars for the run."),
     budget_calls: int | None = typer.Option(None, "--budget-calls", help="Hard limit on model requests."),
     budget_tokens: int | None = typer.Option(None, "--budget-tokens", help="Hard limit on tokens."),
+    price: list[str] = opt.PRICE,
     seed: int | None = typer.Option(None, "--seed", help="Seed of the split, selection and intervals."),
     isolation: str | None = typer.Option(
         None, "--isolation", help="auto | bwrap | process | trusted (in-process, reviewed code only)."
@@ -202,6 +212,8 @@ def search(
         None, "--debug-attempts", help="Fixes asked for after an error."
     ),
     selection: str | None = _SELECTION,
+    proposals: str | None = _PROPOSALS,
+    no_ensembles: bool = _NO_ENSEMBLES,
     seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seed agents to start from."),
     data_dir: Path | None = typer.Option(
         None, "--data-dir", envvar="AGENTKIT_DATA_DIR", help="Folder with local task data."
@@ -240,7 +252,9 @@ def search(
             return
         # Settings a resumed run keeps may be given again unchanged; a change to one is refused.
         progress = bool(settings.get("progress", True))
-        _execute(None, resume, resume=True, overrides=settings, progress=progress, as_json=as_json)
+        _execute(
+            None, resume, resume=True, overrides=settings, progress=progress, as_json=as_json, prices=price
+        )
         return
     if "task" not in settings:
         raise ConfigError(
@@ -262,6 +276,7 @@ def search(
         overrides=None,
         progress=config.progress,
         as_json=as_json,
+        prices=price,
     )
 
 
@@ -269,30 +284,40 @@ def demo_config() -> SearchConfig:
     """Settings of `agentkit demo`: a real but short search on the embedded local model."""
     from agentkit.search import SearchConfig
 
-    # Boolean expressions: short answers keep the tiny model fast, and it gets some of them right, so
-    # the scores and intervals in the demo's report are not all zero.
+    # Boolean expressions: short answers keep the tiny model fast, and it gets about half of them right,
+    # so the seed scores above zero and a better workflow has room to show. Sizes are chosen so that the
+    # whole run (about 150 model calls of agents and 15 of the meta agent and reflection) stays within
+    # about 10 minutes on 2 cores; the model proposes workflows (its grammar makes every reply parse).
     return SearchConfig.model_validate(
         {
             "task": "gen/boolean",
             "task_options": {"difficulty": 1},
             "model": "local",
             "meta_model": "local",
-            "generations": 2,
-            "search_size": 6,
-            "test_size": 6,
-            "screen_size": 3,
+            "proposals": "workflow",
+            "workflow_calls": False,
+            "generations": DEMO_GENERATIONS,
+            "search_size": 12,
+            "test_size": 20,
+            "screen_size": 4,
             "parallel": 1,
-            "self_review": 1,
+            "self_review": 0,
             "debug_attempts": 1,
             "seeds": ["cot"],
-            "meta_max_tokens": 700,
+            "meta_max_tokens": 400,
             "model_timeout_s": 120.0,
-            "top_k": 2,
-            "concurrency": 2,
-            "prompt": {"max_tokens": 3000, "code_chars": 1200, "manual_chars": 1500},
-            "sandbox": {"wall_time_s": 90.0, "workers": 2},
+            "top_k": 1,
+            # The embedded server answers one request at a time: more examples in flight would only
+            # queue there, and the queueing would count against each example's wall-time limit.
+            "concurrency": 1,
+            "prompt": {"max_tokens": 1800, "code_chars": 600, "manual_chars": 800, "failures": 1},
+            "sandbox": {"wall_time_s": 300.0, "workers": 2},
         }
     )
+
+
+DEMO_GENERATIONS = 5
+"""Generations of `agentkit demo` (one workflow proposal each)."""
 
 
 @app.command()
@@ -302,8 +327,12 @@ def demo(
         None, "--out", "-o", help="Run directory (default archives/demo-<time>)."
     ),
     print_config: bool = _PRINT_CONFIG,
-    generations: int = typer.Option(2, "--generations", "-g", help="Generations after the seeds."),
+    generations: int = typer.Option(
+        DEMO_GENERATIONS, "--generations", "-g", help="Generations after the seeds."
+    ),
     selection: str | None = _SELECTION,
+    proposals: str | None = _PROPOSALS,
+    no_ensembles: bool = _NO_ENSEMBLES,
     no_reflection: bool = _NO_REFLECTION,
     no_manual: bool = _NO_MANUAL,
     no_contrastive: bool = _NO_CONTRASTIVE,
@@ -313,8 +342,10 @@ def demo(
 ) -> None:
     """A short real search on a generated task with the embedded local model (no key, no network).
 
-    The 135M-parameter model writes poor agents and often broken JSON; the demo shows the machinery
-    (proposals, reviews, checks, fixes, the sandbox, the archive) and records every failure honestly.
+    The 135M-parameter model cannot write agent code, so the demo asks it for workflows (typed
+    compositions of operators, constrained by a grammar so every reply parses), scores them in the
+    sandbox, builds a vote and a router from the archive, and ends with the selected agent against the
+    seed on the sealed test split, saying plainly whether the search beat it this time.
     """
     config = _validated(flags.layered(demo_config().model_dump(mode="json"), flags.given_settings(ctx)))
     if print_config:
