@@ -30,6 +30,19 @@ class ProviderError(LLMError):
         self.status = status
         self.attempts = attempts
 
+    @property
+    def infrastructure(self) -> bool:
+        """True when the failure is the provider's or the way to it, not the request's: no status
+        (timeouts, dropped connections, unreadable replies), authentication and permission (401, 403),
+        payment or quota (402), an unknown model or endpoint (404), or a retried status (408, 409, 425,
+        429, 5xx) that outlasted the retries. False for a request the provider refuses as it is (400,
+        413, 422, ...): one that agent code built can be the agent's own fault."""
+        status = self.status
+        return status is None or status in _INFRASTRUCTURE_STATUSES or status >= 500
+
+
+_INFRASTRUCTURE_STATUSES = frozenset({401, 402, 403, 404, 408, 409, 425, 429})
+
 
 class BudgetExceeded(LLMError):
     """The next call would cross the hard budget. Raised *before* the call is sent.

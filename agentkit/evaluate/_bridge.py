@@ -5,10 +5,15 @@ into a call on the shared `LLMClient` with the run's agent model, and records wh
 example's trace. One `ExampleCalls` lives for one example, so repeated identical requests within an
 example get distinct sample indices (distinct cache keys) while a re-run of the same example hits the
 cache in the same order.
+
+It also keeps what the host knows of the provider's trouble on this example (`provider_trouble`): a
+call that failed because of the provider, or a call still being retried when the example ended (its
+time limit ran out while the provider was failing). Agent code can neither hide nor forge either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -38,6 +43,22 @@ class ExampleCalls:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.cost_usd: float | None = 0.0
+        self.provider_error: str | None = None
+        """Why a model call of this example failed because of the provider (None while none did)."""
+        self._retrying: dict[int, str] = {}
+        self._stalled: str | None = None
+        self._next_call = 0
+
+    def provider_trouble(self) -> str | None:
+        """Why this example cannot be scored fairly, if the provider is to blame: a call failed because
+        of it, or a call was being retried (the provider failing) when the example ended. None else."""
+        if self.provider_error is not None:
+            return self.provider_error
+        if self._stalled is not None:
+            return self._stalled
+        if self._retrying:
+            return next(iter(self._retrying.values()))
+        return None
 
     def _sample_index(self, request: dict[str, Any]) -> int:
         key = hashlib.sha256(
@@ -65,6 +86,12 @@ class ExampleCalls:
         temp = float(temperature) if temperature is not None else None
         parsed: dict[str, str] = {}
         parse_error: str | None = None
+        self._next_call += 1
+        call_id = self._next_call
+
+        def on_retry(reason: str) -> None:
+            self._retrying[call_id] = f"{self._model.model}: still retrying when the example ended ({reason})"
+
         try:
             if fields:
                 result = await self._client.complete_fields(
@@ -75,6 +102,7 @@ class ExampleCalls:
                     temperature=temp,
                     sample_index=sample_index,
                     strict=False,
+                    on_retry=on_retry,
                 )
                 completion, parsed, parse_error = result.completion, result.fields, result.parse_error
             else:
@@ -85,9 +113,21 @@ class ExampleCalls:
                     temperature=temp,
                     sample_index=sample_index,
                     json_mode=True,
+                    on_retry=on_retry,
                 )
         except AgentkitError as exc:  # BudgetExceeded among them: agent code sees kind "budget"
-            return llm_error_reply(exc)
+            reply = llm_error_reply(exc)
+            if reply["error_kind"] == "provider" and self.provider_error is None:
+                self.provider_error = reply["error"]
+            return reply
+        except asyncio.CancelledError:
+            # The example ended (its time ran out) while this call waited: if on a failing provider,
+            # that is why, and the example is not the agent's to lose.
+            if call_id in self._retrying and self._stalled is None:
+                self._stalled = self._retrying[call_id]
+            raise
+        finally:
+            self._retrying.pop(call_id, None)
         self.calls += 1
         self.prompt_tokens += completion.prompt_tokens
         self.completion_tokens += completion.completion_tokens

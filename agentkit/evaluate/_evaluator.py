@@ -37,6 +37,13 @@ async def evaluate_one(
         answer, error = run.answer, run.error
     except Exception as exc:  # a runner bug must not sink the whole evaluation
         answer, error = None, AgentFailure(kind="sandbox", message=f"{type(exc).__name__}: {exc}")
+    trouble = calls.provider_trouble()
+    if error is not None and error.kind == "provider" and calls.provider_error is None:
+        error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)  # forged
+    if trouble is not None and (calls.provider_error is not None or (error and error.kind == "timeout")):
+        # The provider failed this example (even if the agent caught the error and answered anyway):
+        # it is left unscored, to be run again, never counted as the agent's 0.
+        answer, error = None, AgentFailure(kind="provider", message=trouble)
     score = task.score_example(answer, example) if answer is not None and error is None else 0.0
     return ExampleResult(
         example_id=example.id,
@@ -101,7 +108,12 @@ async def evaluate_agent(
     Cascade: with `screen_size` and `bar`, the first `screen_size` examples are scored first; when the
     upper bound of their accuracy interval is below `bar` the agent cannot plausibly beat it, so the
     rest is skipped and the summary says `stopped_early`. Results in `done` (by example id, e.g. from
-    an archive being resumed) are reused, never re-run. `on_result` sees each new result as it lands.
+    an archive being resumed) are reused, never re-run, except unscored ones (the provider failed
+    them), which run again. `on_result` sees each new result as it lands.
+
+    An example whose model calls failed because of the provider comes back `unscored` (error kind
+    "provider"), never as a 0: the summary's accuracy leaves it out and counts it in `unscored`, and
+    the cascade does not stop on a screen that has one.
 
     Example:
         >>> result = await evaluate_agent(code, task.examples[:20], task,
@@ -119,14 +131,16 @@ async def evaluate_agent(
     )
 
     async def run(batch: Sequence[Example]) -> list[ExampleResult]:
-        todo = [e for e in batch if e.id not in done]
+        todo = [e for e in batch if e.id not in done or done[e.id].unscored]
         fresh = {r.example_id: r for r in await _run_batch(code, todo, task, **kwargs)}  # type: ignore[arg-type]
-        return [done[e.id] if e.id in done else fresh[e.id] for e in batch]
+        return [fresh[e.id] if e.id in fresh else done[e.id] for e in batch]
 
     stopped_early = False
     if screen_size is not None and bar is not None and 0 < screen_size < len(examples):
         screened = await run(examples[:screen_size])
-        if summarize(screened, seed=seed).accuracy.high < bar:
+        screening = summarize(screened, seed=seed)
+        # Not on a screen with unscored examples: what the provider failed says nothing of the agent.
+        if not screening.unscored and screening.accuracy.high < bar:
             results, stopped_early = screened, True
         else:
             results = screened + await run(examples[screen_size:])

@@ -19,18 +19,21 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 def summarize(results: Sequence[ExampleResult], *, seed: int = 0, stopped_early: bool = False) -> EvalSummary:
-    """Accuracy with its interval (`agentkit.tasks.score_interval`), error rate, usage and latency
-    percentiles."""
+    """Accuracy with its interval (`agentkit.tasks.score_interval`) and error rate over the scored
+    examples, how many are unscored (the provider failed them, `ExampleResult.unscored`), usage over
+    all of them and latency percentiles over the scored ones."""
     from agentkit.tasks import score_interval
 
-    scores = [r.score for r in results]
+    scored = [r for r in results if not r.unscored]
+    scores = [r.score for r in scored]
     accuracy = score_interval(scores, seed=seed) if scores else Interval(mean=0.0, low=0.0, high=0.0)
     costs = [r.cost_usd for r in results]
-    latencies = [r.latency_s for r in results]
+    latencies = [r.latency_s for r in scored]
     return EvalSummary(
         n=len(results),
         accuracy=accuracy,
-        error_rate=(sum(r.error is not None for r in results) / len(results)) if results else 0.0,
+        error_rate=(sum(r.error is not None for r in scored) / len(scored)) if scored else 0.0,
+        unscored=len(results) - len(scored),
         llm_calls=sum(r.llm_calls for r in results),
         prompt_tokens=sum(r.prompt_tokens for r in results),
         completion_tokens=sum(r.completion_tokens for r in results),

@@ -18,7 +18,7 @@ from agentkit.llm._config import LOCAL_MODEL, ModelConfig
 from agentkit.llm._http import SessionPool
 from agentkit.llm._limiter import limiter_for
 from agentkit.llm._results import Completion, StructuredCompletion
-from agentkit.llm._retry import AttemptCounter, call_with_retries
+from agentkit.llm._retry import AttemptCounter, RetryListener, call_with_retries
 from agentkit.llm._structured import field_names, format_instruction, parse_fields, with_instruction
 from agentkit.llm._usage import Budget, CallRecord, Ledger, UsageReport, estimate_prompt_tokens
 
@@ -115,6 +115,7 @@ class LLMClient:
         sample_index: int = 0,
         json_keys: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
+        on_retry: RetryListener | None = None,
     ) -> Completion:
         """One chat completion. `temperature`/`max_tokens` default to the model's configuration.
 
@@ -123,7 +124,9 @@ class LLMClient:
         place of the schema built from `json_keys`; other servers only get JSON mode).
         `json_keys` names the keys it must have, enforced as a grammar where the server can (the
         embedded llama.cpp model, which otherwise often returns valid JSON with the wrong keys).
-        `sample_index` tells repeated samples of the same request apart in the cache.
+        `sample_index` tells repeated samples of the same request apart in the cache. `on_retry` is
+        called with the reason each time an attempt failed and is retried (the evaluator uses it to
+        tell a provider's trouble from the agent's).
         Raises BudgetExceeded (nothing sent) or ProviderError (after retries); ConfigError (nothing
         sent, not even a cached reply) when the budget has a dollar limit and `model` has no known price.
         """
@@ -174,7 +177,9 @@ class LLMClient:
         cost_usd: float | None = None
         failure: BaseException | None = None
         try:
-            reply = await self._send(model, messages, temp, limit, json_mode, counter, json_keys, json_schema)
+            reply = await self._send(
+                model, messages, temp, limit, json_mode, counter, json_keys, json_schema, on_retry
+            )
             cost_usd = _prices.cost_of(model, reply)  # the embedded model's is known, and zero
         except BaseException as exc:
             failure = exc
@@ -237,6 +242,7 @@ class LLMClient:
         sample_index: int = 0,
         strict: bool = True,
         instruct: bool = True,
+        on_retry: RetryListener | None = None,
     ) -> StructuredCompletion:
         """A completion parsed into named `fields` (names, or a pydantic model class's fields).
 
@@ -257,6 +263,7 @@ class LLMClient:
             json_mode=True,
             sample_index=sample_index,
             json_keys=names,
+            on_retry=on_retry,
         )
         parsed = parse_fields(completion.text, names)
         if strict and not parsed.found_any:
@@ -344,6 +351,7 @@ class LLMClient:
         counter: AttemptCounter,
         json_keys: list[str] | None = None,
         json_schema: dict[str, Any] | None = None,
+        on_retry: RetryListener | None = None,
     ) -> _litellm.RawReply:
         litellm_model, api_base, api_key = await _endpoint(config)
         endpoint = (litellm_model, api_base)
@@ -378,13 +386,13 @@ class LLMClient:
                 return reply
 
         try:
-            return await call_with_retries(attempt, config, counter)
+            return await call_with_retries(attempt, config, counter, on_retry)
         except ProviderError as exc:
             if not (use_json and exc.status == 400):
                 raise
         # Some OpenAI-compatible servers refuse response_format; the prompt asks for JSON anyway.
         use_json = False
-        reply = await call_with_retries(attempt, config, counter)
+        reply = await call_with_retries(attempt, config, counter, on_retry)
         with _no_json_mode_lock:
             _no_json_mode.add(endpoint)
         return reply

@@ -22,6 +22,9 @@ from agentkit.llm._litellm import classify_error
 
 T = TypeVar("T")
 
+RetryListener = Callable[[str], None]
+"""Called with a one-line reason each time an attempt failed and another one will follow."""
+
 log = logging.getLogger("agentkit.llm")
 
 
@@ -31,7 +34,7 @@ def backoff_s(attempt: int, base_s: float) -> float:
     return full / 2 + random.uniform(0, full / 2)
 
 
-def _policy(config: ModelConfig) -> AsyncRetrying:
+def _policy(config: ModelConfig, on_retry: RetryListener | None = None) -> AsyncRetrying:
     def remaining(state: RetryCallState) -> float:
         return max(config.retry_for_s - (state.seconds_since_start or 0.0), 0.0)
 
@@ -58,6 +61,8 @@ def _policy(config: ModelConfig) -> AsyncRetrying:
             classify_error(exc).message if exc else "?",
             state.upcoming_sleep,
         )
+        if on_retry is not None:
+            on_retry(classify_error(exc).message if exc else "?")
 
     return AsyncRetrying(
         stop=stop,
@@ -76,9 +81,13 @@ class AttemptCounter:
 
 
 async def call_with_retries(
-    attempt: Callable[[], Awaitable[T]], config: ModelConfig, counter: AttemptCounter | None = None
+    attempt: Callable[[], Awaitable[T]],
+    config: ModelConfig,
+    counter: AttemptCounter | None = None,
+    on_retry: RetryListener | None = None,
 ) -> T:
-    """Run `attempt` until it succeeds or the policy gives up; `counter` counts the attempts.
+    """Run `attempt` until it succeeds or the policy gives up; `counter` counts the attempts and
+    `on_retry` hears why each failed attempt that is retried failed.
 
     Raises ProviderError (with `status` and `attempts`) for a failure that will not change or when
     retries run out. Errors that are not the provider's (cancellation, our own bugs) pass through.
@@ -91,7 +100,7 @@ async def call_with_retries(
         return await attempt()
 
     try:
-        result: T = await _policy(config)(counted)
+        result: T = await _policy(config, on_retry)(counted)
     except Exception as exc:
         attempts = tally.value - first
         info = classify_error(exc)

@@ -4,7 +4,7 @@ import from here, and this package imports nothing of agentkit's.
 
 Public names:
     ExampleResult, EvalResult, EvalSummary, Interval, AgentFailure, LLMCallTrace: the records
-    FailureKind, CODE_FAILURE_KINDS, FAILURE_KINDS: the kinds of failure
+    FailureKind, CODE_FAILURE_KINDS, FAILURE_KINDS, UNSCORED_KINDS: the kinds of failure
     clip: cut a long text to a size, saying how much was cut
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from agentkit.records._results import (
     CODE_FAILURE_KINDS,
     FAILURE_KINDS,
+    UNSCORED_KINDS,
     AgentFailure,
     EvalResult,
     EvalSummary,
@@ -26,6 +27,7 @@ from agentkit.records._text import clip
 __all__ = [
     "CODE_FAILURE_KINDS",
     "FAILURE_KINDS",
+    "UNSCORED_KINDS",
     "AgentFailure",
     "EvalResult",
     "EvalSummary",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 FailureKind = Literal[
     "syntax",  # the agent code does not parse or has no forward()
@@ -16,7 +16,8 @@ FailureKind = Literal[
     "memory",  # address-space limit
     "output_limit",  # printed or returned too much
     "killed",  # the worker died for another reason (signal, seccomp)
-    "llm",  # a model call failed for good (provider error)
+    "llm",  # a model call failed for good because of the request (e.g. a 400 for what the agent sent)
+    "provider",  # the provider failed (auth, quota, rate limits or 5xx after retries, transport, timeouts)
     "budget",  # the run's budget refused the next model call
     "sandbox",  # the sandbox itself failed
 ]
@@ -24,7 +25,11 @@ FailureKind = Literal[
 CODE_FAILURE_KINDS: frozenset[str] = frozenset({"syntax", "exception", "timeout", "memory", "output_limit", "killed"})
 """Failures caused by the agent's own code (as opposed to the model, the budget or the sandbox)."""
 
-FAILURE_KINDS: frozenset[str] = CODE_FAILURE_KINDS | {"llm", "budget", "sandbox"}
+UNSCORED_KINDS: frozenset[str] = frozenset({"provider"})
+"""Failures that say nothing about the agent, so the example is left unscored (`ExampleResult.unscored`)
+rather than scored 0, and is run again later."""
+
+FAILURE_KINDS: frozenset[str] = CODE_FAILURE_KINDS | {"llm", "provider", "budget", "sandbox"}
 """Every value of `FailureKind`."""
 
 
@@ -70,9 +75,16 @@ class ExampleResult(BaseModel):
     answer: str | None
     """The agent's final answer as text; None when it failed."""
     score: float
-    """The task scorer's verdict, 0.0 to 1.0 (0.0 on failure)."""
+    """The task scorer's verdict, 0.0 to 1.0 (0.0 on failure; meaningless when `unscored`)."""
     error: AgentFailure | None = None
-    """Set when the agent failed on this example."""
+    """Set when the agent failed on this example (or, for an unscored one, why it was not scored)."""
+    unscored: bool = False
+    """True when the example could not be scored for reasons outside the agent: a model call failed
+    because of the provider (authentication, quota, rate limits or server errors after retries,
+    transport failures, timeouts of the provider; `error.kind` "provider" says which). Such an
+    example counts in no accuracy, interval, comparison or error rate; it is run again later (in the
+    same search when the provider answers again, on ``--resume``, or by rerunning ``eval``). Set from
+    `error` on construction, so records read back from an archive keep it."""
     llm_calls: int = 0
     """Model calls made by the agent on this example."""
     prompt_tokens: int = 0
@@ -85,6 +97,14 @@ class ExampleResult(BaseModel):
     """Wall time from start to answer."""
     trace: list[LLMCallTrace] = Field(default_factory=list)
     """The model calls made, in order."""
+
+    @model_validator(mode="after")
+    def _unscored_from_error(self) -> ExampleResult:
+        if self.error is not None and self.error.kind in UNSCORED_KINDS:
+            self.unscored = True
+        if self.unscored:
+            self.score = 0.0
+        return self
 
 
 class Interval(BaseModel):
@@ -108,11 +128,15 @@ class EvalSummary(BaseModel):
     """What an evaluation adds up to."""
 
     n: int
-    """Examples evaluated."""
+    """Examples evaluated, unscored ones included."""
     accuracy: Interval
-    """Mean score with its 95% interval (Wilson's for scores in [0, 1], else bootstrap)."""
+    """Mean score with its 95% interval (Wilson's for scores in [0, 1], else bootstrap), over the
+    scored examples only."""
     error_rate: float
-    """Share of examples on which the agent failed."""
+    """Share of the scored examples on which the agent failed."""
+    unscored: int = 0
+    """Examples left unscored because the provider failed (see `ExampleResult.unscored`): they are
+    in `n` but not in `accuracy` or `error_rate`. An evaluation with some is incomplete."""
     llm_calls: int
     """Model calls in total."""
     prompt_tokens: int

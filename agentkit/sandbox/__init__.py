@@ -1,7 +1,8 @@
 """Run untrusted agent code: isolated warm worker processes, per-example limits, model calls over RPC.
 
 `Sandbox` is the default; `TrustedRunner` runs reviewed code in-process with the same interface.
-`llm_error_reply` is how the host answers a model call it could not make (its kind: "llm" or "budget").
+`llm_error_reply` is how the host answers a model call it could not make (its kind: "llm", "provider"
+or "budget").
 The isolation level in force (`Sandbox.isolation_level`) is one of:
 
 - "bwrap+seccomp": bubblewrap (no network, no capabilities, uid 65534, only the Python runtime visible,

@@ -13,6 +13,9 @@ except ModuleNotFoundError:  # in the sandbox worker, which has no agentkit: the
     from ._text import clip  # type: ignore[no-redef]
 
 MAX_MESSAGE_CHARS = 500
+
+HOST_KINDS = frozenset({"budget", "provider"})
+"""Failure kinds only the host can give (in its reply to a model call), never agent code by itself."""
 MAX_TRACEBACK_CHARS = 20_000
 
 
@@ -44,13 +47,14 @@ def kind_of(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError) or names & {"AgentCodeError", "InvalidAgentCode"}:
         return "syntax"
     # The runtime raises LLMCallError in agent code when the host answered a model call with an error;
-    # its `kind` is the host's word for why: "budget" when the run's budget refused the call.
+    # its `kind` is the host's word for why: "budget" when the run's budget refused the call, "provider"
+    # when the provider failed. (The relay accepts those two only when the host really said so.)
     if "LLMCallError" in names:
         try:
             host_kind = getattr(exc, "kind", None)
         except Exception:  # a hostile property must not break error reporting
             host_kind = None
-        return "budget" if type(host_kind) is str and host_kind == "budget" else "llm"
+        return host_kind if type(host_kind) is str and host_kind in HOST_KINDS else "llm"
     if any(isinstance(e, MemoryError) for e in _chain(exc)):
         return "memory"
     return "exception"

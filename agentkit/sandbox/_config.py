@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentkit.errors import BudgetExceeded
+from agentkit.errors import BudgetExceeded, LocalModelUnavailable, ProviderError
 from agentkit.records import AgentFailure
 
 LLMHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -19,9 +19,17 @@ def llm_error_reply(exc: BaseException) -> dict[str, str]:
 
     Its `error_kind` travels with the `LLMCallError` the runtime raises in agent code, and becomes the
     example's failure kind if the agent lets that error out: "budget" when the run's budget refused the
-    call (`BudgetExceeded`), else "llm".
+    call (`BudgetExceeded`); "provider" when the provider or the way to it failed (a `ProviderError`
+    that is `infrastructure`: authentication, quota, rate limits or server errors after retries,
+    transport failures, timeouts; or the embedded model could not start), which leaves the example
+    unscored; else "llm" (the provider refused the request as the agent built it).
     """
-    kind = "budget" if isinstance(exc, BudgetExceeded) else "llm"
+    if isinstance(exc, BudgetExceeded):
+        kind = "budget"
+    elif isinstance(exc, LocalModelUnavailable) or (isinstance(exc, ProviderError) and exc.infrastructure):
+        kind = "provider"
+    else:
+        kind = "llm"
     return {"error": f"{type(exc).__name__}: {exc}", "error_kind": kind}
 
 

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
-from ._classify import failure
+from ._classify import HOST_KINDS, failure
 from ._protocol import FrameDecoder, ProtocolError, encode, write_all
 from ._spawner import Spawner
 
@@ -123,8 +123,9 @@ class Relay:
         self.cpu_used = 0.0
         self.drain_until: float | None = None
         self.host_gone = False
-        # Only a reply from the host can make a model call fail for budget; the child cannot claim it.
-        self.budget_refused = False
+        # Only a reply from the host can make a model call fail for budget or because of the provider;
+        # the child cannot claim either: the kinds the host really answered with.
+        self.host_kinds: set[str] = set()
 
     # -- the loop ------------------------------------------------------------------------------------------
 
@@ -308,8 +309,8 @@ class Relay:
                 rid = msg.get("id")
                 if isinstance(rid, int) and rid in self.pending:
                     resp = msg.get("resp")
-                    if isinstance(resp, dict) and resp.get("error_kind") == "budget":
-                        self.budget_refused = True
+                    if isinstance(resp, dict) and resp.get("error_kind") in HOST_KINDS:
+                        self.host_kinds.add(str(resp["error_kind"]))
                     self.to_child += encode({"id": self.pending.pop(rid), "resp": resp})
 
     def _write_replies(self) -> None:
@@ -363,7 +364,7 @@ class Relay:
             return answer, None
         if final is not None and final.get("t") == "error":
             kind = final.get("kind")
-            if kind not in self.failure_kinds or (kind == "budget" and not self.budget_refused):
+            if kind not in self.failure_kinds or (kind in HOST_KINDS and kind not in self.host_kinds):
                 kind = "exception"
             return None, failure(str(kind), str(final.get("message", "")), str(final.get("traceback", "")))
         if killed == "timeout":
