@@ -8,6 +8,7 @@ import sys
 from agentkit.cli import (  # noqa: F401  (registers commands)
     _doctor,
     _eval,
+    _judge,
     _local,
     _manual,
     _results,

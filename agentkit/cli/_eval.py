@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from agentkit.cli import _flags as flags
+from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 
@@ -56,6 +57,8 @@ async def _evaluate_many(
     timeout: float,
     show_progress: bool,
     budget: Budget | None = None,
+    judge_model: str | None = None,
+    judge_samples: int = 3,
 ) -> tuple[list[EvalResult], str, str]:
     from agentkit.evaluate import Session, evaluate_agent
     from agentkit.evaluate._session import check_isolation
@@ -63,6 +66,9 @@ async def _evaluate_many(
     from agentkit.tasks import load_task
 
     task = load_task(task_name, data_dir=data_dir, **task_opts)
+    task = judging.attach_judge(
+        task, judge_model, judge_samples, model_overrides=opt.model_overrides(api_base), budget=budget
+    )
     examples = task.examples[:limit]
     model_cfg = resolve_model(model, **opt.model_overrides(api_base))
     async with Session.open(
@@ -170,6 +176,8 @@ def eval_command(
     budget_tokens: int | None = opt.BUDGET_TOKENS,
     price: list[str] = opt.PRICE,
     config_file: Path | None = flags.CONFIG_FILE,
+    judge_model: str | None = judging.JUDGE_MODEL,
+    judge_samples: int = judging.JUDGE_SAMPLES,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Score one agent on the first N examples of a task (or, with --run, the agents of a run, into it)."""
@@ -220,6 +228,8 @@ def eval_command(
                 timeout=timeout,
                 show_progress=not as_json and sys.stderr.isatty(),
                 budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+                judge_model=judge_model,
+                judge_samples=judge_samples,
             )
         )
     row = _summary_row(result) | {"task": result.task, "model": model_name, "isolation": level}
@@ -277,8 +287,8 @@ def _eval_run(
     from rich.console import Console
     from rich.table import Table
 
-    from agentkit.report import evaluate_run
     from agentkit.evaluate._session import check_isolation
+    from agentkit.report import evaluate_run
 
     with opt.given_prices(price):
         done = asyncio.run(
@@ -353,6 +363,8 @@ def bench_command(
     budget_tokens: int | None = opt.BUDGET_TOKENS,
     price: list[str] = opt.PRICE,
     config_file: Path | None = flags.CONFIG_FILE,
+    judge_model: str | None = judging.JUDGE_MODEL,
+    judge_samples: int = judging.JUDGE_SAMPLES,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Compare prompt strategies on the same examples, with a paired test of each against the best
@@ -386,6 +398,8 @@ def bench_command(
                 budget=opt.budget(budget_usd, budget_calls, budget_tokens),
                 out=out,
                 as_json=as_json,
+                judge_model=judge_model,
+                judge_samples=judge_samples,
             )
         return
     assert task is not None
@@ -406,6 +420,8 @@ def bench_command(
                 timeout=timeout,
                 show_progress=not as_json and sys.stderr.isatty(),
                 budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+                judge_model=judge_model,
+                judge_samples=judge_samples,
             )
         )
     best = max(results, key=lambda r: r.summary.accuracy.mean)

@@ -70,13 +70,33 @@ async def _run(
     seed: int,
     timeout: float,
     budget: Budget | None,
+    judge_model: str | None = None,
+    judge_samples: int = 3,
 ) -> tuple[BenchTable, str]:
+    from agentkit.cli._judge import attach_judge
     from agentkit.evaluate import Session, bench
+    from agentkit.evaluate._judge import JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
     from agentkit.llm import resolve_model
     from agentkit.tasks import load_task
 
-    tasks = [load_task(name, data_dir=data_dir) for name in task_names]  # every task loads before any call
+    # Every task loads (and finds its judge) before any call; --judge-model goes to the judged ones.
+    loaded = [load_task(name, data_dir=data_dir) for name in task_names]
+    judged = [t.name for t in loaded if t.scorer_name == JUDGE_SCORER]
+    if judge_model is not None and not judged:
+        raise ConfigError(
+            f"--judge-model applies to tasks scored by a judge; none of {', '.join(task_names)} is"
+        )
+    tasks = [
+        attach_judge(
+            t,
+            judge_model if t.name in judged else None,
+            judge_samples,
+            model_overrides=model_overrides,
+            budget=budget,
+        )
+        for t in loaded
+    ]
     async with Session.open(
         resolve_model(model, **model_overrides),
         isolation=check_isolation(isolation),
@@ -144,6 +164,8 @@ def run_transfer(
     budget: Budget | None,
     out: Path | None,
     as_json: bool,
+    judge_model: str | None = None,
+    judge_samples: int = 3,
 ) -> None:
     """`agentkit bench --tasks`: run `agentkit.evaluate.bench`, save results.json and results.csv, print."""
     names = [t.strip() for t in tasks_text.split(",") if t.strip()]
@@ -166,6 +188,8 @@ def run_transfer(
             seed=seed,
             timeout=timeout,
             budget=budget,
+            judge_model=judge_model,
+            judge_samples=judge_samples,
         )
     )
     rows = table_rows(table)

@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agentkit.evaluate._bridge import ExampleCalls
-from agentkit.records import AgentFailure, EvalResult, ExampleResult
+from agentkit.evaluate._judge import JUDGE_SCORER, judged_score
 from agentkit.evaluate._runner import AgentRunner
 from agentkit.evaluate._summary import summarize
+from agentkit.records import AgentFailure, EvalResult, ExampleResult
 
 if TYPE_CHECKING:
     from agentkit.llm import LLMClient, ModelConfig
@@ -37,6 +38,7 @@ async def evaluate_one(
         answer, error = run.answer, run.error
     except Exception as exc:  # a runner bug must not sink the whole evaluation
         answer, error = None, AgentFailure(kind="sandbox", message=f"{type(exc).__name__}: {exc}")
+    latency = time.perf_counter() - started
     trouble = calls.provider_trouble()
     if error is not None and error.kind == "provider" and calls.provider_error is None:
         error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)  # forged
@@ -44,7 +46,13 @@ async def evaluate_one(
         # The provider failed this example (even if the agent caught the error and answered anyway):
         # it is left unscored, to be run again, never counted as the agent's 0.
         answer, error = None, AgentFailure(kind="provider", message=trouble)
-    score = task.score_example(answer, example) if answer is not None and error is None else 0.0
+    judgement = None
+    if answer is None or error is not None:
+        score = 0.0
+    elif task.scorer_name == JUDGE_SCORER:
+        score, judgement, error = await judged_score(client, task, example, answer)
+    else:
+        score = task.score_example(answer, example)
     return ExampleResult(
         example_id=example.id,
         answer=answer,
@@ -54,8 +62,9 @@ async def evaluate_one(
         prompt_tokens=calls.prompt_tokens,
         completion_tokens=calls.completion_tokens,
         cost_usd=calls.cost_usd,
-        latency_s=time.perf_counter() - started,
+        latency_s=latency,
         trace=calls.trace,
+        judgement=judgement,
     )
 
 

@@ -3,7 +3,7 @@ the kinds of failure, and the one `clip`. sandbox, tasks, evaluate, archive, sea
 import from here, and this package imports nothing of agentkit's.
 
 Public names:
-    ExampleResult, EvalResult, EvalSummary, Interval, AgentFailure, LLMCallTrace: the records
+    ExampleResult, EvalResult, EvalSummary, Interval, AgentFailure, LLMCallTrace, Judgement: the records
     FailureKind, CODE_FAILURE_KINDS, FAILURE_KINDS, UNSCORED_KINDS: the kinds of failure
     clip: cut a long text to a size, saying how much was cut
 """
@@ -20,6 +20,7 @@ from agentkit.records._results import (
     ExampleResult,
     FailureKind,
     Interval,
+    Judgement,
     LLMCallTrace,
 )
 from agentkit.records._text import clip
@@ -34,6 +35,7 @@ __all__ = [
     "ExampleResult",
     "FailureKind",
     "Interval",
+    "Judgement",
     "LLMCallTrace",
     "clip",
 ]

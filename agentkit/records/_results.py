@@ -67,6 +67,25 @@ class LLMCallTrace(BaseModel):
     """Set when the reply did not parse into the requested fields."""
 
 
+class Judgement(BaseModel):
+    """What an LLM judge made of one answer (tasks scored by ``judge``): the median of its samples."""
+
+    score: float
+    """The score used: the median of `scores`, 0.0 to 1.0 (0.0 when no sample could be read)."""
+    scores: list[float] = Field(default_factory=list)
+    """Each readable judgment's score, on 0 to 1 (the judge's 0 to 10 divided by 10), in sample order."""
+    rationales: list[str] = Field(default_factory=list)
+    """The judge's short reason for each readable judgment, in the same order."""
+    model: str = ""
+    """The judge model."""
+    samples: int = 0
+    """Judgments asked for."""
+    unreadable: int = 0
+    """Judgments whose reply held no score (left out of the median)."""
+    cost_usd: float | None = 0.0
+    """What the judgments cost, None when the judge model has no known price."""
+
+
 class ExampleResult(BaseModel):
     """The outcome of running one agent on one example."""
 
@@ -97,6 +116,8 @@ class ExampleResult(BaseModel):
     """Wall time from start to answer."""
     trace: list[LLMCallTrace] = Field(default_factory=list)
     """The model calls made, in order."""
+    judgement: Judgement | None = None
+    """For tasks scored by an LLM judge: its scores and rationales (None for every other scorer)."""
 
     @model_validator(mode="after")
     def _unscored_from_error(self) -> ExampleResult:

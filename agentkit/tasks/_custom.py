@@ -51,7 +51,18 @@ def check_score(value: Any, example: Example, scorer: str) -> float:
 
 # --- JSONL --------------------------------------------------------------------------------------------
 
-JSONL_OPTIONS = ("input_field", "target_field", "id_field", "scorer", "description", "answer_format")
+JSONL_OPTIONS = (
+    "input_field",
+    "target_field",
+    "id_field",
+    "scorer",
+    "description",
+    "answer_format",
+    "rubric",
+)
+JUDGE_SCORER = "judge"
+"""Scorer name of tasks graded by an LLM judge (`agentkit.evaluate.Judge`); not in `SCORERS`: it needs a
+model call, which only an evaluation can make."""
 
 
 def load_jsonl_task(
@@ -63,16 +74,25 @@ def load_jsonl_task(
     scorer: str = "exact",
     description: str | None = None,
     answer_format: str | None = None,
+    rubric: str | None = None,
 ) -> Task:
-    """A task from a JSONL file (``jsonl:<path>``; options as `agentkit.tasks.load_task` lists them)."""
-    if scorer not in SCORERS:
-        raise TaskError(f"unknown scorer {scorer!r}; known: {', '.join(sorted(SCORERS))}")
+    """A task from a JSONL file (``jsonl:<path>``; options as `agentkit.tasks.load_task` lists them).
+
+    With ``scorer="judge"`` an LLM judge grades the answers: `rubric` is the task's rubric (an example's
+    own ``rubric`` field wins), the target field is optional (when present it is shown to the judge as a
+    reference answer), and the evaluation needs a judge model (``--judge-model``)."""
+    if scorer not in SCORERS and scorer != JUDGE_SCORER:
+        known = ", ".join(sorted([*SCORERS, JUDGE_SCORER]))
+        raise TaskError(f"unknown scorer {scorer!r}; known: {known}")
+    if rubric is not None and scorer != JUDGE_SCORER:
+        raise TaskError(f"the rubric option is for scorer={JUDGE_SCORER}, not {scorer}")
     if not path_text.strip():
         raise TaskError("jsonl task without a path: write jsonl:<path>, e.g. jsonl:data/my_task.jsonl")
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise TaskError(f"jsonl task: no file at {path}")
-    required = (input_field, target_field) + ((id_field,) if id_field else ())
+    judged = scorer == JUDGE_SCORER
+    required = (input_field,) + (() if judged else (target_field,)) + ((id_field,) if id_field else ())
     lines = _data.check_jsonl(path, required)
     rows = _data.read_json_rows(path)
     examples: list[Example] = []
@@ -84,10 +104,23 @@ def load_jsonl_task(
                 f"duplicate id {ex_id!r} (first on line {seen[ex_id]})", path=str(path), line=lines[i]
             )
         seen[ex_id] = lines[i]
-        meta = {k: v for k, v in row.items() if k not in required and v is not None}
+        meta = {k: v for k, v in row.items() if k not in (*required, target_field) and v is not None}
+        target = row.get(target_field)
         examples.append(
-            Example(id=ex_id, input=str(row[input_field]), target=as_text(row[target_field]), metadata=meta)
+            Example(
+                id=ex_id,
+                input=str(row[input_field]),
+                target="" if target is None else as_text(target),
+                metadata=meta,
+            )
         )
+    if judged and not (rubric and rubric.strip()):
+        missing = [e.id for e in examples if not str(e.metadata.get("rubric") or "").strip()]
+        if missing:
+            raise TaskError(
+                f"jsonl task scored by a judge needs a rubric: give the option rubric=... or a 'rubric' field "
+                f"on every row ({len(missing)} row(s) have none, e.g. {missing[0]!r})"
+            )
     return Task(
         name=f"jsonl:{path_text}",
         description=description or f"Custom task from {path.name}: answer each input as in its examples.",
@@ -102,6 +135,7 @@ def load_jsonl_task(
             "id_field": id_field,
             "scorer": scorer,
         },
+        rubric=rubric,
     )
 
 
@@ -123,6 +157,7 @@ def task_from_records(
     input_field: str = "input",
     target_field: str = "target",
     id_field: str | None = None,
+    rubric: str | None = None,
 ) -> Task:
     """A task from Python records, without a file (`agentkit.Task.from_records`).
 
@@ -132,8 +167,9 @@ def task_from_records(
     ``<name>/<row>``; they must be unique.
 
     `scorer`: a built-in scorer's name (``exact``, ``exact_ci``, ``numeric``, ``numeric_approx``, ``f1``,
-    ``label``, ``multiple_choice``, ``words``, ``dyck``; see `agentkit.tasks.SCORERS`) or any Python
-    callable ``scorer(answer: str, example: Example) -> float`` where
+    ``label``, ``multiple_choice``, ``words``, ``dyck``; see `agentkit.tasks.SCORERS`), ``judge`` (an LLM
+    judge grades against `rubric` or each record's ``rubric``; see `agentkit.evaluate.Judge`), or any
+    Python callable ``scorer(answer: str, example: Example) -> float`` where
 
     - `answer` is the agent's whole answer text (not reduced to a final answer: use
       `agentkit.tasks.extract_final_answer` or `final_number` for that);
@@ -157,7 +193,9 @@ def task_from_records(
         >>> task.name, task.score("It is Paris.", "Paris")
         ('py/capitals', 1.0)
     """
-    if isinstance(scorer, str):
+    if scorer == JUDGE_SCORER:
+        scorer_fn, scorer_name = None, JUDGE_SCORER
+    elif isinstance(scorer, str):
         if scorer not in SCORERS:
             raise TaskError(f"unknown scorer {scorer!r}; known: {', '.join(sorted(SCORERS))}")
         scorer_fn, scorer_name = None, scorer
@@ -174,7 +212,8 @@ def task_from_records(
         if isinstance(record, Example):
             example = record
         elif isinstance(record, Mapping):
-            example = _example_from(record, i, base, input_field, target_field, id_field, scorer_fn is None)
+            need_target = scorer_fn is None and scorer_name != JUDGE_SCORER
+            example = _example_from(record, i, base, input_field, target_field, id_field, need_target)
         else:
             raise TaskError(f"record {i} is a {type(record).__name__}, not a mapping or an Example")
         if example.id in seen:
@@ -192,6 +231,7 @@ def task_from_records(
         split="default",
         source="python",
         scorer_fn=scorer_fn,
+        rubric=rubric,
     )
 
 

@@ -47,6 +47,12 @@ class Task(BaseModel):
     scorer_fn: Callable[[str, Example], float] | None = Field(default=None, exclude=True, repr=False)
     """A Python scorer ``(answer, example) -> float`` in [0, 1] that takes the place of the named one
     (tasks from `from_records`); not serialised: such a task is used in the process that defined it."""
+    rubric: str | None = None
+    """For tasks scored by an LLM judge (scorer ``judge``): what a good answer does, unless an example
+    has its own ``rubric`` in its metadata."""
+    judge: Any = Field(default=None, exclude=True, repr=False)
+    """The `agentkit.evaluate.Judge` (judge model, samples) that evaluations of a ``judge`` task use;
+    attached with `agentkit.evaluate.with_judge`, not serialised."""
 
     @classmethod
     def from_records(
@@ -60,6 +66,7 @@ class Task(BaseModel):
         input_field: str = "input",
         target_field: str = "target",
         id_field: str | None = None,
+        rubric: str | None = None,
     ) -> Task:
         """A task from Python records with a scorer by name or any callable ``(answer, example) ->
         float`` in [0, 1]; see `agentkit.tasks._custom.task_from_records` for the exact contract."""
@@ -74,6 +81,7 @@ class Task(BaseModel):
             input_field=input_field,
             target_field=target_field,
             id_field=id_field,
+            rubric=rubric,
         )
 
     def score(self, output: str | None, target: str) -> float:
@@ -85,6 +93,13 @@ class Task(BaseModel):
         """
         if self.scorer_fn is not None:
             return self.score_example(output, Example(id="", input="", target=target))
+        if self.scorer_name == "judge":
+            from agentkit.errors import TaskError
+
+            raise TaskError(
+                f"task {self.name!r} is scored by an LLM judge, which needs a model call: evaluate it with "
+                "agentkit.evaluate (evaluate_agent, bench) and a judge model (--judge-model, with_judge)"
+            )
         from agentkit.tasks._scorers import get_scorer
 
         scorer = get_scorer(self.scorer_name)
