@@ -62,7 +62,7 @@ async def _evaluate_many(
 ) -> tuple[list[EvalResult], str, str]:
     from agentkit.evaluate import Session, evaluate_agent
     from agentkit.evaluate._session import check_isolation
-    from agentkit.llm import resolve_model
+    from agentkit.llm import check_keys, resolve_model
     from agentkit.tasks import load_task
 
     task = load_task(task_name, data_dir=data_dir, **task_opts)
@@ -71,6 +71,7 @@ async def _evaluate_many(
     )
     examples = task.examples[:limit]
     model_cfg = resolve_model(model, **opt.model_overrides(api_base))
+    check_keys([model_cfg])  # a key the provider needs and that is not set: stop before anything runs
     async with Session.open(
         model_cfg,
         isolation=check_isolation(isolation),
@@ -131,6 +132,7 @@ def _summary_row(result: EvalResult) -> dict[str, Any]:
         "ci_low": round(s.accuracy.low, 4),
         "ci_high": round(s.accuracy.high, 4),
         "error_rate": round(s.error_rate, 4),
+        "unscored": s.unscored,
         "llm_calls": s.llm_calls,
         "prompt_tokens": s.prompt_tokens,
         "completion_tokens": s.completion_tokens,
@@ -184,6 +186,7 @@ def eval_command(
     from rich.console import Console
     from rich.table import Table
 
+    from agentkit.cli._unscored import all_unscored, exit_if_unscored
     from agentkit.errors import ConfigError
     from agentkit.evaluate import resolve_agent
 
@@ -237,7 +240,10 @@ def eval_command(
     if as_json:
         payload = row | {"results": [r.model_dump(exclude={"trace"}) for r in result.results]}
         print(json.dumps(payload, indent=2))
+        exit_if_unscored([result], cached=not no_cache)
         return
+    if all_unscored([result]):
+        exit_if_unscored([result], cached=not no_cache)  # nothing was scored: no table
     table = Table(title=f"{spec.name} on {result.task} ({model_name})")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -247,6 +253,8 @@ def eval_command(
         "accuracy (95% CI)", f"{s.accuracy.mean:.1%}  [{s.accuracy.low:.1%}, {s.accuracy.high:.1%}]"
     )
     table.add_row("errors", f"{s.error_rate:.1%}")
+    if s.unscored:
+        table.add_row("unscored (provider failed)", str(s.unscored))
     table.add_row("LLM calls", str(s.llm_calls))
     table.add_row("tokens (prompt / completion)", f"{s.prompt_tokens} / {s.completion_tokens}")
     table.add_row("cost", _fmt_cost(s.cost_usd))
@@ -254,7 +262,7 @@ def eval_command(
     table.add_row("isolation", level)
     table.add_row("wall time", f"{row['wall_s']}s")
     Console().print(table)
-    errors = [r for r in result.results if r.error is not None]
+    errors = [r for r in result.results if r.error is not None and not r.unscored]
     if errors:
         first = errors[0]
         assert first.error is not None
@@ -262,6 +270,7 @@ def eval_command(
             f"[yellow]{len(errors)} example(s) failed; first: {first.example_id}: "
             f"{first.error.kind}: {first.error.message}[/]"
         )
+    exit_if_unscored([result], cached=not no_cache)
 
 
 def _eval_run(
@@ -373,6 +382,7 @@ def bench_command(
     from rich.table import Table
 
     from agentkit.cli._transfer import resolve_agent_refs, run_transfer
+    from agentkit.cli._unscored import all_unscored, exit_if_unscored
     from agentkit.errors import ConfigError
     from agentkit.tasks import paired_compare
 
@@ -424,14 +434,20 @@ def bench_command(
                 judge_samples=judge_samples,
             )
         )
+    if all_unscored(results):
+        exit_if_unscored(results, cached=not no_cache)  # nothing was scored: no table
     best = max(results, key=lambda r: r.summary.accuracy.mean)
     rows = []
     for result in results:
         row = _summary_row(result)
-        if result is not best:
-            cmp = paired_compare(
-                [r.score for r in result.results], [r.score for r in best.results], seed=seed
-            )
+        # Compared on the examples both have scores for (same order): unscored ones say nothing.
+        pairs = [
+            (a.score, b.score)
+            for a, b in zip(result.results, best.results, strict=True)
+            if not (a.unscored or b.unscored)
+        ]
+        if result is not best and pairs:
+            cmp = paired_compare([a for a, _ in pairs], [b for _, b in pairs], seed=seed)
             row |= {
                 "vs_best_diff": round(cmp.difference, 4),
                 "vs_best_low": round(cmp.interval.low, 4),
@@ -457,6 +473,7 @@ def bench_command(
         writer.writerows(rows)
     if as_json:
         print(json.dumps(meta | {"agents": rows, "out": str(out_dir)}, indent=2))
+        exit_if_unscored(results, cached=not no_cache)
         return
     table = Table(title=f"{task}: {meta['n']} examples, model {model_name}")
     for col in ("agent", "accuracy [95% CI]", "vs best (diff [CI], p)", "errors", "calls", "cost", "p50"):
@@ -482,3 +499,4 @@ def bench_command(
     console = Console()
     console.print(table)
     console.print(f"isolation: {level}; results saved to {out_dir}/results.json and results.csv")
+    exit_if_unscored(results, cached=not no_cache)

@@ -121,6 +121,11 @@ class SessionOpener:
             else:
                 runner = Sandbox(settings.model_copy(update={"isolation": self.isolation}))
             await stack.enter_async_context(runner)
+            # The model library's import takes seconds: paid here, not by the first example's time limit
+            # (an example that ran out of time inside it would be scored as the agent's timeout).
+            from agentkit.llm import _litellm
+
+            await _litellm.ensure_litellm()
         except BaseException:
             await stack.aclose()
             raise

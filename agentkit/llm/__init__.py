@@ -10,7 +10,8 @@ parsed = await client.complete_fields(messages, model, ["thinking", "answer"])
 print(parsed.fields["answer"], client.usage().total.cost_usd)
 ```
 
-litellm is imported on the first call, not here (it takes seconds).
+litellm is imported on the first call, not here (it takes seconds). `check_keys(models)` stops a
+command before it runs when a model's provider needs a key that is not set.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from agentkit.errors import BudgetExceeded, LLMError, ProviderError, StructuredOutputError
 from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig, resolve_model
+from agentkit.llm._keys import check_keys
 from agentkit.llm._prices import set_price, unset_price
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._structured import parse_fields
@@ -38,6 +40,7 @@ __all__ = [
     "StructuredOutputError",
     "UsageReport",
     "UsageStats",
+    "check_keys",
     "parse_fields",
     "resolve_model",
     "set_price",

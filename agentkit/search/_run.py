@@ -263,7 +263,7 @@ async def run_search(
         >>> outcome.selected.name  # doctest: +SKIP
     """
     from agentkit.evaluate._session import Session
-    from agentkit.llm import LLMClient
+    from agentkit.llm import LLMClient, check_keys
 
     run_dir = Path(run_dir)
     if resume and config is not None:
@@ -276,7 +276,7 @@ async def run_search(
         # start that failed could be neither resumed (settings are fixed) nor started over (it exists).
         loaded = load_search_task(config)
         load_seeds(config.seeds)
-        model_configs(config)
+        check_keys(model_configs(config))  # a provider key that is not set: refused here, one message
     archive, config = _open_archive(None if resume else config, run_dir, overrides)
     try:
         if hooks is None and hook_factory is not None:
@@ -293,6 +293,7 @@ async def run_search(
             )
         spent = _spent(archive)
         agent_model, meta_model = model_configs(config)
+        check_keys([agent_model, meta_model])
         own_client = client is None
         if client is None:
             client = LLMClient(

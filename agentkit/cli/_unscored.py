@@ -1,0 +1,49 @@
+"""What `eval` and `bench` say, and how they exit, when the provider left examples unscored.
+
+An unscored example (`ExampleResult.unscored`: a model call failed because of the provider) is not a
+0, so the scores printed leave it out; but the command did not do what was asked, so it exits with
+`UNSCORED_EXIT` and says how to finish the job.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from agentkit.records import EvalResult
+
+UNSCORED_EXIT = 3
+"""Exit status of `eval` and `bench` when some example is left unscored (2 is a configuration error)."""
+
+
+def all_unscored(results: Sequence[EvalResult]) -> bool:
+    """True when there were examples and the provider failed every one (no table is worth printing)."""
+    return any(r.results for r in results) and all(x.unscored for r in results for x in r.results)
+
+
+def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool) -> None:
+    """When some example of `results` is unscored, say how many, the first reason and how to go on (on
+    stderr), then exit with `UNSCORED_EXIT`; otherwise return."""
+    unscored = [(r.agent, x) for r in results for x in r.results if x.unscored]
+    if not unscored:
+        return
+    total = sum(len(r.results) for r in results)
+    agent, first = unscored[0]
+    reason = first.error.message if first.error is not None else "the provider failed"
+    again = (
+        "Run the same command again when the provider answers: answers already received come from the cache."
+        if cached
+        else "Run the same command again when the provider answers (without --no-cache, answers already "
+        "received would come from the cache)."
+    )
+    print(
+        f"error: {len(unscored)} of {total} example(s) left unscored: the model provider failed them "
+        f"(first: {agent}, {first.example_id}: {reason}). They are not counted as wrong; the scores "
+        f"above leave them out. {again}",
+        file=sys.stderr,
+    )
+    raise typer.Exit(UNSCORED_EXIT)

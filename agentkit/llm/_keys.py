@@ -1,0 +1,54 @@
+"""Fail fast on configuration: a model whose provider needs a key that is not set stops a command before
+anything runs, with one message naming the model and the variable.
+
+litellm knows which environment variables each provider reads (`litellm.validate_environment`); it is
+imported here only when some model needs checking (not for ``local``, a self-hosted endpoint or a
+config that carries its own key), so ``agentkit --help`` never pays for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentkit.errors import ConfigError
+from agentkit.llm._config import LOCAL_MODEL, ModelConfig
+
+
+def missing_keys(model: ModelConfig) -> list[str]:
+    """The environment variables `model`'s provider needs and that are all unset (any one of them would
+    do), or [] when nothing is missing or it cannot be told.
+
+    Only key variables (``*_API_KEY``, ``*_TOKEN``) are reported: providers that can take credentials
+    from elsewhere (AWS profiles and roles, gcloud, Azure endpoints) are left to their first call.
+    """
+    if model.model == LOCAL_MODEL or model.api_key or model.api_base:
+        return []
+    from agentkit.llm._litellm import get_litellm
+
+    try:
+        verdict = get_litellm().validate_environment(model=model.model)
+    except Exception:  # an unknown provider or a litellm change: let the first call say it
+        return []
+    if not isinstance(verdict, dict) or verdict.get("keys_in_environment", True):
+        return []
+    names = [str(k) for k in verdict.get("missing_keys") or []]
+    if not names or not all(k.endswith(("_API_KEY", "_TOKEN")) for k in names):
+        return []
+    return names
+
+
+def check_keys(models: Sequence[ModelConfig]) -> None:
+    """Raise ConfigError naming the model and the variable when a model of `models` needs a key that is
+    not set (the first such model; each model is checked once)."""
+    seen: set[str] = set()
+    for model in models:
+        if model.model in seen:
+            continue
+        seen.add(model.model)
+        names = missing_keys(model)
+        if names:
+            variable = " or ".join(names)
+            raise ConfigError(
+                f"{model.model} needs {variable}, which is not set: export {names[0]}=... and run again "
+                f"(or choose another model with --model; 'local' needs no key)"
+            )

@@ -1,0 +1,131 @@
+"""`agentkit eval` and `bench` when the provider fails: a missing key stops them before anything runs,
+and examples the provider failed leave them with a non-zero exit and a way to go on, never a 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentkit.cli._unscored import UNSCORED_EXIT
+from agentkit.testing import FakeOpenAIServer, Fault
+
+pytestmark = pytest.mark.sandbox
+
+_KEYS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
+
+
+def _agentkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in _KEYS} | {"AGENTKIT_CACHE_DIR": str(cwd / "cache")}
+    return subprocess.run(
+        [sys.executable, "-m", "agentkit", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=240,
+    )
+
+
+def test_a_missing_key_stops_eval_with_one_message(tmp_path: Path) -> None:
+    out = _agentkit(
+        "eval", "--agent", "cot", "--task", "gen/arithmetic", "--limit", "2",
+        "--model", "anthropic/claude-3-5-haiku-latest",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode != 0
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert "ANTHROPIC_API_KEY" in lines[0] and "anthropic/claude-3-5-haiku-latest" in lines[0]
+    assert "accuracy" not in out.stdout and out.stdout.strip() == ""  # no results table
+    assert not (tmp_path / "cache").exists()  # nothing was sent, nothing cached
+
+
+def test_a_missing_key_stops_bench(tmp_path: Path) -> None:
+    out = _agentkit(
+        "bench", "--task", "gen/arithmetic", "--agents", "cot", "--limit", "2", "--model", "openai/gpt-4o-mini",
+        "--out", str(tmp_path / "bench"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode != 0 and "OPENAI_API_KEY" in out.stderr
+    assert not (tmp_path / "bench").exists()
+
+
+def _eval(server: FakeOpenAIServer, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return _agentkit(
+        "eval", "--agent", "cot", "--task", "gen/arithmetic", "--model", "openai/fake",
+        "--api-base", server.base_url, "--limit", "4", "--example-timeout", "3", *extra,
+        cwd=tmp_path,
+    )  # fmt: skip
+
+
+def test_eval_with_the_provider_down_exits_non_zero_then_a_rerun_finishes(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    arithmetic_server.set_down(Fault.status(503))
+    out = _eval(arithmetic_server, tmp_path)
+    assert out.returncode == UNSCORED_EXIT, out.stderr
+    assert "4 of 4 example(s) left unscored" in out.stderr
+    assert "Run the same command again" in out.stderr
+    assert "accuracy" not in out.stdout  # nothing was scored: no table of zeros
+    arithmetic_server.set_up()
+    again = _eval(arithmetic_server, tmp_path, "--json")
+    assert again.returncode == 0, again.stderr
+    payload = json.loads(again.stdout)
+    assert payload["accuracy"] == 1.0 and payload["unscored"] == 0
+
+
+def test_eval_scores_what_it_can_and_reports_the_rest(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    solve = arithmetic_server.responder
+    assert solve is not None
+    asked: list[str] = []
+
+    def first_question_fails(body: dict[str, Any]) -> Any:
+        question = str(body["messages"][-1]["content"])
+        if not asked or question == asked[0]:
+            asked[:1] = [question]
+            raise RuntimeError("this one keeps failing")
+        return solve(body)
+
+    arithmetic_server.responder = first_question_fails
+    out = _eval(arithmetic_server, tmp_path, "--json", "--concurrency", "1")
+    assert out.returncode == UNSCORED_EXIT, out.stderr
+    payload = json.loads(out.stdout)
+    assert (payload["n"], payload["unscored"], payload["accuracy"], payload["error_rate"]) == (4, 1, 1.0, 0.0)
+    unscored = [r for r in payload["results"] if r["unscored"]]
+    assert len(unscored) == 1 and unscored[0]["error"]["kind"] == "provider"
+    assert "1 of 4 example(s) left unscored" in out.stderr
+
+
+def test_bench_with_examples_unscored_exits_non_zero(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    arithmetic_server.inject(*[Fault.status(401)] * 2)
+    out = _agentkit(
+        "bench", "--task", "gen/arithmetic", "--agents", "cot", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--limit", "4", "--concurrency", "1",
+        "--out", str(tmp_path / "bench"), "--no-cache",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == UNSCORED_EXIT, out.stderr
+    assert "2 of 4 example(s) left unscored" in out.stderr and "401" in out.stderr
+    saved = json.loads((tmp_path / "bench" / "results.json").read_text())
+    assert saved["agents"][0]["unscored"] == 2 and saved["agents"][0]["accuracy"] == 1.0
+
+
+def test_a_missing_key_stops_search_before_the_run_exists(tmp_path: Path) -> None:
+    out = _agentkit(
+        "search", "--task", "gen/arithmetic", "--model", "local", "--meta-model", "anthropic/claude-3-5-haiku-latest",
+        "--generations", "1", "--out", str(tmp_path / "run"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode != 0
+    assert "ANTHROPIC_API_KEY" in out.stderr and "anthropic/claude-3-5-haiku-latest" in out.stderr
+    assert not (tmp_path / "run").exists()
