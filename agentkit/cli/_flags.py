@@ -116,6 +116,8 @@ NOT_SETTINGS = frozenset(
         "agents",
         "limit",
         "tasks",  # bench: several tasks at once (a search has one)
+        "judge_model",  # eval / bench: the judge of a judge-scored task (a search has no judge setting yet)
+        "judge_samples",
         "run",  # eval --run: the run whose agents are scored
         "price",  # a fact about a model (its price), given per session, not a setting stored with a run
     }
