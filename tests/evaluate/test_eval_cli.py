@@ -144,3 +144,19 @@ def test_doctor_reports_the_isolation_level_a_run_would_get(tmp_path: Path) -> N
     _, check, status, detail, _ = row.split("│")
     assert (check.strip(), status.strip()) == ("sandbox", "ok")
     assert detail.strip().startswith(f"{_auto_level()}: agent code runs in ")
+
+
+@pytest.mark.parametrize(("limit", "below"), [(20, 0.90), (2, 0.40)])
+def test_a_perfect_score_on_few_questions_keeps_an_honest_lower_bound(
+    arithmetic_server, tmp_path: Path, limit: int, below: float
+) -> None:
+    # The percentile bootstrap reported 20/20 and 2/2 alike as [1.00, 1.00]; Wilson's interval does not.
+    out = _agentkit(
+        "eval", "--agent", "cot", "--task", "gen/arithmetic", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--limit", str(limit), "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["n"] == limit and payload["accuracy"] == 1.0 and payload["ci_high"] == 1.0
+    assert payload["ci_low"] < below
