@@ -14,7 +14,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from agentkit.search._prompt import AgentCard, FailureExample, build_meta_prompt
-from agentkit.search._selection import ScoredAgent, SelectionResult, rank_key, score_line, select_parents
+from agentkit.search._selection import (
+    ScoredAgent,
+    SelectionResult,
+    fully_scored,
+    rank_key,
+    score_line,
+    select_parents,
+)
 
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord
@@ -49,7 +56,7 @@ class MetaBriefing:
         agents = [
             a
             for a in self.archive.agents()
-            if a.generation < before_generation and a.status in wanted and a.search_summary is not None
+            if a.generation < before_generation and a.status in wanted and fully_scored(a)
         ]
         matrix = self.archive.correctness_matrix("search", agent_ids=[a.id for a in agents])
         pool = []

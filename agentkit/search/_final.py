@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from agentkit.search._selection import rank_key, score_line
+from agentkit.search._selection import fully_scored, rank_key, score_line
 from agentkit.search._state import StopStatus
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class SearchOutcome(BaseModel):
 
 def finalists(archive: Archive, top_k: int) -> list[AgentRecord]:
     """The `top_k` agents evaluated on the full search split, best first."""
-    evaluated = [a for a in archive.agents("evaluated") if a.search_summary is not None]
+    evaluated = [a for a in archive.agents("evaluated") if fully_scored(a)]
     return sorted(evaluated, key=rank_key, reverse=True)[:top_k]
 
 

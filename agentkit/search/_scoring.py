@@ -1,13 +1,21 @@
 """Scoring agents in the sandbox for the search: results land in the archive one by one (a finished
 example is never run again), a budget refusal stops the run without storing what it may have damaged,
-and every stored search-split evaluation is handed to the hooks exactly once."""
+and every stored search-split evaluation is handed to the hooks exactly once.
+
+Examples the provider left unscored (`ExampleResult.unscored`) are tried again after a pause, while the
+pauses of `UNSCORED_PAUSES_S` last; an evaluation is only returned (and so stored, compared, selected or
+reflected on) once every example has a score. If the provider stays down longer, the search stops with
+a `SearchError` that says to resume: the agent is still "proposed" meanwhile (the report shows it
+unscored, with the results it has so far), and ``--resume`` runs just its unscored examples.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from agentkit.errors import BudgetExceeded
+from agentkit.errors import BudgetExceeded, SearchError
 from agentkit.records import EvalResult, ExampleResult
 from agentkit.search._hooks import CandidateOutcome
 
@@ -21,6 +29,13 @@ if TYPE_CHECKING:
 
 HOOKS_DONE = "hooks_done"
 """Event that marks an agent's after-evaluation hooks as finished."""
+
+UNSCORED = "unscored"
+"""Event: the provider left examples of an agent unscored; they are tried again after a pause."""
+
+UNSCORED_PAUSES_S: tuple[float, ...] = (5.0, 15.0, 30.0) + (60.0,) * 12
+"""Pauses before each new try of the examples the provider left unscored (about 13 minutes in all, on
+top of each model call's own retries, `ModelConfig.retry_for_s`); then the search stops, to resume."""
 
 
 def is_budget_failure(result: ExampleResult) -> bool:
@@ -61,11 +76,14 @@ class Scoring:
         generation: int,
     ) -> EvalResult:
         """Score `agent` on `examples` (resuming from the results stored for `split`). Raises
-        BudgetExceeded when the budget refused a call meanwhile, even one the agent's code swallowed."""
+        BudgetExceeded when the budget refused a call meanwhile, even one the agent's code swallowed.
+        Examples the provider left unscored are run again after pauses; SearchError when some are still
+        unscored after the last pause (see the module docstring)."""
         from agentkit.evaluate import evaluate_agent
 
         book = self.book
-        done = {r.example_id: r for r in self.archive.results(agent.id, split) if not is_budget_failure(r)}
+        stored = self.archive.results(agent.id, split)
+        done = {r.example_id: r for r in stored if not is_budget_failure(r) and not r.unscored}
 
         def on_result(result: ExampleResult) -> None:
             # A result that landed after the budget refused a call may be damaged by it: keep it out of
@@ -75,25 +93,49 @@ class Scoring:
             with book.step(generation):
                 self.archive.record_results(agent.id, split, [result])
 
-        result = await evaluate_agent(
-            agent.code,
-            list(examples),
-            self.ctx.task,
-            client=self.ctx.client,
-            model=self.ctx.agent_model,
-            runner=self.runner,
-            agent_name=agent.name,
-            split=split,
-            concurrency=self.config.concurrency,
-            trace_chars=self.config.trace_chars,
-            screen_size=screen_size or None,
-            bar=bar,
-            done=done,
-            on_result=on_result,
-            seed=self.config.seed,
-        )
-        if book.refused is not None or any(is_budget_failure(r) for r in result.results):
-            raise book.refused or BudgetExceeded("the budget refused a model call of the agent")
+        async def attempt(given: dict[str, ExampleResult], screen: int | None) -> EvalResult:
+            result = await evaluate_agent(
+                agent.code,
+                list(examples),
+                self.ctx.task,
+                client=self.ctx.client,
+                model=self.ctx.agent_model,
+                runner=self.runner,
+                agent_name=agent.name,
+                split=split,
+                concurrency=self.config.concurrency,
+                trace_chars=self.config.trace_chars,
+                screen_size=screen,
+                bar=bar,
+                done=given,
+                on_result=on_result,
+                seed=self.config.seed,
+            )
+            if book.refused is not None or any(is_budget_failure(r) for r in result.results):
+                raise book.refused or BudgetExceeded("the budget refused a model call of the agent")
+            return result
+
+        result = await attempt(done, screen_size or None)
+        for pause in UNSCORED_PAUSES_S:
+            missing = result.summary.unscored
+            if not missing:
+                return result
+            first = next(r for r in result.results if r.unscored)
+            reason = first.error.message if first.error is not None else "the provider failed"
+            book.commit(generation, UNSCORED, {"agent": agent.id, "split": split, "unscored": missing})
+            self.progress.log(
+                f"g{generation}: the provider failed {missing} example(s) of {agent.id} ({reason}); "
+                f"trying them again in {pause:g}s"
+            )
+            await asyncio.sleep(pause)
+            # The unscored results in `done` run again; the cascade had no say (it never stops on them).
+            result = await attempt({r.example_id: r for r in result.results}, None)
+        if result.summary.unscored:
+            raise SearchError(
+                f"the model provider left {result.summary.unscored} example(s) of {agent.id} unscored for "
+                f"{sum(UNSCORED_PAUSES_S) / 60:.0f} minutes; nothing was scored as wrong. Continue when it "
+                f"answers again: agentkit search --resume <run dir>"
+            )
         return result
 
     async def candidate(

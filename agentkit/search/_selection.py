@@ -202,9 +202,18 @@ def _seq(agent_id: str) -> int:
     return int(digits) if digits else 0
 
 
+def fully_scored(agent: AgentRecord) -> bool:
+    """Whether `agent` has a search-split score with no example left unscored by the provider. Only such
+    agents are compared, selected or chosen as finalists; `Scoring.evaluate` stores no other, so an
+    agent whose examples await the provider stays "proposed" (the report shows it without a score,
+    with the results it has so far) until they are scored, later in the run or on ``--resume``."""
+    summary = agent.search_summary
+    return summary is not None and not summary.unscored
+
+
 def best_evaluated(archive: Archive) -> AgentRecord | None:
     """The best agent scored on the full search split (None before any)."""
-    evaluated = [a for a in archive.agents("evaluated") if a.search_summary is not None]
+    evaluated = [a for a in archive.agents("evaluated") if fully_scored(a)]
     return max(evaluated, key=rank_key, default=None)
 
 
