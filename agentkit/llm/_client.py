@@ -15,23 +15,18 @@ from agentkit.errors import BudgetExceeded, ProviderError, StructuredOutputError
 from agentkit.llm import _litellm, _prices
 from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
+from agentkit.llm._endpoints import cache_endpoint, resolve_endpoint, worst_case
 from agentkit.llm._http import SessionPool
 from agentkit.llm._limiter import limiter_for
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._retry import AttemptCounter, RetryListener, call_with_retries
 from agentkit.llm._structured import field_names, format_instruction, parse_fields, with_instruction
-from agentkit.llm._usage import Budget, CallRecord, Ledger, UsageReport, estimate_prompt_tokens
+from agentkit.llm._usage import Budget, CallRecord, Ledger, UsageReport
 
 T = TypeVar("T")
 
 CallListener = Callable[[CallRecord], None]
 """Called with every finished call (see `LLMClient.add_listener`)."""
-
-LOCAL_LITELLM_MODEL = "openai/smollm2"
-"""How litellm addresses the embedded llama.cpp server."""
-
-# Completion tokens assumed for the budget when neither the call nor the price map gives a limit.
-_UNKNOWN_OUTPUT_LIMIT = 8192
 
 # Endpoints (litellm model, api_base) that answered 400 to response_format: asked for JSON by prompt only.
 _no_json_mode: set[tuple[str, str | None]] = set()
@@ -166,7 +161,7 @@ class LLMClient:
                 )
 
         await _litellm.ensure_litellm()
-        tokens, cost = _worst_case(model, messages, limit)
+        tokens, cost = worst_case(model, messages, limit)
         try:
             reservation = self._ledger.reserve(tokens=tokens, cost_usd=cost)
         except BudgetExceeded as exc:
@@ -353,7 +348,7 @@ class LLMClient:
         json_schema: dict[str, Any] | None = None,
         on_retry: RetryListener | None = None,
     ) -> _litellm.RawReply:
-        litellm_model, api_base, api_key = await _endpoint(config)
+        litellm_model, api_base, api_key = await resolve_endpoint(config)
         endpoint = (litellm_model, api_base)
         use_json = json_mode and endpoint not in _no_json_mode
         schema = json_schema if config.model == LOCAL_MODEL else None
@@ -396,43 +391,6 @@ class LLMClient:
         with _no_json_mode_lock:
             _no_json_mode.add(endpoint)
         return reply
-
-
-def cache_endpoint(config: ModelConfig) -> str | None:
-    """What serves `config.model`, for the reply cache: the model file of the embedded model, the
-    api_base of a self-hosted one, None for a provider's default endpoint."""
-    if config.model == LOCAL_MODEL:
-        from agentkit.llm._local_install import model_file_identity
-
-        return model_file_identity()
-    return config.api_base.rstrip("/") if config.api_base else None
-
-
-async def _endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:
-    """(litellm model, api_base, api_key) for a config; starts the embedded server for ``local``."""
-    if config.model != LOCAL_MODEL:
-        return config.model, config.api_base, config.api_key
-    from agentkit.llm._local import ensure_local_server
-
-    api_base = await asyncio.to_thread(ensure_local_server)
-    return LOCAL_LITELLM_MODEL, api_base, "x"
-
-
-def _worst_case(
-    model: ModelConfig, messages: list[dict[str, str]], max_tokens: int | None
-) -> tuple[int, float | None]:
-    """Upper bounds on the tokens and dollars of one call (see agentkit.llm._usage)."""
-    price = _prices.price_for(model)
-    prompt = estimate_prompt_tokens(messages)
-    if max_tokens is not None:
-        completion = max_tokens
-    elif price is not None and price.max_output_tokens:
-        completion = price.max_output_tokens
-    else:
-        completion = _UNKNOWN_OUTPUT_LIMIT
-    if price is None:
-        return prompt + completion, None
-    return prompt + completion, prompt * price.input_per_token + completion * price.output_per_token
 
 
 async def _then_flush(coro: Coroutine[Any, Any, T]) -> T:

@@ -94,7 +94,7 @@ async def test_each_server_gets_its_own_answer(tmp_path: Path, fast_config: Conf
 
 def test_key_of_the_local_model_follows_its_file(tmp_path: Path, monkeypatch) -> None:
     from agentkit.llm import _local_install
-    from agentkit.llm._client import cache_endpoint
+    from agentkit.llm._endpoints import cache_endpoint
 
     weights = tmp_path / "model.gguf"
     weights.write_bytes(b"GGUF v1")

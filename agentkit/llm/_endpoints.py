@@ -1,0 +1,53 @@
+"""What a model name stands for: the endpoint a call goes to, what identifies it in the reply cache, and
+the worst case of a call for the budget."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentkit.llm import _prices
+from agentkit.llm._config import LOCAL_MODEL, ModelConfig
+from agentkit.llm._usage import estimate_prompt_tokens
+
+LOCAL_LITELLM_MODEL = "openai/smollm2"
+"""How litellm addresses the embedded llama.cpp server."""
+
+# Completion tokens assumed for the budget when neither the call nor the price map gives a limit.
+_UNKNOWN_OUTPUT_LIMIT = 8192
+
+
+def cache_endpoint(config: ModelConfig) -> str | None:
+    """What serves `config.model`, for the reply cache: the model file of the embedded model, the
+    api_base of a self-hosted one, None for a provider's default endpoint."""
+    if config.model == LOCAL_MODEL:
+        from agentkit.llm._local_install import model_file_identity
+
+        return model_file_identity()
+    return config.api_base.rstrip("/") if config.api_base else None
+
+
+async def resolve_endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:
+    """(litellm model, api_base, api_key) for a config; starts the embedded server for ``local``."""
+    if config.model != LOCAL_MODEL:
+        return config.model, config.api_base, config.api_key
+    from agentkit.llm._local import ensure_local_server
+
+    api_base = await asyncio.to_thread(ensure_local_server)
+    return LOCAL_LITELLM_MODEL, api_base, "x"
+
+
+def worst_case(
+    model: ModelConfig, messages: list[dict[str, str]], max_tokens: int | None
+) -> tuple[int, float | None]:
+    """Upper bounds on the tokens and dollars of one call (see agentkit.llm._usage)."""
+    price = _prices.price_for(model)
+    prompt = estimate_prompt_tokens(messages)
+    if max_tokens is not None:
+        completion = max_tokens
+    elif price is not None and price.max_output_tokens:
+        completion = price.max_output_tokens
+    else:
+        completion = _UNKNOWN_OUTPUT_LIMIT
+    if price is None:
+        return prompt + completion, None
+    return prompt + completion, prompt * price.input_per_token + completion * price.output_per_token
