@@ -20,6 +20,7 @@ from agentkit.cli._app import app
 if TYPE_CHECKING:
     from agentkit.evaluate import AgentSpec, EvalResult
     from agentkit.llm import Budget
+    from agentkit.report import RunEvaluation
 
 
 def _fmt_cost(cost: float | None) -> str:
@@ -320,6 +321,7 @@ def _eval_run(
         )
     if as_json:
         print(done.model_dump_json(indent=2))
+        _exit_if_run_unscored(done, cached=not no_cache)
         return
     table = Table(
         title=f"{done.run_dir} on {done.task} ({done.model}), {done.limit} examples, split {done.split}"
@@ -338,6 +340,22 @@ def _eval_run(
     console = Console()
     console.print(table)
     console.print(f"isolation: {done.isolation}; stored in the run: agentkit show {done.run_dir}")
+    _exit_if_run_unscored(done, cached=not no_cache)
+
+
+def _exit_if_run_unscored(done: RunEvaluation, *, cached: bool) -> None:
+    """`eval --run` exits non-zero, saying how to go on, when the provider left examples unscored."""
+    from agentkit.cli._unscored import exit_unscored
+
+    unscored = [row for row in done.agents if row.unscored]
+    if unscored:
+        exit_unscored(
+            sum(row.unscored for row in done.agents),
+            sum(row.n for row in done.agents),
+            f"agent {unscored[0].agent_id}",
+            cached=cached,
+            again="Run the same command again when the provider answers: it scores just those.",
+        )
 
 
 @app.command("bench")

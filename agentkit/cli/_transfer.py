@@ -77,7 +77,7 @@ async def _run(
     from agentkit.evaluate import Session, bench
     from agentkit.evaluate._judge import JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
-    from agentkit.llm import resolve_model
+    from agentkit.llm import check_keys, resolve_model
     from agentkit.tasks import load_task
 
     # Every task loads (and finds its judge) before any call; --judge-model goes to the judged ones.
@@ -97,8 +97,10 @@ async def _run(
         )
         for t in loaded
     ]
+    model_cfg = resolve_model(model, **model_overrides)
+    check_keys([model_cfg])  # a key the provider needs and that is not set: stop before anything runs
     async with Session.open(
-        resolve_model(model, **model_overrides),
+        model_cfg,
         isolation=check_isolation(isolation),
         workers=concurrency,
         cache=not no_cache,
@@ -210,6 +212,7 @@ def run_transfer(
         writer.writerows(rows)
     if as_json:
         print(json.dumps(meta | {"rows": rows, "out": str(out_dir)}, indent=2))
+        _exit_if_unscored(table, cached=not no_cache)
         return
     from rich.console import Console
 
@@ -220,6 +223,19 @@ def run_transfer(
         f"[95% CI] and its p-value (McNemar's exact test, or the paired bootstrap for partial credit); "
         f"results saved to {out_dir}/results.json and results.csv"
     )
+    _exit_if_unscored(table, cached=not no_cache)
+
+
+def _exit_if_unscored(table: BenchTable, *, cached: bool) -> None:
+    """Exit non-zero, saying how to go on, when the provider left examples unscored."""
+    from agentkit.cli._unscored import exit_unscored
+
+    cells = [(t.task, row) for t in table.tasks for row in t.rows]
+    missing = [(task, row.agent) for task, row in cells if row.summary.unscored]
+    if missing:
+        count = sum(row.summary.unscored for _, row in cells)
+        total = sum(row.summary.n for _, row in cells)
+        exit_unscored(count, total, f"{missing[0][1]} on {missing[0][0]}", cached=cached)
 
 
 def render_table(table: BenchTable) -> Any:

@@ -31,19 +31,30 @@ def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool) -> None:
     unscored = [(r.agent, x) for r in results for x in r.results if x.unscored]
     if not unscored:
         return
-    total = sum(len(r.results) for r in results)
     agent, first = unscored[0]
     reason = first.error.message if first.error is not None else "the provider failed"
-    again = (
-        "Run the same command again when the provider answers: answers already received come from the cache."
-        if cached
-        else "Run the same command again when the provider answers (without --no-cache, answers already "
-        "received would come from the cache)."
+    exit_unscored(
+        len(unscored),
+        sum(len(r.results) for r in results),
+        f"{agent}, {first.example_id}: {reason}",
+        cached=cached,
     )
+
+
+def exit_unscored(count: int, total: int, first: str, *, cached: bool, again: str | None = None) -> None:
+    """Say that `count` of `total` examples are unscored (`first`: the first one and why) and how to go
+    on (`again`, by default: run the same command again), then exit with `UNSCORED_EXIT`."""
+    if again is None:
+        again = (
+            "Run the same command again when the provider answers: answers already received come from "
+            "the cache."
+            if cached
+            else "Run the same command again when the provider answers (without --no-cache, answers "
+            "already received would come from the cache)."
+        )
     print(
-        f"error: {len(unscored)} of {total} example(s) left unscored: the model provider failed them "
-        f"(first: {agent}, {first.example_id}: {reason}). They are not counted as wrong; the scores "
-        f"above leave them out. {again}",
+        f"error: {count} of {total} example(s) left unscored: the model provider failed them "
+        f"(first: {first}). They are not counted as wrong; the scores above leave them out. {again}",
         file=sys.stderr,
     )
     raise typer.Exit(UNSCORED_EXIT)

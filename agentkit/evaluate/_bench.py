@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from agentkit.errors import ConfigError
 from agentkit.evaluate._agent_file import AgentSpec
 from agentkit.evaluate._evaluator import evaluate_agent
-from agentkit.records import EvalSummary, ExampleResult
+from agentkit.records import EvalResult, EvalSummary, ExampleResult
 from agentkit.tasks._stats import PairedComparison
 
 if TYPE_CHECKING:
@@ -38,9 +38,11 @@ class BenchRow(BaseModel):
     summary: EvalSummary
     """Mean score with its interval, errors, calls, tokens, cost and latency."""
     scores: list[float]
-    """Per-example scores, in the task's example order (what the paired test compares)."""
+    """Per-example scores, in the task's example order (what the paired test compares; 0.0 for an example
+    the provider left unscored, see `summary.unscored`)."""
     vs_baseline: PairedComparison | None = None
-    """This agent against the baseline on the same examples; None for the baseline itself."""
+    """This agent against the baseline on the same examples, those both have a score for; None for the
+    baseline itself (or when they have none in common)."""
 
 
 class BenchTask(BaseModel):
@@ -101,6 +103,21 @@ def pick_baseline(agents: Sequence[AgentSpec], baseline: str | None) -> str:
     return agents[0].name
 
 
+def _versus(result: EvalResult, baseline: EvalResult, seed: int) -> PairedComparison | None:
+    """`result` against `baseline` on the examples both have a score for (an example the provider left
+    unscored says nothing); None when they have none in common."""
+    from agentkit.tasks import paired_compare
+
+    pairs = [
+        (mine.score, theirs.score)
+        for mine, theirs in zip(result.results, baseline.results, strict=True)
+        if not (mine.unscored or theirs.unscored)
+    ]
+    if not pairs:
+        return None
+    return paired_compare([a for a, _ in pairs], [b for _, b in pairs], seed=seed)
+
+
 async def bench(
     agents: Sequence[AgentSpec],
     tasks: Sequence[Task],
@@ -127,7 +144,6 @@ async def bench(
         ...                         client=s.client, model=s.model, runner=s.runner)
         >>> table.task("svamp").row("my_agent").vs_baseline.p_value  # doctest: +SKIP
     """
-    from agentkit.tasks import paired_compare
 
     names = [spec.name for spec in agents]
     if len(set(names)) != len(names):
@@ -157,14 +173,13 @@ async def bench(
             )
         )
         scores = {r.agent: [x.score for x in r.results] for r in results}
+        by_agent = {r.agent: r for r in results}
         rows = [
             BenchRow(
                 agent=r.agent,
                 summary=r.summary,
                 scores=scores[r.agent],
-                vs_baseline=None
-                if r.agent == chosen
-                else paired_compare(scores[r.agent], scores[chosen], seed=seed),
+                vs_baseline=None if r.agent == chosen else _versus(r, by_agent[chosen], seed),
             )
             for r in results
         ]

@@ -47,7 +47,9 @@ class RunEvalRow(BaseModel):
     high: float
     """Upper bound of the 95% interval."""
     error_rate: float
-    """Share of examples on which the agent failed."""
+    """Share of the scored examples on which the agent failed."""
+    unscored: int = 0
+    """Examples the provider left unscored (not in the score; run again by the next evaluation)."""
     reused: int
     """Examples taken from an earlier evaluation into this run instead of being run again."""
     cost_usd: float | None = None
@@ -152,7 +154,7 @@ async def evaluate_run(
                 done = {
                     r.example_id: r
                     for r in archive.results(agent.id, EVAL_SPLIT)
-                    if r.example_id in wanted and not _is_budget(r)
+                    if r.example_id in wanted and not _is_budget(r) and not r.unscored
                 }
 
                 def store(result: ExampleResult, agent_id: str = agent.id) -> None:
@@ -192,6 +194,7 @@ async def evaluate_run(
                         low=acc.low,
                         high=acc.high,
                         error_rate=summary.error_rate,
+                        unscored=summary.unscored,
                         reused=len(done),
                         cost_usd=summary.cost_usd,
                     )

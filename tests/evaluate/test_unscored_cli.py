@@ -129,3 +129,38 @@ def test_a_missing_key_stops_search_before_the_run_exists(tmp_path: Path) -> Non
     assert out.returncode != 0
     assert "ANTHROPIC_API_KEY" in out.stderr and "anthropic/claude-3-5-haiku-latest" in out.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_bench_over_tasks_with_examples_unscored_exits_non_zero(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    arithmetic_server.inject(*[Fault.status(401)] * 2)
+    out = _agentkit(
+        "bench", "--tasks", "gen/arithmetic", "--agents", "cot", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--limit", "4", "--concurrency", "1",
+        "--out", str(tmp_path / "bench"), "--no-cache", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == UNSCORED_EXIT, out.stderr
+    assert "2 of 4 example(s) left unscored" in out.stderr
+
+
+async def test_bench_compares_agents_on_the_examples_both_have_scores_for(
+    arithmetic_server: FakeOpenAIServer,
+) -> None:
+    from agentkit.evaluate import Session, bench, resolve_agent
+    from agentkit.tasks import load_task
+    from agentkit.testing import model_config_for
+
+    task = load_task("gen/arithmetic")
+    model = model_config_for(arithmetic_server, timeout_s=5.0, retry_for_s=0.5, retry_base_s=0.01)
+    async with Session.open(model, isolation="trusted", cache=False, workers=1) as s:
+        arithmetic_server.inject(Fault.status(401))
+        table = await bench(
+            [resolve_agent("cot"), resolve_agent("step_back")], [task], limit=6, concurrency=1,
+            client=s.client, model=s.model, runner=s.runner,
+        )  # fmt: skip
+    rows = {row.agent: row for row in table.tasks[0].rows}
+    assert sum(row.summary.unscored for row in rows.values()) == 1
+    other = next(row for row in rows.values() if row.vs_baseline is not None)
+    assert other.vs_baseline is not None and other.vs_baseline.n == 5  # the unscored pair is left out
