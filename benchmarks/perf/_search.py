@@ -55,6 +55,9 @@ def search_config(
         screen_size=screen_size,
         self_review=0,
         debug_attempts=0,
+        # The scripted meta agent writes code; ensembles would add calls this scenario does not measure.
+        proposals="code",
+        ensembles=False,
         seeds=[],
         sandbox=SandboxSettings(isolation="auto", workers=8, wall_time_s=60.0),
         concurrency=8,
