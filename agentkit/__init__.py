@@ -54,6 +54,7 @@ _LAZY: dict[str, str] = {
     "run_search": "agentkit._api",  # the full method (search + reflect), as the CLI runs it
     "split_task": "agentkit.tasks",
     "bootstrap_ci": "agentkit.tasks",
+    "score_interval": "agentkit.tasks",
     "paired_compare": "agentkit.tasks",
 }
 
@@ -92,6 +93,7 @@ __all__ = [
     "load_task",
     "paired_compare",
     "run_search",
+    "score_interval",
     "split_task",
 ]
 
@@ -116,4 +118,12 @@ if TYPE_CHECKING:
     from agentkit.llm import Budget, Completion, LLMClient, ModelConfig
     from agentkit.sandbox import Sandbox, SandboxConfig
     from agentkit.search import SearchConfig
-    from agentkit.tasks import Example, Task, bootstrap_ci, load_task, paired_compare, split_task
+    from agentkit.tasks import (
+        Example,
+        Task,
+        bootstrap_ci,
+        load_task,
+        paired_compare,
+        score_interval,
+        split_task,
+    )

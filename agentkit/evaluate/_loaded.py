@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 
 from agentkit.errors import ConfigError
 from agentkit.evaluate._bridge import ExampleCalls
-from agentkit.records import AgentFailure, LLMCallTrace
 from agentkit.evaluate._session import Session, SessionOpener
+from agentkit.records import AgentFailure, LLMCallTrace
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
