@@ -44,4 +44,6 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 def render(template: str, values: Mapping[str, object]) -> str:
     """Fill ``{name}`` placeholders of `template`; braces that name no value are left alone (code shown
     in prompts keeps its braces)."""
-    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+    return _PLACEHOLDER.sub(
+        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+    )

@@ -22,7 +22,9 @@ FailureKind = Literal[
     "sandbox",  # the sandbox itself failed
 ]
 
-CODE_FAILURE_KINDS: frozenset[str] = frozenset({"syntax", "exception", "timeout", "memory", "output_limit", "killed"})
+CODE_FAILURE_KINDS: frozenset[str] = frozenset(
+    {"syntax", "exception", "timeout", "memory", "output_limit", "killed"}
+)
 """Failures caused by the agent's own code (as opposed to the model, the budget or the sandbox)."""
 
 UNSCORED_KINDS: frozenset[str] = frozenset({"provider"})

@@ -57,7 +57,9 @@ def code_failure_share(results: Sequence[ExampleResult]) -> float:
     """Share of `results` that failed in the agent's own code (1.0 for no results at all)."""
     if not results:
         return 1.0
-    return sum(1 for r in results if r.error is not None and r.error.kind in CODE_FAILURE_KINDS) / len(results)
+    return sum(1 for r in results if r.error is not None and r.error.kind in CODE_FAILURE_KINDS) / len(
+        results
+    )
 
 
 def classify_outcome(

@@ -268,7 +268,9 @@ def test_grammar_constrained_proposals_rotate_the_operator_they_start_with() -> 
     assert sorted(f for f in firsts if f) == sorted(FOCUS_OPERATORS)  # every operator once per cycle
     assert local.first_operator(1, 0, attempt=1) != local.first_operator(1, 0)  # a fix tries the next
     # Free proposals for a model without a grammar, unless asked for; code slots never have one.
-    remote = SearchConfig(task="gen/arithmetic", model="openai/x", meta_model="openai/x", proposals="workflow")
+    remote = SearchConfig(
+        task="gen/arithmetic", model="openai/x", meta_model="openai/x", proposals="workflow"
+    )
     assert remote.first_operator(1, 0) is None
     assert remote.model_copy(update={"workflow_focus": True}).first_operator(1, 0) in FOCUS_OPERATORS
     assert local.model_copy(update={"proposals": "code"}).first_operator(1, 0) is None
