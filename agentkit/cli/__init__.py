@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from agentkit.cli import (  # noqa: F401  (registers commands)
+    _bench,
     _doctor,
     _eval,
     _judge,
