@@ -239,18 +239,11 @@ def ensemble_notes(archive: Archive, selected_id: str) -> list[EnsembleNote]:
     notes = []
     for agent in archive.agents(origin="ensemble"):
         s = agent.search_summary
-        workflow = agent.meta.get("workflow") or {}
-        members = [
-            i
-            for step in workflow.get("steps", [])
-            for i in [step.get("agent_id"), *step.get("agent_ids", [])]
-            if i
-        ]
         notes.append(
             EnsembleNote(
                 id=agent.id,
                 kind=str(agent.meta.get("ensemble", "vote")),
-                members=members,
+                members=list(agent.parents),  # an ensemble is stored with its members as parents
                 search_mean=s.accuracy.mean if s else None,
                 search_low=s.accuracy.low if s else None,
                 calls_per_question=s.llm_calls / s.n if s and s.n else None,
