@@ -118,6 +118,12 @@ _NO_MONITOR = typer.Option(
 _REFLECT_MODEL = typer.Option(
     None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
 )
+_MANUAL_FROM = typer.Option(
+    None,
+    "--manual-from",
+    help="Start the rule manual from the active rules of another run (this directory); they are marked "
+    "as imported and measured and retired like the run's own.",
+)
 _SELECTION = typer.Option(
     None, "--selection", help="Parent selection: complementary (default), best, random (ablations)."
 )
@@ -233,6 +239,7 @@ def search(
     no_contrastive: bool = _NO_CONTRASTIVE,
     no_monitor: bool = _NO_MONITOR,
     reflect_model: str | None = _REFLECT_MODEL,
+    manual_from: Path | None = _MANUAL_FROM,
     no_progress: bool = _NO_PROGRESS,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
@@ -285,9 +292,10 @@ def demo_config() -> SearchConfig:
     from agentkit.search import SearchConfig
 
     # Boolean expressions: short answers keep the tiny model fast, and it gets about half of them right,
-    # so the seed scores above zero and a better workflow has room to show. Sizes are chosen so that the
-    # whole run (about 150 model calls of agents and 15 of the meta agent and reflection) stays within
-    # about 10 minutes on 2 cores; the model proposes workflows (its grammar makes every reply parse).
+    # so the seed scores above zero and a better workflow has room to show. The model proposes workflows
+    # (its grammar makes every reply parse). The embedded server answers one call at a time, so time is
+    # calls: a workflow may cost 6 per question, an ensemble 8, and reflection replies stay short; a
+    # measured run with workflows of 5 to 14 calls and long reflections took 34 minutes.
     return SearchConfig.model_validate(
         {
             "task": "gen/boolean",
@@ -296,6 +304,8 @@ def demo_config() -> SearchConfig:
             "meta_model": "local",
             "proposals": "workflow",
             "workflow_calls": False,
+            "workflow_max_calls": 6,
+            "ensemble_max_calls": 8,
             "generations": DEMO_GENERATIONS,
             "search_size": 12,
             "test_size": 20,
@@ -312,6 +322,7 @@ def demo_config() -> SearchConfig:
             "concurrency": 1,
             "prompt": {"max_tokens": 1800, "code_chars": 600, "manual_chars": 800, "failures": 1},
             "sandbox": {"wall_time_s": 300.0, "workers": 2},
+            "reflect": {"max_tokens": 300},
         }
     )
 

@@ -185,6 +185,7 @@ class MetaBriefing:
             form=slot.form,
             callable_agents=callable_agents,
             first_operator=c.first_operator(generation, slot.slot),
+            max_calls=c.workflow_max_calls,
             runtime_api=self.runtime_reference(),
             task_description=task.description,
             answer_format=task.answer_format,

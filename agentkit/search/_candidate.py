@@ -163,7 +163,7 @@ class CandidateLifecycle:
 
         spec = WorkflowSpec.model_validate(proposal.workflow)
         known = {a.id for a in self.archive.agents("evaluated") if a.origin != "control"}
-        problems = workflow_problems(spec, known)
+        problems = workflow_problems(spec, known, max_calls=self.config.workflow_max_calls)
         if problems:
             proposal.problem = "The workflow failed the static checks:\n" + "\n".join(
                 f"- {p}" for p in problems

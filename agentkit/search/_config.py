@@ -115,6 +115,13 @@ class SearchConfig(BaseModel):
     """Let workflow proposals call archive agents (``call_agent``, ``route``). Off for a meta model that
     would only wrap the agent it is shown (the demo's embedded model); the ensembles built at the end
     combine archive agents either way."""
+    workflow_max_calls: int = Field(default=24, ge=2)
+    """Most model calls a workflow proposal's own steps may make per question (the agents it calls aside):
+    a proposal over it fails the static checks with that message, and the grammar sent to the embedded
+    model offers only steps and parameters that stay within it (see `agentkit.workflow.workflow_schema`)."""
+    ensemble_max_calls: float | None = Field(default=None, gt=0)
+    """Most model calls per question an ensemble may cost, by its members' measured calls per question
+    on the search split: members are chosen among the agents that still fit (None: no limit)."""
     ensembles: bool = True
     """At the end of the search, build a vote and a router over the most complementary evaluated agents
     (as workflows), score them on the search split like any candidate, and let the same lower-bound rule
@@ -163,12 +170,14 @@ class SearchConfig(BaseModel):
     def first_operator(self, generation: int, slot: int, attempt: int = 0) -> str | None:
         """The operator workflow candidate `slot` of `generation` must start with (its fix `attempt`
         moves on to the next), or None when proposals are free (`workflow_focus`)."""
-        from agentkit.workflow import FOCUS_OPERATORS
+        from agentkit.workflow import FOCUS_OPERATORS, offered_operators
 
         focus = self.meta_model == "local" if self.workflow_focus is None else self.workflow_focus
         if not focus or self.proposal_form(generation, slot) != "workflow":
             return None
-        return FOCUS_OPERATORS[(generation + slot + attempt + self.seed) % len(FOCUS_OPERATORS)]
+        offered = offered_operators(max_calls=self.workflow_max_calls)
+        ops = [op for op in FOCUS_OPERATORS if op in offered]
+        return ops[(generation + slot + attempt + self.seed) % len(ops)]
 
     def proposal_form(self, generation: int, slot: int) -> Literal["code", "workflow"]:
         """What candidate `slot` of `generation` is asked for (seeded, so a resume asks the same)."""

@@ -31,32 +31,47 @@ MEMBERS = 3
 
 
 def complementary_members(
-    matrix: Mapping[str, Mapping[str, float]], ranking: Sequence[str], k: int = MEMBERS
+    matrix: Mapping[str, Mapping[str, float]],
+    ranking: Sequence[str],
+    k: int = MEMBERS,
+    *,
+    costs: Mapping[str, float] | None = None,
+    max_cost: float | None = None,
 ) -> list[str]:
     """Up to `k` agents that together solve the most questions: the first of `ranking` (the best by
     lower bound), then each time the agent solving most questions the chosen ones fail (ties: earlier in
-    `ranking`). When nobody adds a question, the set is filled up from `ranking`.
+    `ranking`). When nobody adds a question, the set is filled up from `ranking`. With `max_cost`, an
+    agent is only taken while the members' `costs` (model calls per question) add up to at most that.
 
     >>> complementary_members({"a": {"q1": 1, "q2": 0}, "b": {"q1": 1, "q2": 0}, "c": {"q1": 0, "q2": 1}},
     ...                       ["a", "b", "c"], k=2)
     ['a', 'c']
     """
-    ranked = [a for a in ranking if a in matrix]
-    if not ranked:
-        return []
-    chosen = [ranked[0]]
-    solved = {q for q, s in matrix[ranked[0]].items() if s >= 1.0}
-    while len(chosen) < min(k, len(ranked)):
+    chosen: list[str] = []
+    spent = 0.0
+
+    def affordable() -> list[str]:
+        if max_cost is None:
+            return [a for a in ranking if a in matrix and a not in chosen]
+        price = costs or {}
+        return [
+            a for a in ranking if a in matrix and a not in chosen and spent + price.get(a, 0.0) <= max_cost
+        ]
+
+    solved: set[str] = set()
+    while len(chosen) < k:
+        ranked = affordable()
+        if not ranked:
+            break
         gains = [
             (sum(1 for q, s in matrix[a].items() if s >= 1.0 and q not in solved), -i, a)
             for i, a in enumerate(ranked)
-            if a not in chosen
         ]
         gain, _, best = max(gains)
-        if gain == 0:
-            chosen += [a for a in ranked if a not in chosen][: k - len(chosen)]
-            break
+        if not chosen or gain == 0:
+            best = ranked[0]  # the best by lower bound leads; when nobody adds a question, fill up in order
         chosen.append(best)
+        spent += (costs or {}).get(best, 0.0)
         solved |= {q for q, s in matrix[best].items() if s >= 1.0}
     return chosen
 
@@ -81,15 +96,22 @@ def _specs(members: Sequence[AgentRecord], solved: int, best_alone: int, n: int)
     return [vote, router]
 
 
-def build_ensembles(archive: Archive, generation: int) -> list[str]:
-    """Store a vote and a router over the most complementary evaluated agents; their ids (none when
-    fewer than two agents were evaluated on the full search split)."""
+def build_ensembles(archive: Archive, generation: int, *, max_calls: float | None = None) -> list[str]:
+    """Store a vote and a router over the most complementary evaluated agents, whose measured model calls
+    per question add up to at most `max_calls`; their ids (none when fewer than two such agents were
+    evaluated on the full search split)."""
     from agentkit.workflow import WorkflowSpec, render_workflow
 
     evaluated = [a for a in archive.agents("evaluated") if a.origin != "ensemble" and a.search_summary]
     ranking = [a.id for a in sorted(evaluated, key=rank_key, reverse=True)]
     matrix = archive.correctness_matrix("search", agent_ids=ranking)
-    members = [archive.agent(a) for a in complementary_members(matrix, ranking)]
+    costs = {
+        a.id: a.search_summary.llm_calls / a.search_summary.n
+        for a in evaluated
+        if a.search_summary and a.search_summary.n
+    }
+    chosen = complementary_members(matrix, ranking, costs=costs, max_cost=max_calls)
+    members = [archive.agent(a) for a in chosen]
     if len(members) < 2:
         return []
     solved = {q for a in members for q, s in matrix[a.id].items() if s >= 1.0}
@@ -132,7 +154,7 @@ async def ensemble_phase(
     ids = archive.get_state(ENSEMBLES)
     if ids is None:
         with book.step(generation, "ensembles_built") as event:
-            ids = build_ensembles(archive, generation)
+            ids = build_ensembles(archive, generation, max_calls=config.ensemble_max_calls)
             archive.set_state(ENSEMBLES, ids)
             event.update(agents=ids)
         if ids:

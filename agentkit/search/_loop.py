@@ -81,7 +81,11 @@ class SearchRun:
         self.hooks = HookDispatcher(hooks or NoHooks(), self.ctx)
         self.book = RunBook(archive, client, spent_before=spent_before)
         self.meta = MetaAgent(
-            client, meta_model, temperature=config.meta_temperature, max_tokens=config.meta_max_tokens
+            client,
+            meta_model,
+            temperature=config.meta_temperature,
+            max_tokens=config.meta_max_tokens,
+            workflow_max_calls=config.workflow_max_calls,
         )
         self.briefing = MetaBriefing(self.ctx, self.hooks.manual_text)
         self.candidates = CandidateLifecycle(self.ctx, self.book, self.briefing, self.meta, self.progress)

@@ -137,11 +137,13 @@ class MetaAgent:
         *,
         temperature: float,
         max_tokens: int,
+        workflow_max_calls: int | None = None,
     ) -> None:
         self.client = client
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.workflow_max_calls = workflow_max_calls
 
     async def _ask(
         self,
@@ -207,7 +209,9 @@ class MetaAgent:
             sample_index=sample_index,
             # Enforced as a grammar by the embedded model (every reply parses); other servers get JSON
             # mode and the operator reference in the prompt.
-            json_schema=workflow_schema(agent_ids, reflection=review, first=first),
+            json_schema=workflow_schema(
+                agent_ids, max_calls=self.workflow_max_calls, reflection=review, first=first
+            ),
         )
         return _workflow_proposal(completion.text, fallback_name)
 

@@ -81,11 +81,15 @@ def agent_entry(card: AgentCard, limits: PromptLimits) -> str:
     )
 
 
-def system_prompt(runtime_api: str, *, form: str = "code") -> str:
+def system_prompt(runtime_api: str, *, form: str = "code", max_calls: int | None = None) -> str:
     """The meta agent's system message: its job, the reference it writes against (the runtime API for
-    code, the operator reference for workflows) and the reply rules."""
+    code, the operator reference for workflows, with the run's limit of `max_calls` model calls per
+    question) and the reply rules."""
     if form == "workflow":
-        operators = read_prompt("workflow_operators.md").strip()
+        from agentkit.workflow import MAX_MODEL_CALLS
+
+        limit = MAX_MODEL_CALLS if max_calls is None else max_calls
+        operators = render(read_prompt("workflow_operators.md").strip(), {"max_calls": limit})
         return render(read_prompt("meta_system_workflow.md"), {"operators": operators})
     return render(read_prompt("meta_system.md"), {"runtime_api": runtime_api.strip()})
 
@@ -172,6 +176,7 @@ def build_meta_prompt(
     form: str = "code",
     callable_agents: str = "",
     first_operator: str | None = None,
+    max_calls: int | None = None,
 ) -> list[dict[str, str]]:
     """The chat messages asking the meta agent for a new agent, within `limits.max_tokens`.
 
@@ -179,10 +184,11 @@ def build_meta_prompt(
     questions the partner solves that the main parent fails (the prompt says so only when it is known
     and above zero). When the estimate is over the bound, code, thoughts and examples are clipped
     harder, then the least important agents dropped. With ``form="workflow"`` the meta agent is asked
-    for a workflow spec instead of code, and `callable_agents` lists the archive agents it may call.
+    for a workflow spec instead of code, `callable_agents` lists the archive agents it may call and
+    `max_calls` is the most model calls per question its workflow may cost.
     """
     limits = limits or PromptLimits()
-    system = system_prompt(runtime_api, form=form)
+    system = system_prompt(runtime_api, form=form, max_calls=max_calls)
     shown = list(cards)
     messages: list[dict[str, str]] = []
     while True:

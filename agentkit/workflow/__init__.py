@@ -16,7 +16,7 @@ Public names:
     WorkflowSpec and the operator models; OPERATORS: name -> model
     parse_workflow, workflow_problems, WorkflowProblem: reading and checking a proposal
     render_workflow, AgentSource, RenderError: spec -> code
-    workflow_schema: the spec as a JSON schema for grammar-constrained replies
+    workflow_schema, offered_operators: the spec as a JSON schema for grammar-constrained replies
     model_calls: the most model calls a spec can make per question
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from agentkit.workflow._check import MAX_MODEL_CALLS, WorkflowProblem, parse_workflow, workflow_problems
 from agentkit.workflow._render import AgentSource, RenderError, render_workflow
-from agentkit.workflow._schema import FOCUS_OPERATORS, workflow_schema
+from agentkit.workflow._schema import FOCUS_OPERATORS, offered_operators, workflow_schema
 from agentkit.workflow._spec import (
     MAX_STEPS,
     OPERATORS,
@@ -64,6 +64,7 @@ __all__ = [
     "WorkflowProblem",
     "WorkflowSpec",
     "model_calls",
+    "offered_operators",
     "parse_workflow",
     "render_workflow",
     "workflow_problems",

@@ -81,16 +81,19 @@ def parse_workflow(data: str | Mapping[str, Any]) -> WorkflowSpec:
         raise WorkflowProblem(_problems_of(exc, data)) from exc
 
 
-def workflow_problems(spec: WorkflowSpec, known_agents: Collection[str]) -> list[str]:
-    """What makes `spec` unusable in this archive: ids it does not hold, too many model calls."""
+def workflow_problems(
+    spec: WorkflowSpec, known_agents: Collection[str], *, max_calls: int = MAX_MODEL_CALLS
+) -> list[str]:
+    """What makes `spec` unusable in this archive: ids it does not hold, more model calls per question
+    than `max_calls`."""
     problems = [
         f"agent {agent_id!r} is not in the archive (known: {', '.join(sorted(known_agents)) or 'none'})"
         for agent_id in spec.agent_ids()
         if agent_id not in known_agents
     ]
     calls = model_calls(spec)
-    if calls > MAX_MODEL_CALLS:
+    if calls > max_calls:
         problems.append(
-            f"the workflow makes up to {calls} model calls per question; keep it at {MAX_MODEL_CALLS} or fewer"
+            f"the workflow makes up to {calls} model calls per question; keep it at {max_calls} or fewer"
         )
     return problems

@@ -9,7 +9,7 @@ grammar also passes the static checks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentkit.workflow._spec import MAX_STEPS, OPERATORS
@@ -28,46 +28,54 @@ FOCUS_OPERATORS = ("generate", "step_back", "program", "debate", "critique_revis
 """Operators a grammar-constrained proposal may be told to start with (see `workflow_schema(first=...)`)."""
 
 
-def workflow_schema(
-    agent_ids: Sequence[str] = (),
-    *,
-    max_steps: int = 3,
-    text_chars: int = 160,
-    reflection: bool = False,
-    first: str | None = None,
-) -> dict[str, Any]:
-    """A JSON schema for `{thought, name, steps}` whose every instance is a valid `WorkflowSpec`.
+def _most_steps(max_steps: int, max_calls: int | None) -> int:
+    # At least three calls per step, so a call budget never leaves only one-call operators.
+    most = min(max_steps, MAX_STEPS)
+    return most if max_calls is None else max(1, min(most, max_calls // 3))
 
-    `agent_ids` are the archive agents `call_agent` and `route` may name (those operators are left out
-    when there are fewer than one or two). `max_steps` and `text_chars` keep a small model's replies short;
-    with the default 3 steps the costliest reply (three debates of three) makes 21 model calls, under
-    `MAX_MODEL_CALLS`. `reflection` adds a leading "reflection" text (the self-review reply).
 
-    `first` names the operator the workflow must start with. The reply then has ``first`` (that step)
-    and ``then`` (the rest) instead of ``steps``; `parse_workflow` joins them. A small model left free
-    proposes its favourite composition again and again; a seeded rotation of first operators makes it
-    explore the operator set while it still chooses the parameters and the rest.
-    """
-    steps = [
-        _step(
-            "generate",
-            instruction=_text(text_chars),
-            role=_text(40),
-            temperature={"type": "number", "enum": [0.0, 0.5, 0.8, 1.0]},
-            samples={"type": "integer", "enum": [1, 3, 5]},
-        ),
-        _step("vote"),
-        _step("critique_revise", rounds={"type": "integer", "enum": [1, 2]}, critic_role=_text(40)),
-        _step(
-            "debate",
-            agents={"type": "integer", "enum": [2, 3]},
-            rounds={"type": "integer", "enum": [1]},
-            judge_role=_text(40),
-        ),
-        _step("step_back", instruction=_text(text_chars)),
-        _step("program", instruction=_text(text_chars)),
-        _step("verify", retries={"type": "integer", "enum": [1, 2]}),
-    ]
+def _all_steps(agent_ids: Sequence[str], text_chars: int, allowance: int) -> list[dict[str, Any]]:
+    """Every operator with the parameter values whose worst cost (model calls, counting the plain
+    answer a vote, critique or verify asks for first) is within `allowance`; an operator with no such
+    value is left out."""
+
+    def fit(values: list[int], cost: Callable[[int], int]) -> list[int]:
+        return [v for v in values if cost(v) <= allowance]
+
+    samples = fit([1, 3, 5], lambda n: n)
+    rounds = fit([1, 2], lambda r: 1 + 2 * r)
+    agents = fit([2, 3], lambda a: 2 * a + 1)
+    retries = fit([1, 2], lambda r: 1 + 2 * r)
+    steps: list[dict[str, Any]] = []
+    if samples:
+        steps.append(
+            _step(
+                "generate",
+                instruction=_text(text_chars),
+                role=_text(40),
+                temperature={"type": "number", "enum": [0.0, 0.5, 0.8, 1.0]},
+                samples={"type": "integer", "enum": samples},
+            )
+        )
+    steps.append(_step("vote"))
+    if rounds:
+        steps.append(
+            _step("critique_revise", rounds={"type": "integer", "enum": rounds}, critic_role=_text(40))
+        )
+    if agents:
+        steps.append(
+            _step(
+                "debate",
+                agents={"type": "integer", "enum": agents},
+                rounds={"type": "integer", "enum": [1]},
+                judge_role=_text(40),
+            )
+        )
+    steps.append(_step("step_back", instruction=_text(text_chars)))
+    if allowance >= 2:
+        steps.append(_step("program", instruction=_text(text_chars)))
+    if retries:
+        steps.append(_step("verify", retries={"type": "integer", "enum": retries}))
     ids = list(dict.fromkeys(agent_ids))
     if ids:
         steps.append(_step("call_agent", agent_id={"type": "string", "enum": ids}))
@@ -84,13 +92,55 @@ def workflow_schema(
             )
         )
     assert {s["properties"]["op"]["enum"][0] for s in steps} <= set(OPERATORS)
+    return steps
+
+
+def offered_operators(max_steps: int = 3, max_calls: int | None = None) -> list[str]:
+    """The operators `workflow_schema` offers under these limits (archive operators aside).
+
+    >>> "debate" in offered_operators(max_calls=6)
+    False
+    """
+    most = _most_steps(max_steps, max_calls)
+    allowance = 10**6 if max_calls is None else max_calls // most
+    return [s["properties"]["op"]["enum"][0] for s in _all_steps((), 1, allowance)]
+
+
+def workflow_schema(
+    agent_ids: Sequence[str] = (),
+    *,
+    max_steps: int = 3,
+    max_calls: int | None = None,
+    text_chars: int = 160,
+    reflection: bool = False,
+    first: str | None = None,
+) -> dict[str, Any]:
+    """A JSON schema for `{thought, name, steps}` whose every instance is a valid `WorkflowSpec`.
+
+    `agent_ids` are the archive agents `call_agent` and `route` may name (those operators are left out
+    when there are fewer than one or two). `max_steps` and `text_chars` keep a small model's replies short;
+    with the default 3 steps the costliest reply (three debates of three) makes 21 model calls, under
+    `MAX_MODEL_CALLS`. `max_calls` bounds that worst case further: the steps shrink so that each may
+    still cost three calls, and only parameter values within each step's share stay on offer (e.g. 6:
+    two steps, no debate, at most three samples). `reflection` adds a leading "reflection" text (the
+    self-review reply).
+
+    `first` names the operator the workflow must start with. The reply then has ``first`` (that step)
+    and ``then`` (the rest) instead of ``steps``; `parse_workflow` joins them. A small model left free
+    proposes its favourite composition again and again; a seeded rotation of first operators makes it
+    explore the operator set while it still chooses the parameters and the rest.
+    """
+    most = _most_steps(max_steps, max_calls)
+    allowance = 10**6 if max_calls is None else max_calls // most
+    steps = _all_steps(agent_ids, text_chars, allowance)
     head = {"reflection": _text(300)} if reflection else {}
-    most = min(max_steps, MAX_STEPS)
     body: dict[str, Any] = {
         "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 1, "maxItems": most}
     }
     if first is not None:
-        (lead,) = [s for s in steps if s["properties"]["op"]["enum"] == [first]]
-        body = {"first": lead, "then": {"type": "array", "items": {"anyOf": steps}, "maxItems": most - 1}}
+        leads = [s for s in steps if s["properties"]["op"]["enum"] == [first]]
+        if not leads:
+            raise ValueError(f"operator {first!r} is not offered under these limits")
+        body = {"first": leads[0], "then": {"type": "array", "items": {"anyOf": steps}, "maxItems": most - 1}}
     props = {**head, "thought": _text(300), "name": _text(40), **body}
     return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}

@@ -101,6 +101,11 @@ def _reflect_usage(archive: Archive) -> set[str]:
     return {u.model for u in archive.usage() if u.role == "reflect"}
 
 
+def _switches(reflect: ReflectConfig) -> dict[str, object]:
+    """The ablation switches and the reflection model of a reflect section (the demo also sets limits)."""
+    return reflect.model_dump(include={"reflection", "manual", "contrastive", "monitor", "adjust", "model"})
+
+
 def _config(archive: Archive) -> SearchConfig:
     """The stored settings, read as a resumed run reads them (whatever shape they were stored in)."""
     return SearchConfig.model_validate(archive.config["search"])
@@ -109,7 +114,7 @@ def _config(archive: Archive) -> SearchConfig:
 def test_every_ablation_flag_changes_the_run(run: Runner, server: FakeOpenAIServer) -> None:
     with run("full") as full:
         config = _config(full)
-        assert config.reflect == ReflectConfig()  # everything on
+        assert _switches(config.reflect) == _switches(ReflectConfig())  # everything on
         assert full.reflections(), "every candidate is reflected on"
         assert full.rules("active"), "the manual has active rules"
         assert full.events("manual") and full.events("monitor")
@@ -119,20 +124,22 @@ def test_every_ablation_flag_changes_the_run(run: Runner, server: FakeOpenAIServ
         assert selections and all(p["mode"] == "complementary" for p in selections)
 
     with run("no-reflection", "--no-reflection") as ablated:
-        assert _config(ablated).reflect == ReflectConfig(reflection=False)
+        assert _switches(_config(ablated).reflect) == _switches(ReflectConfig(reflection=False))
         assert ablated.reflections() == [] and ablated.rules() == []
         assert ablated.events("monitor")  # the other components still run
 
     with run("no-manual-no-monitor", "--no-manual", "--no-monitor") as ablated:
         config = _config(ablated)
-        assert config.reflect == ReflectConfig(manual=False, monitor=False)
+        assert _switches(config.reflect) == _switches(ReflectConfig(manual=False, monitor=False))
         assert ablated.reflections()  # reflection still runs
         assert ablated.rules() == [] and ablated.events("manual") == []
         assert ablated.events("monitor") == []
 
     before = len(server.requests)
     with run("no-contrastive-reflect-model", "--no-contrastive", "--reflect-model", REFLECT_MODEL) as ablated:
-        assert _config(ablated).reflect == ReflectConfig(contrastive=False, model=REFLECT_MODEL)
+        assert _switches(_config(ablated).reflect) == _switches(
+            ReflectConfig(contrastive=False, model=REFLECT_MODEL)
+        )
         shown = [e.payload for e in ablated.events("manual")]
         assert shown and not any(p["contrast"] for p in shown)
         assert ablated.reflections() and ablated.rules("active")

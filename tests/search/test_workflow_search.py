@@ -274,3 +274,24 @@ def test_grammar_constrained_proposals_rotate_the_operator_they_start_with() -> 
     assert remote.first_operator(1, 0) is None
     assert remote.model_copy(update={"workflow_focus": True}).first_operator(1, 0) in FOCUS_OPERATORS
     assert local.model_copy(update={"proposals": "code"}).first_operator(1, 0) is None
+    # Under a tight call budget the rotation skips operators the grammar no longer offers.
+    cheap = local.model_copy(update={"workflow_max_calls": 6})
+    cheap_firsts = {cheap.first_operator(g, 0) for g in range(1, 20)}
+    assert "debate" not in cheap_firsts and len(cheap_firsts) == len(FOCUS_OPERATORS) - 1
+
+
+def test_ensemble_members_stay_within_the_call_budget() -> None:
+    from agentkit.search._ensembles import complementary_members
+
+    matrix = {
+        "best": {"q1": 1, "q2": 0, "q3": 0},
+        "pricey": {"q1": 0, "q2": 1, "q3": 1},
+        "cheap": {"q1": 0, "q2": 1, "q3": 0},
+        "plain": {"q1": 1, "q2": 0, "q3": 0},
+    }
+    ranking = ["best", "pricey", "cheap", "plain"]
+    costs = {"best": 1.0, "pricey": 7.0, "cheap": 2.0, "plain": 1.0}
+    assert complementary_members(matrix, ranking) == ["best", "pricey", "cheap"]
+    assert complementary_members(matrix, ranking, costs=costs, max_cost=5) == ["best", "cheap", "plain"]
+    assert complementary_members(matrix, ranking, costs=costs, max_cost=3) == ["best", "cheap"]
+    assert complementary_members(matrix, ranking, costs=costs, max_cost=0.5) == []

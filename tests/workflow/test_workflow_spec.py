@@ -160,3 +160,29 @@ def test_a_grammar_told_the_first_operator_only_allows_workflows_starting_with_i
         spec = parse_workflow(json.dumps(data))
         assert spec.steps[0].op == first and len(spec.steps) <= 3
         assert workflow_problems(spec, {"a0001", "a0002"}) == []
+
+
+@pytest.mark.parametrize("max_calls", [2, 3, 6, 9, 12])
+def test_a_grammar_under_a_call_budget_only_allows_workflows_within_it(max_calls: int) -> None:
+    schema = workflow_schema(("a0001", "a0002"), max_calls=max_calls)
+    rng = random.Random(max_calls)
+    worst = 0
+    for _ in range(400):
+        spec = parse_workflow(json.dumps(_instance(schema, rng)))
+        worst = max(worst, model_calls(spec))
+        assert workflow_problems(spec, {"a0001", "a0002"}, max_calls=max_calls) == []
+    assert 1 < worst <= max_calls
+    # The default budget still offers every operator; a small one drops the costliest.
+    assert (
+        "debate"
+        not in {s["properties"]["op"]["enum"][0] for s in schema["properties"]["steps"]["items"]["anyOf"]}
+        or max_calls >= 15
+    )
+
+
+def test_the_call_budget_is_a_static_check_with_its_own_number() -> None:
+    spec = WorkflowSpec(name="sc", steps=[Generate(samples=5), Vote()])
+    assert workflow_problems(spec, set()) == []
+    assert workflow_problems(spec, set(), max_calls=4) == [
+        "the workflow makes up to 5 model calls per question; keep it at 4 or fewer"
+    ]
