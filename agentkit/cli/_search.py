@@ -322,7 +322,14 @@ def demo_config() -> SearchConfig:
             "concurrency": 1,
             "prompt": {"max_tokens": 1800, "code_chars": 600, "manual_chars": 800, "failures": 1},
             "sandbox": {"wall_time_s": 300.0, "workers": 2},
-            "reflect": {"max_tokens": 300},
+            # Reflection prompts are mostly prompt tokens, which a CPU reads slowly: show less of each.
+            "reflect": {
+                "max_tokens": 300,
+                "code_chars": 800,
+                "example_chars": 200,
+                "trace_chars": 300,
+                "examples_per_reflection": 2,
+            },
         }
     )
 
