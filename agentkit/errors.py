@@ -44,6 +44,26 @@ class ProviderError(LLMError):
 _INFRASTRUCTURE_STATUSES = frozenset({401, 402, 403, 404, 408, 409, 425, 429})
 
 
+class ProviderAuthError(AgentkitError):
+    """The provider refused the credentials (HTTP 401 or 403): nothing will change until the key does.
+
+    Deliberately not an `LLMError`: code that tolerates a failed model call and goes on (a meta agent's
+    proposal, a reflection, an agent's own ``try``) must not tolerate this one. It is not retried, a
+    client answers every further call to the same model with it without sending anything, and the
+    evaluator raises it on the host whatever agent code did with its failed call, so a command stops at
+    once instead of recording every example as unscored. `model` names the model, `key_variable` the
+    environment variable the key came from when that is known (else None), `status` the HTTP status.
+    """
+
+    def __init__(
+        self, message: str, *, model: str, status: int | None, key_variable: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.model = model
+        self.status = status
+        self.key_variable = key_variable
+
+
 class BudgetExceeded(LLMError):
     """The next call would cross the hard budget. Raised *before* the call is sent.
 
@@ -116,3 +136,12 @@ class RunLocked(ArchiveError):
 
 class SearchError(AgentkitError):
     """Meta Agent Search cannot continue."""
+
+
+class ManualSourceError(ConfigError):
+    """The run named to carry its rule manual over (``--manual-from RUN``) cannot give one: it is not a
+    run directory, or it has no active rules. `run_dir` is the directory named."""
+
+    def __init__(self, message: str, *, run_dir: str) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir

@@ -18,7 +18,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from agentkit.errors import AgentkitError
+from agentkit.errors import AgentkitError, ProviderAuthError
 from agentkit.records import LLMCallTrace, clip
 from agentkit.sandbox import llm_error_reply
 
@@ -45,6 +45,9 @@ class ExampleCalls:
         self.cost_usd: float | None = 0.0
         self.provider_error: str | None = None
         """Why a model call of this example failed because of the provider (None while none did)."""
+        self.auth_error: ProviderAuthError | None = None
+        """The provider refused the credentials on a call of this example: the evaluator raises it
+        once the example ends, whatever agent code made of the failed call."""
         self._retrying: dict[int, str] = {}
         self._stalled: str | None = None
         self._next_call = 0
@@ -116,6 +119,8 @@ class ExampleCalls:
                     on_retry=on_retry,
                 )
         except AgentkitError as exc:  # BudgetExceeded among them: agent code sees kind "budget"
+            if isinstance(exc, ProviderAuthError) and self.auth_error is None:
+                self.auth_error = exc
             reply = llm_error_reply(exc)
             if reply["error_kind"] == "provider" and self.provider_error is None:
                 self.provider_error = reply["error"]

@@ -30,7 +30,9 @@ async def evaluate_one(
     runner: AgentRunner,
     trace_chars: int = 2000,
 ) -> ExampleResult:
-    """Run the agent on one example and score its answer. Never raises for agent failures."""
+    """Run the agent on one example and score its answer. Never raises for agent failures; raises
+    ProviderAuthError when the provider refused the credentials on one of its calls (the command stops:
+    no example can be scored until the key is fixed), even if agent code caught the failed call."""
     calls = ExampleCalls(client, model, trace_chars=trace_chars)
     started = time.perf_counter()
     try:
@@ -39,6 +41,8 @@ async def evaluate_one(
     except Exception as exc:  # a runner bug must not sink the whole evaluation
         answer, error = None, AgentFailure(kind="sandbox", message=f"{type(exc).__name__}: {exc}")
     latency = time.perf_counter() - started
+    if calls.auth_error is not None:
+        raise calls.auth_error
     trouble = calls.provider_trouble()
     if error is not None and error.kind == "provider" and calls.provider_error is None:
         error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)  # forged
@@ -91,7 +95,15 @@ async def _run_batch(
             on_result(result)
         return result
 
-    return list(await asyncio.gather(*(one(e) for e in examples)))
+    tasks = [asyncio.ensure_future(one(e)) for e in examples]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        # ProviderAuthError (or a cancellation): the other examples stop too, before it goes up.
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def evaluate_agent(

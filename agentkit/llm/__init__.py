@@ -16,7 +16,7 @@ command before it runs when a model's provider needs a key that is not set.
 
 from __future__ import annotations
 
-from agentkit.errors import BudgetExceeded, LLMError, ProviderError, StructuredOutputError
+from agentkit.errors import BudgetExceeded, LLMError, ProviderAuthError, ProviderError, StructuredOutputError
 from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig, resolve_model
 from agentkit.llm._keys import check_keys
@@ -35,6 +35,7 @@ __all__ = [
     "LLMClient",
     "LLMError",
     "ModelConfig",
+    "ProviderAuthError",
     "ProviderError",
     "StructuredCompletion",
     "StructuredOutputError",

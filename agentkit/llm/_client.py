@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from agentkit.errors import BudgetExceeded, ProviderError, StructuredOutputError
+from agentkit.errors import BudgetExceeded, ProviderAuthError, ProviderError, StructuredOutputError
 from agentkit.llm import _litellm, _prices
 from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
@@ -63,6 +63,8 @@ class LLMClient:
         self._ledger = Ledger(budget)
         self._http = SessionPool()
         self._listeners: list[CallListener] = list(listeners or [])
+        # (model, api_base) whose provider refused the credentials: later calls get the same error unsent.
+        self._refused: dict[tuple[str, str | None], ProviderAuthError] = {}
 
     def add_listener(self, listener: CallListener) -> None:
         """Call `listener` with a `CallRecord` after every call of this client, until removed."""
@@ -122,8 +124,10 @@ class LLMClient:
         `sample_index` tells repeated samples of the same request apart in the cache. `on_retry` is
         called with the reason each time an attempt failed and is retried (the evaluator uses it to
         tell a provider's trouble from the agent's).
-        Raises BudgetExceeded (nothing sent) or ProviderError (after retries); ConfigError (nothing
-        sent, not even a cached reply) when the budget has a dollar limit and `model` has no known price.
+        Raises BudgetExceeded (nothing sent) or ProviderError (after retries); ProviderAuthError when
+        the provider refused the credentials (not retried; every later call of this client to the same
+        model gets it too, unsent); ConfigError (nothing sent, not even a cached reply) when the budget
+        has a dollar limit and `model` has no known price.
         """
         _check_messages(messages)
         if self.budget is not None and self.budget.max_cost_usd is not None:
@@ -160,6 +164,10 @@ class LLMClient:
                     sample_index=sample_index,
                 )
 
+        refused = self._refused.get((model.model, model.api_base))
+        if refused is not None:
+            self._heard(CallRecord(model=model.model, role=role, error=refused))
+            raise refused
         await _litellm.ensure_litellm()
         tokens, cost = worst_case(model, messages, limit)
         try:
@@ -178,6 +186,8 @@ class LLMClient:
             cost_usd = _prices.cost_of(model, reply)  # the embedded model's is known, and zero
         except BaseException as exc:
             failure = exc
+            if isinstance(exc, ProviderAuthError):
+                self._refused[(model.model, model.api_base)] = exc
             raise
         finally:
             self._ledger.settle(

@@ -8,10 +8,14 @@ config that carries its own key), so ``agentkit --help`` never pays for it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from agentkit.errors import ConfigError
-from agentkit.llm._config import LOCAL_MODEL, ModelConfig
+from agentkit.llm._config import _DEFAULTS_BY_KEY, LOCAL_MODEL, ModelConfig
+
+# The variable each provider of the defaults reads its key from (provider prefix -> variable).
+_KEY_OF_PROVIDER = {model.split("/", 1)[0]: key for key, model in _DEFAULTS_BY_KEY}
 
 
 def missing_keys(model: ModelConfig) -> list[str]:
@@ -35,6 +39,18 @@ def missing_keys(model: ModelConfig) -> list[str]:
     if not names or not all(k.endswith(("_API_KEY", "_TOKEN")) for k in names):
         return []
     return names
+
+
+def key_variable(model: ModelConfig) -> str | None:
+    """The environment variable `model`'s key comes from, when that is known: None for the embedded
+    model, a config given a key of its own (one that is not that variable's value), and providers
+    outside agentkit's defaults."""
+    variable = _KEY_OF_PROVIDER.get(model.model.split("/", 1)[0])
+    if model.model == LOCAL_MODEL or variable is None:
+        return None
+    if model.api_key is None or model.api_key == os.environ.get(variable):
+        return variable
+    return None
 
 
 def check_keys(models: Sequence[ModelConfig]) -> None:

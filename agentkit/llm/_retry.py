@@ -16,8 +16,9 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from agentkit.errors import ProviderError
+from agentkit.errors import ProviderAuthError, ProviderError
 from agentkit.llm._config import ModelConfig
+from agentkit.llm._keys import key_variable
 from agentkit.llm._litellm import classify_error
 
 T = TypeVar("T")
@@ -73,6 +74,23 @@ def _policy(config: ModelConfig, on_retry: RetryListener | None = None) -> Async
     )
 
 
+AUTH_STATUSES = frozenset({401, 403})
+"""Statuses by which a provider refuses the credentials: final, and a reason to stop the command."""
+
+
+def auth_error(config: ModelConfig, status: int | None, detail: str) -> ProviderAuthError:
+    """The error (and its one-line message) for credentials `config`'s provider refused."""
+    variable = key_variable(config)
+    where = f"check {variable}" if variable else "check the key this model is given"
+    return ProviderAuthError(
+        f"{config.model}: the provider refused the credentials (HTTP {status}: {detail}); {where} and run "
+        f"again. Nothing was scored.",
+        model=config.model,
+        status=status,
+        key_variable=variable,
+    )
+
+
 class AttemptCounter:
     """Requests sent so far for one call (readable even when the call is cancelled)."""
 
@@ -89,8 +107,9 @@ async def call_with_retries(
     """Run `attempt` until it succeeds or the policy gives up; `counter` counts the attempts and
     `on_retry` hears why each failed attempt that is retried failed.
 
-    Raises ProviderError (with `status` and `attempts`) for a failure that will not change or when
-    retries run out. Errors that are not the provider's (cancellation, our own bugs) pass through.
+    Raises ProviderAuthError at once when the provider refuses the credentials (401, 403), else
+    ProviderError (with `status` and `attempts`) for a failure that will not change or when retries
+    run out. Errors that are not the provider's (cancellation, our own bugs) pass through.
     """
     tally = counter if counter is not None else AttemptCounter()
     first = tally.value
@@ -106,6 +125,8 @@ async def call_with_retries(
         info = classify_error(exc)
         if not info.provider:
             raise
+        if info.status in AUTH_STATUSES:
+            raise auth_error(config, info.status, info.message) from exc
         verdict = "gave up" if info.retryable else "not retried"
         raise ProviderError(
             f"{config.model}: {info.message} ({verdict} after {attempts} attempt{'s' * (attempts != 1)})",

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from agentkit.errors import BudgetExceeded, LocalModelUnavailable, ProviderError
+from agentkit.errors import BudgetExceeded, LocalModelUnavailable, ProviderAuthError, ProviderError
 from agentkit.records import AgentFailure
 
 LLMHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -22,11 +22,14 @@ def llm_error_reply(exc: BaseException) -> dict[str, str]:
     call (`BudgetExceeded`); "provider" when the provider or the way to it failed (a `ProviderError`
     that is `infrastructure`: authentication, quota, rate limits or server errors after retries,
     transport failures, timeouts; or the embedded model could not start), which leaves the example
-    unscored; else "llm" (the provider refused the request as the agent built it).
+    unscored (a `ProviderAuthError` too: the host then stops the whole evaluation, whatever agent code
+    does with the error); else "llm" (the provider refused the request as the agent built it).
     """
     if isinstance(exc, BudgetExceeded):
         kind = "budget"
-    elif isinstance(exc, LocalModelUnavailable) or (isinstance(exc, ProviderError) and exc.infrastructure):
+    elif isinstance(exc, (LocalModelUnavailable, ProviderAuthError)) or (
+        isinstance(exc, ProviderError) and exc.infrastructure
+    ):
         kind = "provider"
     else:
         kind = "llm"

@@ -3,9 +3,9 @@
 The search owns this protocol (`SearchHooks`); components implement it (`agentkit.reflect.ReflectHooks`)
 and the search never imports them. The search calls its hooks only through `HookDispatcher`, which
 applies the one failure policy: a hook that fails is logged as a ``hook_error`` event and never stops
-the search; `BudgetExceeded` (and cancellation) pass through, so the search stops cleanly. Hooks need
-no error handling of their own for that. The default, `NoHooks`, does nothing, so the search runs on
-its own and an ablation is just "no hooks".
+the search; `BudgetExceeded`, `ProviderAuthError` (and cancellation) pass through, so the search stops
+cleanly. Hooks need no error handling of their own for that. The default, `NoHooks`, does nothing, so
+the search runs on its own and an ablation is just "no hooks".
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from agentkit.errors import BudgetExceeded
+from agentkit.errors import BudgetExceeded, ProviderAuthError
 from agentkit.records import clip
 
 if TYPE_CHECKING:
@@ -126,7 +126,8 @@ class HookDispatcher:
     Each method calls the same hook of `hooks` with `ctx`. When a hook raises, the error is logged as
     a ``hook_error`` event (which hooks, where, the error and its traceback) and the search goes on as
     if the hook had changed nothing (settings unchanged, no manual). `BudgetExceeded` passes through
-    (the search turns it into a clean stop), and so does everything that is not an `Exception`
+    (the search turns it into a clean stop), `ProviderAuthError` too (no model call can succeed until
+    the key is fixed), and so does everything that is not an `Exception`
     (cancellation, Ctrl-C)."""
 
     def __init__(self, hooks: SearchHooks, ctx: SearchContext) -> None:
@@ -146,7 +147,7 @@ class HookDispatcher:
         """The guidance the hooks show the meta agent in `generation` ("" when a hook fails)."""
         try:
             return str(self.hooks.manual_text(self.ctx, generation))
-        except BudgetExceeded:
+        except (BudgetExceeded, ProviderAuthError):
             raise
         except Exception as exc:
             self.failed("manual_text", generation, exc)
@@ -170,7 +171,7 @@ class HookDispatcher:
     async def _guarded(self, where: str, generation: int, fallback: T, call: Callable[[], Awaitable[T]]) -> T:
         try:
             return await call()
-        except BudgetExceeded:
+        except (BudgetExceeded, ProviderAuthError):
             raise
         except Exception as exc:
             self.failed(where, generation, exc)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentkit.errors import ProviderError
+from agentkit.errors import ProviderAuthError, ProviderError
 from agentkit.evaluate import Session, evaluate_agent
 from agentkit.evaluate._summary import summarize
 from agentkit.records import CODE_FAILURE_KINDS, FAILURE_KINDS, AgentFailure, ExampleResult
@@ -133,7 +133,7 @@ async def test_examples_the_provider_fails_are_unscored(
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
-async def test_authentication_failure_is_unscored_and_a_bad_request_is_the_agents(
+async def test_a_quota_failure_is_unscored_and_a_bad_request_is_the_agents(
     arithmetic_server: FakeOpenAIServer, cache_dir: Path, isolation: str
 ) -> None:
     task = load_task("gen/arithmetic")
@@ -145,16 +145,42 @@ async def test_authentication_failure_is_unscored_and_a_bad_request_is_the_agent
         cache_dir=cache_dir,
         workers=1,
     ) as s:
-        server.inject(Fault.status(401), Fault.status(422))
-        auth = await evaluate_agent(
+        server.inject(Fault.status(402), Fault.status(422))
+        quota = await evaluate_agent(
             COT, task.examples[:1], task, client=s.client, model=s.model, runner=s.runner
         )
         bad = await evaluate_agent(
             COT, task.examples[:1], task, client=s.client, model=s.model, runner=s.runner
         )
-    assert auth.results[0].unscored and auth.results[0].error.kind == "provider"  # type: ignore[union-attr]
+    assert quota.results[0].unscored and quota.results[0].error.kind == "provider"  # type: ignore[union-attr]
     assert not bad.results[0].unscored and bad.results[0].error.kind == "llm"  # type: ignore[union-attr]
     assert bad.summary.accuracy.mean == 0.0 and bad.summary.unscored == 0
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+@pytest.mark.parametrize("agent", [COT, CATCHES], ids=["lets-it-out", "catches-it"])
+async def test_refused_credentials_stop_the_evaluation_whatever_the_agent_does(
+    arithmetic_server: FakeOpenAIServer, cache_dir: Path, isolation: str, agent: str
+) -> None:
+    task = load_task("gen/arithmetic")
+    stored: list[ExampleResult] = []
+    arithmetic_server.set_down(Fault.status(401))
+    async with Session.open(
+        _fast(arithmetic_server),
+        isolation=isolation,  # type: ignore[arg-type]
+        cache=False,
+        cache_dir=cache_dir,
+        workers=2,
+    ) as s:
+        with pytest.raises(ProviderAuthError) as info:
+            await evaluate_agent(
+                agent, task.examples[:6], task, client=s.client, model=s.model, runner=s.runner,
+                concurrency=2, on_result=stored.append,
+            )  # fmt: skip
+    assert info.value.status == 401 and s.model.model in str(info.value)
+    assert stored == []  # no example was recorded, not even as unscored
+    # The two examples in flight at once asked once each; the four others were never started or refused unsent.
+    assert len(arithmetic_server.requests) <= 2
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)

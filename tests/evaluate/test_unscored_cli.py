@@ -80,6 +80,34 @@ def test_eval_with_the_provider_down_exits_non_zero_then_a_rerun_finishes(
     assert payload["accuracy"] == 1.0 and payload["unscored"] == 0
 
 
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_stop_eval_at_once_with_one_message(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path, status: int
+) -> None:
+    arithmetic_server.set_down(Fault.status(status))
+    out = _eval(arithmetic_server, tmp_path, "--concurrency", "2")
+    assert out.returncode not in (0, UNSCORED_EXIT), out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert "openai/fake" in lines[0] and str(status) in lines[0] and "credentials" in lines[0]
+    assert out.stdout.strip() == ""  # no results table
+    assert "unscored" not in out.stderr
+    assert len(arithmetic_server.requests) <= 2  # not retried; later calls refused without asking
+
+
+def test_refused_credentials_stop_bench_and_nothing_is_stored(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    arithmetic_server.set_down(Fault.status(401))
+    out = _agentkit(
+        "bench", "--task", "gen/arithmetic", "--agents", "cot,step_back", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--limit", "4", "--out", str(tmp_path / "bench"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode not in (0, UNSCORED_EXIT) and "credentials" in out.stderr, out.stderr
+    assert not (tmp_path / "bench").exists()
+
+
 def test_eval_scores_what_it_can_and_reports_the_rest(
     arithmetic_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
@@ -107,7 +135,7 @@ def test_eval_scores_what_it_can_and_reports_the_rest(
 def test_bench_with_examples_unscored_exits_non_zero(
     arithmetic_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    arithmetic_server.inject(*[Fault.status(401)] * 2)
+    arithmetic_server.inject(*[Fault.status(402)] * 2)
     out = _agentkit(
         "bench", "--task", "gen/arithmetic", "--agents", "cot", "--model", "openai/fake",
         "--api-base", arithmetic_server.base_url, "--limit", "4", "--concurrency", "1",
@@ -115,7 +143,7 @@ def test_bench_with_examples_unscored_exits_non_zero(
         cwd=tmp_path,
     )  # fmt: skip
     assert out.returncode == UNSCORED_EXIT, out.stderr
-    assert "2 of 4 example(s) left unscored" in out.stderr and "401" in out.stderr
+    assert "2 of 4 example(s) left unscored" in out.stderr and "402" in out.stderr
     saved = json.loads((tmp_path / "bench" / "results.json").read_text())
     assert saved["agents"][0]["unscored"] == 2 and saved["agents"][0]["accuracy"] == 1.0
 
@@ -134,7 +162,7 @@ def test_a_missing_key_stops_search_before_the_run_exists(tmp_path: Path) -> Non
 def test_bench_over_tasks_with_examples_unscored_exits_non_zero(
     arithmetic_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    arithmetic_server.inject(*[Fault.status(401)] * 2)
+    arithmetic_server.inject(*[Fault.status(402)] * 2)
     out = _agentkit(
         "bench", "--tasks", "gen/arithmetic", "--agents", "cot", "--model", "openai/fake",
         "--api-base", arithmetic_server.base_url, "--limit", "4", "--concurrency", "1",
@@ -155,7 +183,7 @@ async def test_bench_compares_agents_on_the_examples_both_have_scores_for(
     task = load_task("gen/arithmetic")
     model = model_config_for(arithmetic_server, timeout_s=5.0, retry_for_s=0.5, retry_base_s=0.01)
     async with Session.open(model, isolation="trusted", cache=False, workers=1) as s:
-        arithmetic_server.inject(Fault.status(401))
+        arithmetic_server.inject(Fault.status(402))
         table = await bench(
             [resolve_agent("cot"), resolve_agent("step_back")], [task], limit=6, concurrency=1,
             client=s.client, model=s.model, runner=s.runner,

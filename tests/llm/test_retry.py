@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from agentkit.llm import LLMClient, ModelConfig, ProviderError
+from agentkit.llm import LLMClient, LLMError, ModelConfig, ProviderAuthError, ProviderError
 from agentkit.llm._litellm import parse_retry_after
 from agentkit.llm._retry import backoff_s
 from agentkit.testing import FakeOpenAIServer, Fault
@@ -59,7 +59,7 @@ async def test_400_fails_at_once(server: FakeOpenAIServer, fast: ModelConfig, un
     assert uncached.usage().total.errors == 1
 
 
-@pytest.mark.parametrize("status", [401, 403, 404, 422])
+@pytest.mark.parametrize("status", [402, 404, 422])
 async def test_other_4xx_are_not_retried(
     server: FakeOpenAIServer, fast: ModelConfig, uncached: LLMClient, status: int
 ) -> None:
@@ -68,6 +68,30 @@ async def test_other_4xx_are_not_retried(
         await uncached.complete(USER, fast)
     assert info.value.attempts == 1
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_refused_credentials_stop_at_once_and_later_calls_are_not_sent(
+    server: FakeOpenAIServer, fast: ModelConfig, uncached: LLMClient, status: int
+) -> None:
+    server.set_down(Fault.status(status))
+    with pytest.raises(ProviderAuthError) as info:
+        await uncached.complete(USER, fast)
+    assert info.value.status == status and info.value.model == fast.model
+    assert fast.model in str(info.value) and str(status) in str(info.value)
+    assert not isinstance(info.value, LLMError)  # code that tolerates a failed call must not tolerate this
+    assert len(server.requests) == 1
+    with pytest.raises(ProviderAuthError):
+        await uncached.complete([{"role": "user", "content": "another question"}], fast)
+    assert len(server.requests) == 1  # refused again without asking
+
+
+def test_the_key_variable_is_named_when_known() -> None:
+    from agentkit.llm._retry import auth_error
+
+    error = auth_error(ModelConfig(model="anthropic/claude-haiku-4-5"), 401, "invalid x-api-key")
+    assert error.key_variable == "ANTHROPIC_API_KEY" and "ANTHROPIC_API_KEY" in str(error)
+    assert auth_error(ModelConfig(model="openai/x", api_key="k"), 401, "no").key_variable is None
 
 
 @pytest.mark.parametrize(

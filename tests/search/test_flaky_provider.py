@@ -20,6 +20,7 @@ import pytest
 from search_scripted import AgentWorld, ScriptedMeta, hashed_meta_reply, responder
 
 from agentkit.archive import Archive
+from agentkit.errors import ProviderAuthError
 from agentkit.search import SearchConfig, _scoring, run_search
 from agentkit.testing import FakeOpenAIServer, Fault
 
@@ -133,6 +134,23 @@ async def test_an_outage_pauses_the_search_and_no_example_is_scored_0(
     with Archive.open(tmp_path / "outage") as archive:
         paused = archive.events("unscored")
     assert paused, "the outage should have left examples unscored for a while"
+
+
+async def test_refused_credentials_stop_the_search_within_seconds(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    server.set_down(Fault.status(401))
+    started = time.monotonic()
+    with pytest.raises(ProviderAuthError) as info:
+        await run_search(_config(server), tmp_path / "run")
+    elapsed = time.monotonic() - started
+    assert "openai/fake-agent" in str(info.value) and "401" in str(info.value)
+    assert elapsed < 60, elapsed  # not the ~13 minutes of pauses kept for an outage
+    assert len(server.requests) <= 4  # one per example in flight, none retried
+    with Archive.open(tmp_path / "run") as archive:
+        assert not archive.events(_scoring.UNSCORED)
+        for agent in archive.agents():
+            assert agent.status == "proposed" and not archive.results(agent.id, "search")
 
 
 def _command(server: FakeOpenAIServer, run_dir: Path, *extra: str) -> list[str]:

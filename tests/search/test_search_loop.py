@@ -224,8 +224,9 @@ async def test_a_failed_meta_call_is_recorded_and_the_search_goes_on(
     tmp_path: Path, server: tuple[FakeOpenAIServer, ScriptedMeta]
 ) -> None:
     srv, _ = server
-    # No seeds: the first request is the first proposal, and the provider refuses it for good.
-    srv.inject(Fault.status(401))
+    # No seeds: the first request is the first proposal, and the provider refuses it for good (402: no
+    # quota left for this request; refused credentials would stop the search instead).
+    srv.inject(Fault.status(402))
     config = base_config(srv, seeds=[], generations=1, top_k=1)
     outcome = await run_search(config, tmp_path / "run")
     assert outcome.status == "finished", outcome.reason
