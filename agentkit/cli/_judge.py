@@ -53,10 +53,12 @@ def attach_judge(
     if judge_model is None:
         raise ConfigError(f"{task.name} is scored by an LLM judge: give --judge-model MODEL")
     from agentkit.llm import resolve_model
+    from agentkit.llm._keys import check_keys
     from agentkit.llm._prices import check_budget
 
     judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
     check_budget(budget, [judge.model])
+    check_keys([judge.model])  # a key the judge's provider needs and that is not set: stop now
     return with_judge(task, judge)
 
 
@@ -80,6 +82,7 @@ async def _check(
     from agentkit.evaluate._judge import CHECK_RUBRIC, JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
     from agentkit.llm import resolve_model
+    from agentkit.llm._keys import check_keys
     from agentkit.llm._prices import check_budget
 
     task = load_gold_task(task_name, data_dir)
@@ -87,6 +90,7 @@ async def _check(
     spec = resolve_agent_ref(agent)
     judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
     check_budget(budget, [judge.model])
+    check_keys([resolve_model(model, **model_overrides), judge.model])  # a key that is not set: stop now
     judged_task = task.model_copy(update={"scorer_name": JUDGE_SCORER, "rubric": CHECK_RUBRIC})
     async with Session.open(
         resolve_model(model, **model_overrides),

@@ -121,6 +121,19 @@ def model_configs(config: SearchConfig) -> tuple[ModelConfig, ModelConfig]:
     return agent, meta
 
 
+def needed_models(config: SearchConfig) -> list[ModelConfig]:
+    """Every model a run calls, for the key check before it starts: the agent and meta models, and the
+    reflection model when reflection or the manual is on and it is not the meta model."""
+    from agentkit.llm import resolve_model
+
+    models = list(model_configs(config))
+    reflect = config.reflect
+    if reflect.model is not None and (reflect.reflection or reflect.manual):
+        base = {"api_base": config.api_base} if config.api_base else {}
+        models.append(resolve_model(reflect.model, **base))
+    return models
+
+
 async def _warm_up() -> None:
     """Load the model library before any agent runs: its import takes seconds, and an agent's wall-time
     limit should not pay for it on the first example."""
@@ -276,7 +289,7 @@ async def run_search(
         # start that failed could be neither resumed (settings are fixed) nor started over (it exists).
         loaded = load_search_task(config)
         load_seeds(config.seeds)
-        check_keys(model_configs(config))  # a provider key that is not set: refused here, one message
+        check_keys(needed_models(config))  # a provider key that is not set: refused here, one message
     archive, config = _open_archive(None if resume else config, run_dir, overrides)
     try:
         if hooks is None and hook_factory is not None:
@@ -293,7 +306,7 @@ async def run_search(
             )
         spent = _spent(archive)
         agent_model, meta_model = model_configs(config)
-        check_keys([agent_model, meta_model])
+        check_keys(needed_models(config))
         own_client = client is None
         if client is None:
             client = LLMClient(
