@@ -31,6 +31,11 @@ async def run_search(
     `resume=True` continue the one there (its stored settings, with the allowed `overrides` such as
     more generations or a larger budget).
 
+    With ``reflect.manual_from`` (``--manual-from RUN``) a new run starts from that run's active rules:
+    the run is checked here, before the new run directory exists (`agentkit.errors.ManualSourceError`
+    when it is no run or has no active rule), and the rules are imported once, before the first
+    generation (`agentkit.reflect.import_manual`); a resumed run never imports again.
+
     Reflection, the rule manual, contrastive pairs and the monitor are on unless the config switches
     them off: ablations are explicit settings, as on the command line (``--no-reflection`` is
     ``reflection=False``, ``--no-manual`` is ``manual=False``, ``--no-contrastive`` / ``--no-monitor``
@@ -47,6 +52,8 @@ async def run_search(
     from agentkit.reflect import search_hooks
     from agentkit.search import run_search as run_engine
 
+    if config is not None and not resume and config.reflect.manual_from:
+        _check_manual_source(config)
     return await run_engine(
         config,
         run_dir,
@@ -56,3 +63,15 @@ async def run_search(
         progress=progress,
         client=client,
     )
+
+
+def _check_manual_source(config: SearchConfig) -> None:
+    """Refuse a ``reflect.manual_from`` that cannot be used: ManualSourceError (no run, no active rule)
+    or ConfigError (the manual is off). The setting is stored as given, so that repeating the command
+    with ``--resume`` gives the same value; the import records the resolved directory."""
+    from agentkit.errors import ConfigError
+    from agentkit.reflect import read_manual_source
+
+    if not config.reflect.manual:
+        raise ConfigError("--manual-from starts the rule manual from another run: it needs the manual on")
+    read_manual_source(str(config.reflect.manual_from))

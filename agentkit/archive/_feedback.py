@@ -19,6 +19,7 @@ from agentkit.archive._models import (
     ReviewRecord,
     RuleEventRecord,
     RuleEvidence,
+    RuleOrigin,
     RuleRecord,
     RuleStatus,
     RuleType,
@@ -27,7 +28,14 @@ from agentkit.errors import ArchiveError
 
 
 def _rule_from_row(row: sqlite3.Row) -> RuleRecord:
-    return RuleRecord.model_validate({**dict(row), "evidence": json.loads(row["evidence"])})
+    origin = row["imported_from"]
+    return RuleRecord.model_validate(
+        {
+            **dict(row),
+            "evidence": json.loads(row["evidence"]),
+            "imported_from": json.loads(origin) if origin else None,
+        }
+    )
 
 
 class FeedbackStore:
@@ -134,17 +142,21 @@ class FeedbackStore:
         status: RuleStatus = "candidate",
         evidence: Iterable[RuleEvidence] = (),
         rule_id: str | None = None,
+        imported_from: RuleOrigin | None = None,
     ) -> RuleRecord:
-        """Write a new rule (id `r001`, ... unless given) and log a `write` rule event."""
+        """Write a new rule (id `r001`, ... unless given) and log a `write` rule event; `imported_from`
+        marks a rule carried over from another run's manual."""
         check_choice(type, RULE_TYPES, "rule type")
         check_choice(status, RULE_STATUSES, "rule status")
         items = [e.model_dump(mode="json") for e in evidence]
+        origin = imported_from.model_dump(mode="json") if imported_from is not None else None
         now = utc_now()
         with self._db.write() as conn:
             seq, rule_id = allocate_id(conn, "rules", prefix="r", width=3, given=rule_id, what="a rule")
             conn.execute(
                 "INSERT INTO rules (seq, id, type, scope, text, example, status, created_gen,"
-                " last_confirmed_gen, evidence, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " last_confirmed_gen, evidence, imported_from, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     seq,
                     rule_id,
@@ -156,10 +168,11 @@ class FeedbackStore:
                     generation,
                     generation,
                     dump_json(items, what="rule evidence"),
+                    None if origin is None else dump_json(origin, what="rule origin"),
                     now,
                 ),
             )
-            payload = {
+            payload: dict[str, Any] = {
                 "type": type,
                 "scope": scope,
                 "text": text,
@@ -167,6 +180,8 @@ class FeedbackStore:
                 "status": status,
                 "evidence": items,
             }
+            if origin is not None:
+                payload["imported_from"] = origin
             _rule_event(conn, rule_id, generation, "write", payload)
             return self._rule(conn, rule_id)
 

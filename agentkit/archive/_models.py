@@ -140,6 +140,19 @@ class RuleEvidence(BaseModel):
     """Free text: what was seen."""
 
 
+class RuleOrigin(BaseModel):
+    """Where a rule carried over from another run's manual came from (``--manual-from RUN``)."""
+
+    run_dir: str
+    """The run directory it was imported from (as resolved when it was imported)."""
+    rule_id: str
+    """Its id in that run."""
+    created_gen: int
+    """The generation of that run in which it was written."""
+    lift: float | None = None
+    """Its measured lift in that run when it was imported (shown minus hidden mean gain), if measured."""
+
+
 class RuleRecord(BaseModel):
     """A rule of the manual the meta agent reads, with its evidence and measured lift."""
 
@@ -170,6 +183,9 @@ class RuleRecord(BaseModel):
     its main parent on the same questions; runs before that recorded its mean score)."""
     hidden_score_sum: float = 0.0
     """Sum of those candidates' scores while hidden (see `shown_score_sum`)."""
+    imported_from: RuleOrigin | None = None
+    """For a rule carried over from another run's manual: that run and the rule's id there (None for the
+    run's own rules). An imported rule is measured, shown and retired like any other."""
     updated_at: datetime
     """When the row last changed (UTC)."""
 
@@ -201,7 +217,8 @@ class RuleEventRecord(BaseModel):
     generation: int
     """Generation in which it happened."""
     kind: str
-    """write, update, status (activate/retire) or lift."""
+    """write, update, status (activate/retire) or lift (an imported rule's write event carries its
+    ``imported_from``)."""
     payload: dict[str, Any]
     """What changed."""
     ts: datetime

@@ -158,8 +158,12 @@ _V1: list[str] = [
     )""",
 ]
 
+# Version 2: a rule carried over from another run's manual (`--manual-from`) says where it came from
+# (JSON of `RuleOrigin`; NULL for the run's own rules).
+_V2: list[str] = ["ALTER TABLE rules ADD COLUMN imported_from TEXT"]
+
 # MIGRATIONS[v] builds version v from version v - 1 (version 1 from an empty database).
-MIGRATIONS: dict[int, list[str]] = {1: _V1}
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

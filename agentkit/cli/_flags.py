@@ -102,6 +102,7 @@ SETTINGS: dict[str, Setting] = {
     "no_contrastive": Setting("reflect.contrastive", _off, _off),
     "no_monitor": Setting("reflect.monitor", _off, _off),
     "reflect_model": Setting("reflect.model"),
+    "manual_from": Setting("reflect.manual_from", _path, Path),
 }
 """Every option that is a setting, by parameter name."""
 

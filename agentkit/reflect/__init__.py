@@ -17,7 +17,8 @@ Pieces: `classify_outcome` (improved / regressed / no change / crashed, beyond n
 `RuleKeeper` (expiry, activation, the cap and consolidation), `rule_lifts` / `RuleLift` (each rule's lift
 as paired gains with an interval, and the retirement rule), `formulate` (active rules -> manual
 text), `contrast_block` (a rise and a fall with their diffs), `compute_snapshot` / `decide` (the monitor),
-and `ReflectHooks`, which implements `agentkit.search.SearchHooks` (`search_hooks(config)` builds it;
+`read_manual_source` / `import_manual` (a manual carried over from another run with
+``reflect.manual_from``), and `ReflectHooks`, which implements `agentkit.search.SearchHooks` (`search_hooks(config)` builds it;
 `agentkit.run_search` and the command line run every search with it). reflect imports search, never
 the other way round; the search applies the hooks' failure policy (`agentkit.search.HookDispatcher`).
 """
@@ -33,6 +34,13 @@ from agentkit.reflect._builder import (
     apply_operations,
     check_operations,
     parse_operations,
+)
+from agentkit.reflect._carry import (
+    IMPORT_EVENT,
+    ManualSource,
+    carried_over,
+    import_manual,
+    read_manual_source,
 )
 from agentkit.reflect._config import ReflectConfig
 from agentkit.reflect._contrast import Change, contrast_block, score_changes
@@ -93,6 +101,7 @@ from agentkit.reflect._reflection import (
 
 __all__ = [
     "FAILURES",
+    "IMPORT_EVENT",
     "LESSONS",
     "OUTCOMES",
     "REFLECTION_FIELDS",
@@ -106,6 +115,7 @@ __all__ = [
     "Formulated",
     "Gain",
     "ManualBuilder",
+    "ManualSource",
     "Merge",
     "MonitorSnapshot",
     "Outcome",
@@ -120,6 +130,7 @@ __all__ = [
     "RuleOp",
     "apply_operations",
     "candidate_scores",
+    "carried_over",
     "check_merges",
     "check_operations",
     "choose_contrast",
@@ -135,6 +146,7 @@ __all__ = [
     "formulate",
     "gains_of",
     "hidden_rules",
+    "import_manual",
     "least_supported",
     "lift_retirements",
     "monitor_history",
@@ -142,6 +154,7 @@ __all__ = [
     "parse_operations",
     "pearson",
     "pick_examples",
+    "read_manual_source",
     "record_failure_lessons",
     "rule_lifts",
     "score_changes",

@@ -2,7 +2,8 @@
 through its hook protocol (`agentkit.search.SearchHooks`).
 
 Where the search calls in, and what happens:
-- ``before_generation(g)``: log the monitor's figures of g-1 if missing (the seeds' generation 0), let
+- ``before_generation(g)``: import another run's active rules when ``reflect.manual_from`` names one
+  (once per run, `agentkit.reflect._carry`); log the monitor's figures of g-1 if missing (the seeds' generation 0), let
   its rules adjust meta temperature, inspirations and screening size;
 - ``manual_text(g)``: the manual of generation g (some rules hidden, seeded) plus, sometimes, a
   contrastive pair; computed once per generation and kept in the archive's state, logged as a ``manual``
@@ -24,7 +25,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from agentkit.errors import AgentkitError
 from agentkit.reflect._builder import ManualBuilder
+from agentkit.reflect._carry import carried_over, import_failed, import_manual, read_manual_source
 from agentkit.reflect._config import ReflectConfig
 from agentkit.reflect._contrast import contrast_block
 from agentkit.reflect._failures import record_failure_lessons
@@ -130,7 +133,9 @@ class ReflectHooks:
     async def before_generation(
         self, ctx: SearchContext, generation: int, settings: GenerationSettings
     ) -> GenerationSettings:
-        """Log the previous generation's figures if missing; apply the monitor's adjustments."""
+        """Import another run's manual if asked and not done yet; log the previous generation's figures
+        if missing; apply the monitor's adjustments."""
+        self.carry_over(ctx, generation)
         cfg = self.config(ctx)
         if not cfg.monitor:
             return settings
@@ -188,6 +193,7 @@ class ReflectHooks:
         state = ctx.archive.get_state(MANUAL_STATE)
         if isinstance(state, dict) and state.get("generation") == generation:
             return state
+        self.carry_over(ctx, generation)
         cfg = self.config(ctx)
         budget = cfg.manual_chars or ctx.config.prompt.manual_chars
         active = ctx.archive.rules("active") if self.manual_on(ctx) else []
@@ -222,6 +228,22 @@ class ReflectHooks:
             ctx.archive.set_state(MANUAL_STATE, state)
             ctx.archive.log_event("manual", state, generation=generation)
         return state
+
+    def carry_over(self, ctx: SearchContext, generation: int) -> None:
+        """Import the active rules of the run named by ``reflect.manual_from``, once per run (before the
+        first manual). `agentkit.run_search` checked that run before this one started; should it have
+        gone since, the failure is logged in the ``manual_import`` event and the run goes on with its own
+        rules only, rather than failing every generation's manual."""
+        source = self.config(ctx).manual_from
+        if not source or not self.manual_on(ctx) or carried_over(ctx.archive):
+            return
+        at = max(generation - 1, 0)
+        try:
+            found = read_manual_source(source)
+        except AgentkitError as exc:
+            import_failed(ctx.archive, source, exc, generation=at)
+            return
+        import_manual(ctx.archive, found, generation=at)
 
     def _shown_manual(self, ctx: SearchContext, generation: int) -> str:
         state = ctx.archive.get_state(MANUAL_STATE)

@@ -15,6 +15,9 @@ Every figure pairs scores on the same questions before comparing anything:
   as a duplicate has the scores of the agent it copies. The interval covers question noise; with few pairs
   it says little about the next proposal, which is why the number of pairs is shown beside it.
 
+Rules carried over from another run (``--manual-from``) are listed apart as well: which survived and
+which were retired and why, with their lift measured here (`imported_rules`).
+
 Runs from before these measurements show zero samples.
 """
 
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from agentkit.archive import RuleOrigin
 from agentkit.errors import ArchiveError
 from agentkit.records import Interval, clip
 
@@ -57,6 +61,38 @@ class RuleEffect(BaseModel):
     """too few, hurts, useless, helps or unclear (what the retirement rule makes of it)."""
     reason: str
     """The verdict with its numbers."""
+
+
+class ImportedRule(BaseModel):
+    """A rule carried over from another run (``--manual-from``), and what became of it in this one."""
+
+    rule_id: str
+    """Its id in this run."""
+    origin: RuleOrigin
+    """The run it came from, its id and its lift there."""
+    type: str
+    """Its type."""
+    text: str
+    """The rule as it reads now (clipped; the builder may have reworded it)."""
+    status: str
+    """active (it survived) or retired."""
+    retired_reason: str = ""
+    """Why it was retired (its lift, staleness, the builder, a merge, the cap); "" while active."""
+    retired_generation: int | None = None
+    """The generation in which it was retired."""
+    shown: int = 0
+    """Candidates measured while it was shown to the meta agent in this run."""
+    hidden: int = 0
+    """Candidates measured while it was hidden."""
+    lift: Interval | None = None
+    """Its lift in this run with its interval (None with fewer than two candidates on a side)."""
+    verdict: str = "too few"
+    """What the retirement rule makes of that lift."""
+
+    @property
+    def survived(self) -> bool:
+        """Still active at the end (or so far)."""
+        return self.status == "active"
 
 
 class GroupGain(BaseModel):
@@ -108,6 +144,9 @@ class Effects(BaseModel):
     rules: list[RuleEffect] = Field(default_factory=list)
     partners: PartnerEffect
     review: ReviewEffect
+    imported: list[ImportedRule] = Field(default_factory=list)
+    """Rules carried over from another run (``--manual-from``): which survived, which were retired and
+    why, each with its lift measured in this run."""
 
 
 def run_effects(archive: Archive) -> Effects:
@@ -115,10 +154,12 @@ def run_effects(archive: Archive) -> Effects:
     settings = _search_settings(archive)
     seed = int(settings.get("seed") or 0)
     reflect = _reflect_config(settings)
+    rule_seed = seed if reflect.seed is None else reflect.seed
     return Effects(
-        rules=rule_effects(archive, reflect, seed=seed if reflect.seed is None else reflect.seed),
+        rules=rule_effects(archive, reflect, seed=rule_seed),
         partners=partner_effect(archive, seed=seed, share=settings.get("control_share")),
         review=review_effect(archive, seed=seed),
+        imported=imported_rules(archive, reflect, seed=rule_seed),
     )
 
 
@@ -159,6 +200,41 @@ def rule_effects(archive: Archive, config: ReflectConfig, *, seed: int) -> list[
                 reason=lift.reason,
             )
         )
+    return out
+
+
+def imported_rules(archive: Archive, config: ReflectConfig, *, seed: int) -> list[ImportedRule]:
+    """Every rule the run imported from another run's manual: its fate and its lift here."""
+    from agentkit.reflect import rule_lifts
+
+    imported = [r for r in archive.rules() if r.imported_from is not None]
+    if not imported:
+        return []
+    lifts = {lift.rule_id: lift for lift in rule_lifts(archive, config, seed=seed)}
+    out = []
+    for rule in imported:
+        assert rule.imported_from is not None
+        lift = lifts.get(rule.id)
+        item = ImportedRule(
+            rule_id=rule.id,
+            origin=rule.imported_from,
+            type=rule.type,
+            text=clip(rule.text, 160),
+            status=rule.status,
+        )
+        if lift is not None:
+            item.shown, item.hidden, item.lift, item.verdict = (
+                lift.shown,
+                lift.hidden,
+                lift.lift,
+                lift.verdict,
+            )
+        if rule.status == "retired":
+            for event in archive.rule_events(rule.id):
+                if event.kind == "status" and event.payload.get("to") == "retired":
+                    item.retired_reason = str(event.payload.get("reason", ""))
+                    item.retired_generation = event.generation
+        out.append(item)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from agentkit.records import clip
@@ -144,9 +145,16 @@ def manual(run: RunView) -> str | None:
         )
         if len(rule.evidence) > 6:
             evidence += f", … {len(rule.evidence) - 6} more"
+        origin = rule.imported_from
         rows.append(
             [
-                f"<code>{esc(rule.id)}</code>",
+                f"<code>{esc(rule.id)}</code>"
+                + (
+                    ""
+                    if origin is None
+                    else f'<div class="small muted">imported: {esc(origin.rule_id)} of '
+                    f"{esc(Path(origin.run_dir).name)}</div>"
+                ),
                 esc(rule.type),
                 badge(rule.status),
                 esc(rule.scope) or '<span class="muted">-</span>',

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from agentkit.report._effects import (
     MIN_SAMPLES,
     GroupGain,
+    ImportedRule,
     PartnerEffect,
     ReviewEffect,
     RuleEffect,
@@ -37,7 +38,7 @@ def effects(run: RunView) -> str | None:
     """The section, or None for a run with nothing measured (an import, a run before the measurements)."""
     found = run_effects(run.archive)
     partners = found.partners.complementary.n + found.partners.random.n
-    if not found.rules and not partners and not found.review.reviewed:
+    if not found.rules and not partners and not found.review.reviewed and not found.imported:
         return None
     return (
         '<p class="small muted">Every figure pairs scores on the same questions: a candidate against its '
@@ -46,6 +47,7 @@ def effects(run: RunView) -> str | None:
         + _partners(found.partners)
         + _review(found.review)
         + _rules(found.rules)
+        + _imported(found.imported)
     )
 
 
@@ -111,5 +113,46 @@ def _rules(rules: list[RuleEffect]) -> str:
         "lies below zero, or, after many candidates, within a narrow band around zero.</p>"
         + html_table(
             ["rule", "status", "text", "n shown", "n hidden", "lift", "verdict"], rows, num_cols={3, 4, 5}
+        )
+    )
+
+
+def _imported(rules: list[ImportedRule]) -> str:
+    """Rules carried over from another run (``--manual-from``): which survived, which were retired."""
+    if not rules:
+        return ""
+    survived = sum(r.survived for r in rules)
+    sources = ", ".join(sorted({r.origin.run_dir for r in rules}))
+    rows = [
+        [
+            f"<code>{esc(r.rule_id)}</code>",
+            f"<code>{esc(r.origin.rule_id)}</code>"
+            + (
+                ""
+                if r.origin.lift is None
+                else f'<div class="small muted">lift there {r.origin.lift:+.3f}</div>'
+            ),
+            (
+                badge("survived")
+                if r.survived
+                else badge("retired")
+                + f'<div class="small muted">g{esc(r.retired_generation)}: {esc(r.retired_reason)}</div>'
+            ),
+            esc(r.text),
+            str(r.shown),
+            str(r.hidden),
+            _cell(r.lift),
+            esc(r.verdict),
+        ]
+        for r in rules
+    ]
+    return (
+        f'<h3 id="imported-rules">Imported rules: {survived} of {len(rules)} survived</h3>'
+        f'<p class="small muted">Carried over with --manual-from from {esc(sources)}, then shown, measured and '
+        "retired like the run's own rules. Lift here is measured in this run.</p>"
+        + html_table(
+            ["rule", "id there", "fate", "text", "n shown", "n hidden", "lift here", "verdict"],
+            rows,
+            num_cols={4, 5, 6},
         )
     )

@@ -22,7 +22,7 @@ from agentkit.report._data import (
     run_settings,
     selected_agent,
 )
-from agentkit.report._effects import Effects, run_effects
+from agentkit.report._effects import Effects, ImportedRule, run_effects
 from agentkit.report._format import fmt_cost, fmt_score
 
 if TYPE_CHECKING:
@@ -188,11 +188,49 @@ def render_table(table: RunTable) -> RenderableType:
         notes.append("no agent has a search-split score yet")
     out.caption = _safe_text(" · ".join(notes))
     out.caption_justify = "left"
-    if table.in_progress is None:
+    parts: list[RenderableType] = [out]
+    if table.in_progress is not None:
+        parts.insert(0, _safe_text(in_progress_line(table.in_progress), style="bold yellow"))
+    if table.effects is not None and table.effects.imported:
+        parts.append(render_imported(table.effects.imported))
+    if len(parts) == 1:
         return out
     from rich.console import Group
 
-    return Group(_safe_text(in_progress_line(table.in_progress), style="bold yellow"), out)
+    return Group(*parts)
+
+
+def render_imported(rules: list[ImportedRule]) -> RenderableType:
+    """The rules a run carried over from another run's manual (``--manual-from``): which survived and
+    which were retired (and why), each with its lift measured in this run."""
+    from rich import box
+    from rich.table import Table
+
+    survived = sum(r.survived for r in rules)
+    sources = sorted({Path(r.origin.run_dir).name for r in rules})
+    out = Table(
+        title=_safe_text(
+            f"rules imported from {', '.join(sources)}: {survived} survived, {len(rules) - survived} retired"
+        ),
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("rule", "from", "fate", "lift here [95% CI]", "n shown/hidden", "text"):
+        out.add_column(column, overflow="fold", no_wrap=column in ("rule", "from"))
+    for r in rules:
+        fate = "survived" if r.survived else f"retired g{r.retired_generation}: {r.retired_reason}"
+        lift = "-" if r.lift is None else f"{r.lift.mean:+.3f} [{r.lift.low:+.3f},{r.lift.high:+.3f}]"
+        out.add_row(
+            r.rule_id,
+            r.origin.rule_id,
+            _safe_text(clip(fate, 160), style="green" if r.survived else "red"),
+            f"{lift} ({r.verdict})",
+            f"{r.shown}/{r.hidden}",
+            _safe_text(r.text),
+        )
+    return out
 
 
 def render_detail(detail: AgentDetail) -> RenderableType:

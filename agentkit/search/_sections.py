@@ -131,6 +131,10 @@ class ReflectConfig(BaseModel):
     manual_chars: int | None = Field(default=None, ge=200)
     """Characters the manual (with a contrastive block) may take (None: the search's
     ``prompt.manual_chars``). Whole rules are left out, never cut, when it does not fit."""
+    manual_from: str | None = None
+    """A run directory whose active rules start this run's manual (``--manual-from RUN``): they are
+    imported once, before the first generation, marked with their origin, and then shown, measured and
+    retired like the run's own rules (None: the manual starts empty)."""
 
     # --- contrastive pairs -------------------------------------------------------------------------------
     contrastive_probability: float = Field(default=0.3, ge=0.0, le=1.0)

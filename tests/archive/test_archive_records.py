@@ -10,7 +10,7 @@ import pytest
 from archive_helpers import CODE, make_results, make_summary
 from pydantic import BaseModel
 
-from agentkit.archive import Archive, RuleEvidence, normalised_code_hash
+from agentkit.archive import SCHEMA_VERSION, Archive, RuleEvidence, RuleOrigin, normalised_code_hash
 from agentkit.errors import ArchiveError
 from agentkit.records import EvalResult
 
@@ -18,7 +18,7 @@ from agentkit.records import EvalResult
 def test_config_and_info_round_trip(archive: Archive, tmp_path: Path) -> None:
     info = archive.info()
     assert info.config == {"task": "gsm8k", "seed": 0}
-    assert info.schema_version == 1 and info.run_dir == tmp_path / "run"
+    assert info.schema_version == SCHEMA_VERSION and info.run_dir == tmp_path / "run"
     assert archive.update_config({"git": "abc123"}) == {"task": "gsm8k", "seed": 0, "git": "abc123"}
     archive.close()
     with Archive.open(tmp_path / "run") as again:
@@ -218,6 +218,41 @@ def test_rules_round_trip_with_append_only_history(archive: Archive) -> None:
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         raw.execute("DELETE FROM rule_events")
     raw.close()
+
+
+def test_an_imported_rule_keeps_its_origin(archive: Archive) -> None:
+    origin = RuleOrigin(run_dir="/runs/first", rule_id="r007", created_gen=3, lift=0.05)
+    rule = archive.add_rule("strategy", "Check units.", generation=0, status="active", imported_from=origin)
+    own = archive.add_rule("strategy", "Vote.", generation=1)
+    assert archive.rule(rule.id).imported_from == origin and own.imported_from is None
+    (write,) = archive.rule_events(rule.id)
+    assert write.kind == "write" and write.payload["imported_from"]["rule_id"] == "r007"
+    assert "imported_from" not in archive.rule_events(own.id)[0].payload
+
+
+def test_a_version_1_archive_is_upgraded_and_its_rules_are_its_own(tmp_path: Path) -> None:
+    from agentkit.archive._schema import MIGRATIONS
+
+    run, t0 = tmp_path / "old", "2025-01-01T00:00:00+00:00"
+    (run / "agents").mkdir(parents=True)
+    raw = sqlite3.connect(run / "archive.sqlite")
+    for statement in MIGRATIONS[1]:
+        raw.execute(statement)
+    raw.execute("INSERT INTO schema_version (version, applied_at) VALUES (1, 'then')")
+    raw.execute(
+        "INSERT INTO run_config (id, config, created_at, updated_at) VALUES (1, '{}', ?, ?)", (t0, t0)
+    )
+    raw.execute(
+        "INSERT INTO rules (seq, id, type, scope, text, example, status, created_gen, last_confirmed_gen,"
+        " evidence, updated_at) VALUES (1, 'r001', 'strategy', '', 'Old rule.', '', 'active', 1, 1, '[]', ?)",
+        (t0,),
+    )
+    raw.commit()
+    raw.close()
+    with Archive.open(run) as upgraded:
+        assert upgraded.info().schema_version == SCHEMA_VERSION == 2
+        (rule,) = upgraded.rules()
+        assert rule.text == "Old rule." and rule.imported_from is None
 
 
 def test_events_state_and_usage(archive: Archive) -> None:
