@@ -162,6 +162,10 @@ class CandidateLifecycle:
         from agentkit.workflow import WorkflowSpec, render_workflow, workflow_problems
 
         spec = WorkflowSpec.model_validate(proposal.workflow)
+        if spec.name in {a.name for a in self.archive.agents()}:
+            # A small model often reuses a parent's name; the outline keeps the archive's tables readable.
+            spec = spec.model_copy(update={"name": f"{spec.name} ({spec.outline()})"[:80]})
+            proposal.name, proposal.workflow = spec.name, spec.model_dump(mode="json")
         known = {a.id for a in self.archive.agents("evaluated") if a.origin != "control"}
         problems = workflow_problems(spec, known, max_calls=self.config.workflow_max_calls)
         if problems:

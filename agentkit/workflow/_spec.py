@@ -158,6 +158,10 @@ class WorkflowSpec(BaseModel):
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
     """The operators, run in order."""
 
+    def outline(self) -> str:
+        """The operators in order, e.g. ``generate → vote``."""
+        return " → ".join(step.op for step in self.steps)
+
     def agent_ids(self) -> list[str]:
         """Ids of the archive agents this workflow calls, in order of first use."""
         seen: list[str] = []

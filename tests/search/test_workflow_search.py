@@ -79,7 +79,8 @@ def _propose_workflows(index: int, body: dict[str, Any]) -> str:
         _workflow("Sampled vote", _generate("WFA", samples=3, temperature=0.8), {"op": "vote"}),
         _workflow("Brainstorm", {"op": "brainstorm"}),
         _workflow("Ghost caller", {"op": "call_agent", "agent_id": "a0099"}),
-        _workflow("Sampled vote again", _generate("WFA", samples=3, temperature=0.8), {"op": "vote"}),
+        # Same name and same composition as the first: renamed by its outline, then found a duplicate.
+        _workflow("Sampled vote", _generate("WFA", samples=3, temperature=0.8), {"op": "vote"}),
     ]
     return script[min(index, len(script) - 1)]
 
@@ -136,7 +137,7 @@ async def test_workflow_proposals_are_checked_rendered_evaluated_and_exported(
 
         # The fixes call an archive agent: its code is included whole, and they score like any agent.
         # A duplicate workflow (unlike duplicate code) gets a fix: a different composition is one reply away.
-        again = agents["Sampled vote again"]
+        again = agents["Sampled vote (generate → vote)"]
         assert again.status == "failed" and again.meta["duplicate_of"] == sampled.id
         assert any(f"duplicate of {sampled.id}" in f for f in meta.fixes)
         fixes = [a for a in archive.agents(origin="meta") if a.meta.get("fix_of")]
