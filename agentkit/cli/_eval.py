@@ -208,6 +208,8 @@ def eval_command(
             budget=opt.budget(budget_usd, budget_calls, budget_tokens),
             price=price,
             as_json=as_json,
+            judge_model=judge_model,
+            judge_samples=judge_samples,
         )
         return
     if agent is None or task is None:
@@ -291,6 +293,8 @@ def _eval_run(
     budget: Budget | None,
     price: list[str],
     as_json: bool,
+    judge_model: str | None = None,
+    judge_samples: int = 3,
 ) -> None:
     """`agentkit eval --run`: score a run's agents into the run (`agentkit.report.evaluate_run`)."""
     from rich.console import Console
@@ -299,6 +303,9 @@ def _eval_run(
     from agentkit.evaluate._session import check_isolation
     from agentkit.report import evaluate_run
 
+    judge = judging.make_judge(
+        judge_model, judge_samples, model_overrides=opt.model_overrides(api_base), budget=budget
+    )
     with opt.given_prices(price):
         done = asyncio.run(
             evaluate_run(
@@ -316,6 +323,7 @@ def _eval_run(
                 seed=seed,
                 wall_time_s=timeout,
                 budget=budget,
+                judge=judge,
             )
         )
     if as_json:

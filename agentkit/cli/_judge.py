@@ -16,6 +16,7 @@ from agentkit.cli._app import app
 from agentkit.errors import ConfigError
 
 if TYPE_CHECKING:
+    from agentkit.evaluate import Judge
     from agentkit.llm import Budget
     from agentkit.tasks import Task
 
@@ -40,7 +41,7 @@ def attach_judge(
     """`task` with its judge when it is scored by one; ConfigError when a judge task has no
     ``--judge-model``, when one is given for a task without a judge, or when a dollar budget cannot
     price it (before any call)."""
-    from agentkit.evaluate import Judge, with_judge
+    from agentkit.evaluate import with_judge
     from agentkit.evaluate._judge import JUDGE_SCORER
 
     if task.scorer_name != JUDGE_SCORER:
@@ -52,6 +53,23 @@ def attach_judge(
         return task
     if judge_model is None:
         raise ConfigError(f"{task.name} is scored by an LLM judge: give --judge-model MODEL")
+    judge = make_judge(judge_model, judge_samples, model_overrides=model_overrides, budget=budget)
+    assert judge is not None
+    return with_judge(task, judge)
+
+
+def make_judge(
+    judge_model: str | None,
+    judge_samples: int,
+    *,
+    model_overrides: dict[str, object],
+    budget: Budget | None,
+) -> Judge | None:
+    """The judge of ``--judge-model`` (None without one); ConfigError when a dollar budget cannot price
+    it (before any call)."""
+    if judge_model is None:
+        return None
+    from agentkit.evaluate import Judge
     from agentkit.llm import resolve_model
     from agentkit.llm._keys import check_keys
     from agentkit.llm._prices import check_budget
@@ -59,7 +77,7 @@ def attach_judge(
     judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
     check_budget(budget, [judge.model])
     check_keys([judge.model])  # a key the judge's provider needs and that is not set: stop now
-    return with_judge(task, judge)
+    return judge
 
 
 async def _check(

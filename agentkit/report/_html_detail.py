@@ -21,6 +21,7 @@ from agentkit.report._html_parts import (
     html_table,
     kv_list,
 )
+from agentkit.report._judged import JudgedExample, judged_examples
 from agentkit.report._svg import PALETTE, Series, line_chart
 
 _CLIP = 4000
@@ -268,13 +269,51 @@ def code(run: RunView) -> str:
                 for rv in reviews
             )
         star = " ★ selected" if r.selected else ""
+        judged = judged_block(judged_examples(run.archive, a))
         blocks.append(
             f'<details id="code-{esc(a.id)}" class="agent"><summary>g{esc(a.generation)} · <b>{esc(a.name)}</b> '
             f'<code>{esc(a.id)}</code> {badge(a.status)} <span class="muted">{esc(score)}</span>{star}'
-            f'</summary><div class="body">{kv_list(facts)}{thought}{history}<h3>Code</h3>'
+            f'</summary><div class="body">{kv_list(facts)}{thought}{history}{judged}<h3>Code</h3>'
             f"{highlight_code(a.code)}</div></details>"
         )
     return "".join(blocks) or '<p class="muted">No agents.</p>'
+
+
+_JUDGED_ROWS = 50
+
+
+def judged_block(judged: list[JudgedExample]) -> str:
+    """An agent's judged answers with the judge's scores and rationales (escaped: both are model text)."""
+    if not judged:
+        return ""
+    rows = [
+        [
+            f"<code>{esc(j.example_id)}</code>",
+            esc(j.split),
+            esc(f"{j.score:.2f}"),
+            f'<div class="small">{esc(j.answer) or "-"}</div>',
+            "".join(
+                f'<div class="small"><b>{score:.2f}</b> {esc(rationale)}</div>'
+                for score, rationale in zip(j.scores, j.rationales, strict=False)
+            )
+            + (f'<div class="small muted">{j.unreadable} unreadable</div>' if j.unreadable else ""),
+        ]
+        for j in judged[:_JUDGED_ROWS]
+    ]
+    models = ", ".join(sorted({j.judge_model for j in judged if j.judge_model})) or "?"
+    more = len(judged) - _JUDGED_ROWS
+    note = (
+        f'<p class="small muted">… {more} more judged examples (agentkit show --json).</p>'
+        if more > 0
+        else ""
+    )
+    return (
+        f"<h3>Judged examples ({len(judged)}; judge {esc(models)})</h3>"
+        + html_table(
+            ["example", "split", "score", "answer", "judgments (score, rationale)"], rows, num_cols={2}
+        )
+        + note
+    )
 
 
 def event_log(run: RunView) -> str:

@@ -23,12 +23,14 @@ from agentkit.errors import BudgetExceeded, ConfigError
 from agentkit.report._data import EVAL_SPLIT, run_settings
 
 if TYPE_CHECKING:
+    from agentkit.evaluate import Judge
     from agentkit.evaluate._session import Isolation
     from agentkit.llm import Budget
     from agentkit.records import ExampleResult
+    from agentkit.tasks import Task
 
 # What must stay as the run's first evaluation had it.
-_FIXED = ("task", "model", "task_options")
+_FIXED = ("task", "model", "task_options", "judge")
 
 
 class RunEvalRow(BaseModel):
@@ -75,6 +77,21 @@ class RunEvaluation(BaseModel):
     """One row per agent scored, in the run's order."""
 
 
+def _judged(task: Task, judge: Judge | None) -> Task:
+    """`task` with `judge` attached when it is scored by one; ConfigError when a judge task has none or
+    a judge is given for a task without one."""
+    from agentkit.evaluate import with_judge
+    from agentkit.evaluate._judge import JUDGE_SCORER
+
+    if task.scorer_name != JUDGE_SCORER:
+        if judge is not None:
+            raise ConfigError(f"a judge grades tasks scored by one (scorer judge); {task.name} is not")
+        return task
+    if judge is None:
+        raise ConfigError(f"{task.name} is scored by an LLM judge: give --judge-model MODEL")
+    return with_judge(task, judge)
+
+
 def _is_budget(result: ExampleResult) -> bool:
     return result.error is not None and result.error.kind == "budget"
 
@@ -96,12 +113,16 @@ async def evaluate_run(
     wall_time_s: float | None = None,
     budget: Budget | None = None,
     on_result: Callable[[ExampleResult], None] | None = None,
+    judge: Judge | None = None,
 ) -> RunEvaluation:
     """Score the agents of the run in `run_dir` (all of them, or the ids/names in `agents`) on the first
     `limit` examples of `task` (default: the run's task) and store the results in the run under the
     ``eval`` split. Holds the run's writer lock throughout (RunLocked when another process writes to
-    it). ConfigError when no task is known or a fixed setting differs from the run's first evaluation;
-    BudgetExceeded when the budget stopped it (what finished is kept; run it again to go on)."""
+    it). A task scored by an LLM judge needs `judge` (its judgements, rationales included, are stored
+    with each result; the judge model is one of the fixed settings). ConfigError when no task is known,
+    a judge is missing or given for a task without one, or a fixed setting differs from the run's first
+    evaluation; BudgetExceeded when the budget stopped it (what finished is kept; run it again to go
+    on)."""
     from agentkit.archive import Archive
     from agentkit.evaluate._evaluator import evaluate_agent
     from agentkit.evaluate._session import Session
@@ -119,10 +140,16 @@ async def evaluate_run(
                 f"{run_dir} is a run on {stored_task!r}, not {task_name!r}; score its agents on another task "
                 "with `agentkit eval --agent FILE --task ...` (agent files are in the run's agents/ folder)"
             )
-        settings = {"task": task_name, "model": model_cfg.model, "task_options": dict(task_options or {})}
+        settings: dict[str, Any] = {
+            "task": task_name,
+            "model": model_cfg.model,
+            "task_options": dict(task_options or {}),
+        }
+        if judge is not None:
+            settings["judge"] = judge.model.model
         before = archive.config.get("eval")
         if isinstance(before, dict):
-            changed = [k for k in _FIXED if k in before and before[k] != settings[k]]
+            changed = [k for k in _FIXED if k in before and before[k] != settings.get(k)]
             if changed:
                 was = ", ".join(f"{k} {before[k]!r}" for k in changed)
                 raise ConfigError(
@@ -130,7 +157,7 @@ async def evaluate_run(
                     "settings (import the agents again into a new run to score them another way)"
                 )
         chosen = [archive.agent(a) for a in agents] if agents else archive.agents()
-        loaded = load_task(task_name, data_dir=data_dir, **dict(task_options or {}))
+        loaded = _judged(load_task(task_name, data_dir=data_dir, **dict(task_options or {})), judge)
         examples = list(loaded.examples[:limit])
         wanted = {e.id for e in examples}
         changes: dict[str, Any] = {"eval": {**settings, "limit": len(examples), "seed": seed}}

@@ -24,6 +24,7 @@ from agentkit.report._data import (
 )
 from agentkit.report._effects import Effects, ImportedRule, run_effects
 from agentkit.report._format import fmt_cost, fmt_score
+from agentkit.report._judged import JudgedExample, judged_examples
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -67,6 +68,13 @@ class AgentDetail(BaseModel):
     """Ids of agents derived from it."""
     in_progress: LockHolder | None = None
     """The process writing to the run right now, if any (see `RunTable.in_progress`)."""
+    judged: list[JudgedExample] = Field(default_factory=list)
+    """For a task scored by an LLM judge: each judged answer with the judge's scores and rationales
+    (clipped; empty for every other scorer)."""
+
+
+JUDGED_SHOWN = 20
+"""Judged examples printed by `render_detail` (``--json`` has them all)."""
 
 
 def run_table(archive: Archive, *, sort: SortKey = "score") -> RunTable:
@@ -95,6 +103,7 @@ def agent_detail(archive: Archive, id_or_name: str) -> AgentDetail:
         failure=failure_view(archive, agent) if agent.status == "failed" else None,
         children=[child for parent, child in archive.lineage() if parent == agent.id],
         in_progress=archive.held_by(),
+        judged=judged_examples(archive, agent),
     )
 
 
@@ -309,7 +318,35 @@ def render_detail(detail: AgentDetail) -> RenderableType:
                 border_style="cyan",
             )
         )
+    if detail.judged:
+        parts.append(_judged_panel(detail.judged))
     return Group(*parts)
+
+
+def _judged_panel(judged: list[JudgedExample]) -> RenderableType:
+    """The judge's scores and rationales per example (the first `JUDGED_SHOWN`)."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    body = Text()
+    for i, j in enumerate(judged[:JUDGED_SHOWN]):
+        if i:
+            body.append("\n")
+        body.append(_clean(f"{j.example_id}"), style="bold")
+        body.append(_clean(f"  ({j.split})  score {j.score:.2f}"))
+        if j.judge_model:
+            body.append(_clean(f"  judge {j.judge_model}"), style="dim")
+        body.append("\n  answer: ", style="dim")
+        body.append(_clean(j.answer or "-") + "\n")
+        for score, rationale in zip(j.scores, j.rationales, strict=False):
+            body.append(f"  {score:.2f} ", style="cyan")
+            body.append(_clean(rationale) + "\n")
+        if j.unreadable:
+            body.append(f"  {j.unreadable} judgment(s) unreadable\n", style="yellow")
+    more = len(judged) - JUDGED_SHOWN
+    if more > 0:
+        body.append(f"\n... {more} more judged examples (all of them with --json)", style="dim")
+    return Panel(body, title=f"judged examples ({len(judged)})", title_align="left", border_style="magenta")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
