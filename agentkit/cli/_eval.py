@@ -17,9 +17,10 @@ from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 
 if TYPE_CHECKING:
-    from agentkit.evaluate import AgentSpec, EvalResult
+    from agentkit.evaluate import AgentSpec, EvalResult, Session
     from agentkit.llm import Budget
     from agentkit.report import RunEvaluation
+    from agentkit.tasks import Example, Task
 
 
 def _fmt_cost(cost: float | None) -> str:
@@ -60,49 +61,71 @@ async def _evaluate_many(
     judge_model: str | None = None,
     judge_samples: int = 3,
 ) -> tuple[list[EvalResult], str, str]:
-    from agentkit.evaluate import Session, evaluate_agent
+    from agentkit.evaluate import Session
     from agentkit.evaluate._session import check_isolation
-    from agentkit.llm import check_keys, resolve_model
+    from agentkit.llm import check_keys, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
+    model_cfg = resolve_model(model, **opt.model_overrides(api_base))
+    judge_cfg = resolve_model(judge_model, **opt.model_overrides(api_base)) if judge_model else None
+    prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with what follows
     task = load_task(task_name, data_dir=data_dir, **task_opts)
     task = judging.attach_judge(
         task, judge_model, judge_samples, model_overrides=opt.model_overrides(api_base), budget=budget
     )
     examples = task.examples[:limit]
-    model_cfg = resolve_model(model, **opt.model_overrides(api_base))
-    check_keys([model_cfg])  # a key the provider needs and that is not set: stop before anything runs
-    async with Session.open(
-        model_cfg,
-        isolation=check_isolation(isolation),
-        workers=concurrency,
-        cache=not no_cache,
-        wall_time_s=timeout,
-        budget=budget,
-    ) as session:
-        if show_progress:
-            print(f"isolation: {session.isolation_level}", file=sys.stderr)
-        progress, bar = _progress(show_progress, len(examples) * len(specs), f"{task.name}")
-        with progress:
-            results = await asyncio.gather(
-                *(
-                    evaluate_agent(
-                        spec.code,
-                        examples,
-                        task,
-                        client=session.client,
-                        model=session.model,
-                        runner=session.runner,
-                        agent_name=spec.name,
-                        split="eval",
-                        concurrency=concurrency,
-                        seed=seed,
-                        on_result=lambda _r: progress.advance(bar),
-                    )
-                    for spec in specs
+    # Checked while the sandbox starts (the check may wait for litellm's import), before any example.
+    keys = asyncio.ensure_future(asyncio.to_thread(check_keys, [model_cfg]))
+    try:
+        async with Session.open(
+            model_cfg,
+            isolation=check_isolation(isolation),
+            workers=concurrency,
+            cache=not no_cache,
+            wall_time_s=timeout,
+            budget=budget,
+        ) as session:
+            await keys  # a key the provider needs and that is not set: stop before anything runs
+            return await _run_specs(session, specs, task, examples, concurrency, seed, show_progress)
+    finally:
+        await asyncio.gather(keys, return_exceptions=True)
+
+
+async def _run_specs(
+    session: Session,
+    specs: list[Any],
+    task: Task,
+    examples: list[Example],
+    concurrency: int,
+    seed: int,
+    show_progress: bool,
+) -> tuple[list[EvalResult], str, str]:
+    """Evaluate every agent of `specs` on `examples` in `session`, at the same time."""
+    from agentkit.evaluate import evaluate_agent
+
+    if show_progress:
+        print(f"isolation: {session.isolation_level}", file=sys.stderr)
+    progress, bar = _progress(show_progress, len(examples) * len(specs), f"{task.name}")
+    with progress:
+        results = await asyncio.gather(
+            *(
+                evaluate_agent(
+                    spec.code,
+                    examples,
+                    task,
+                    client=session.client,
+                    model=session.model,
+                    runner=session.runner,
+                    agent_name=spec.name,
+                    split="eval",
+                    concurrency=concurrency,
+                    seed=seed,
+                    on_result=lambda _r: progress.advance(bar),
                 )
+                for spec in specs
             )
-        return list(results), session.isolation_level, session.model.model
+        )
+    return list(results), session.isolation_level, session.model.model
 
 
 def _unique_names(specs: list[AgentSpec]) -> list[AgentSpec]:

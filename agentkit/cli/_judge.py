@@ -99,19 +99,21 @@ async def _check(
     from agentkit.evaluate import Judge, Session, agreement, evaluate_agent, judge_answer
     from agentkit.evaluate._judge import CHECK_RUBRIC, JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
-    from agentkit.llm import resolve_model
+    from agentkit.llm import prepare_models, resolve_model
     from agentkit.llm._keys import check_keys
     from agentkit.llm._prices import check_budget
 
+    agent_model = resolve_model(model, **model_overrides)
+    judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
+    prepare_models([agent_model, judge.model])  # litellm's import, if needed, overlaps with the loading
     task = load_gold_task(task_name, data_dir)
     examples = task.examples[:limit]
     spec = resolve_agent_ref(agent)
-    judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
     check_budget(budget, [judge.model])
-    check_keys([resolve_model(model, **model_overrides), judge.model])  # a key that is not set: stop now
+    check_keys([agent_model, judge.model])  # a key that is not set: stop now
     judged_task = task.model_copy(update={"scorer_name": JUDGE_SCORER, "rubric": CHECK_RUBRIC})
     async with Session.open(
-        resolve_model(model, **model_overrides),
+        agent_model,
         isolation=check_isolation(isolation),
         workers=concurrency,
         cache=not no_cache,

@@ -77,9 +77,12 @@ async def _run(
     from agentkit.evaluate import Session, bench
     from agentkit.evaluate._judge import JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
-    from agentkit.llm import check_keys, resolve_model
+    from agentkit.llm import check_keys, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
+    model_cfg = resolve_model(model, **model_overrides)
+    judge_cfg = resolve_model(judge_model, **model_overrides) if judge_model else None
+    prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with loading the tasks
     # Every task loads (and finds its judge) before any call; --judge-model goes to the judged ones.
     loaded = [load_task(name, data_dir=data_dir) for name in task_names]
     judged = [t.name for t in loaded if t.scorer_name == JUDGE_SCORER]
@@ -97,7 +100,6 @@ async def _run(
         )
         for t in loaded
     ]
-    model_cfg = resolve_model(model, **model_overrides)
     check_keys([model_cfg])  # a key the provider needs and that is not set: stop before anything runs
     async with Session.open(
         model_cfg,

@@ -94,10 +94,11 @@ class SessionOpener:
     _stack: contextlib.AsyncExitStack | None = None
 
     async def __aenter__(self) -> Session:
-        from agentkit.llm import LLMClient, ModelConfig, resolve_model
+        from agentkit.llm import LLMClient, ModelConfig, prepare_models, resolve_model
         from agentkit.sandbox import Sandbox, SandboxConfig, TrustedRunner
 
         model = self.model if isinstance(self.model, ModelConfig) else resolve_model(self.model)
+        prepare_models([model])
         budget = self.client.budget if self.client is not None else self.budget
         if budget is not None and budget.max_cost_usd is not None:
             # A dollar limit that cannot price the model would be no limit: refuse before any call.
@@ -122,10 +123,13 @@ class SessionOpener:
                 runner = Sandbox(settings.model_copy(update={"isolation": self.isolation}))
             await stack.enter_async_context(runner)
             # The model library's import takes seconds: paid here, not by the first example's time limit
-            # (an example that ran out of time inside it would be scored as the agent's timeout).
+            # (an example that ran out of time inside it would be scored as the agent's timeout). Started
+            # in the background before the runner, it overlapped with the runner's start.
             from agentkit.llm import _litellm
+            from agentkit.llm._endpoints import uses_litellm
 
-            await _litellm.ensure_litellm()
+            if uses_litellm(model):
+                await _litellm.ensure_litellm()
         except BaseException:
             await stack.aclose()
             raise

@@ -10,7 +10,9 @@ parsed = await client.complete_fields(messages, model, ["thinking", "answer"])
 print(parsed.fields["answer"], client.usage().total.cost_usd)
 ```
 
-litellm is imported on the first call, not here (it takes seconds). `check_keys(models)` stops a
+litellm is imported only when a call needs it, never here (it takes seconds), and never for the
+embedded model or a self-hosted server's model; `prepare_models(models)` starts the import in the
+background as soon as a program knows it will call a hosted provider. `check_keys(models)` stops a
 command before it runs when a model's provider needs a key that is not set.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 from agentkit.errors import BudgetExceeded, LLMError, ProviderAuthError, ProviderError, StructuredOutputError
 from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig, resolve_model
+from agentkit.llm._endpoints import prepare_models
 from agentkit.llm._keys import check_keys
 from agentkit.llm._prices import set_price, unset_price
 from agentkit.llm._results import Completion, StructuredCompletion
@@ -43,6 +46,7 @@ __all__ = [
     "UsageStats",
     "check_keys",
     "parse_fields",
+    "prepare_models",
     "resolve_model",
     "set_price",
     "unset_price",

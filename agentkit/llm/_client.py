@@ -15,7 +15,7 @@ from agentkit.errors import BudgetExceeded, ProviderAuthError, ProviderError, St
 from agentkit.llm import _litellm, _prices
 from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
-from agentkit.llm._endpoints import cache_endpoint, resolve_endpoint, worst_case
+from agentkit.llm._endpoints import cache_endpoint, resolve_endpoint, uses_litellm, worst_case
 from agentkit.llm._http import SessionPool
 from agentkit.llm._limiter import limiter_for
 from agentkit.llm._results import Completion, StructuredCompletion
@@ -42,7 +42,8 @@ class LLMClient:
     and role; store the reply. Safe to share between tasks, threads and event loops.
 
     Self-hosted OpenAI-compatible endpoints (``openai/<name>`` or ``local``, with an api_base) are
-    called directly over HTTP, everything else through litellm (see `agentkit.llm._litellm`).
+    called directly over HTTP, everything else through litellm (see `agentkit.llm._litellm`); a client
+    that only calls such endpoints never imports litellm (`agentkit.llm._catalog` says when).
 
     Listeners (`listeners`, `add_listener`) hear of every call as it settles, as a `CallRecord` (cache
     hits, budget refusals and failures included), on the thread that made the call. That is how a
@@ -130,8 +131,10 @@ class LLMClient:
         has a dollar limit and `model` has no known price.
         """
         _check_messages(messages)
+        needs_litellm = uses_litellm(model)
         if self.budget is not None and self.budget.max_cost_usd is not None:
-            await _litellm.ensure_litellm()
+            if needs_litellm:  # its price map prices the model
+                await _litellm.ensure_litellm()
             _prices.check_budget(self.budget, [model])
         started = time.perf_counter()
         temp = model.temperature if temperature is None else temperature
@@ -168,7 +171,8 @@ class LLMClient:
         if refused is not None:
             self._heard(CallRecord(model=model.model, role=role, error=refused))
             raise refused
-        await _litellm.ensure_litellm()
+        if needs_litellm:  # waits for the import started in the background, or starts it
+            await _litellm.ensure_litellm()
         tokens, cost = worst_case(model, messages, limit)
         try:
             reservation = self._ledger.reserve(tokens=tokens, cost_usd=cost)

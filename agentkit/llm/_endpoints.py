@@ -4,8 +4,9 @@ the worst case of a call for the budget."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
-from agentkit.llm import _prices
+from agentkit.llm import _litellm, _prices
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
 from agentkit.llm._usage import estimate_prompt_tokens
 
@@ -24,6 +25,23 @@ def cache_endpoint(config: ModelConfig) -> str | None:
 
         return model_file_identity()
     return config.api_base.rstrip("/") if config.api_base else None
+
+
+def uses_litellm(config: ModelConfig) -> bool:
+    """Whether calls to `config`'s model need litellm (see `agentkit.llm._catalog`): not for the
+    embedded model, nor for a self-hosted ``openai/<name>`` whose name litellm does not know."""
+    if config.model == LOCAL_MODEL:
+        return False
+    return _litellm.needs_litellm(config.model, config.api_base)
+
+
+def prepare_models(models: Iterable[ModelConfig | None]) -> None:
+    """Start, in the background, what calls to `models` will need and takes long to get ready: the
+    import of litellm (seconds) when one of them needs it (`uses_litellm`). A command calls this as
+    soon as it knows its models, so that the import overlaps with loading the task and starting the
+    sandbox; the first call then waits for that import instead of starting its own."""
+    if any(model is not None and uses_litellm(model) for model in models):
+        _litellm.start_import()
 
 
 async def resolve_endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:

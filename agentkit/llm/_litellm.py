@@ -1,16 +1,22 @@
-"""Everything that touches litellm: the lazy import, the call, error classification and prices.
+"""Everything that touches litellm: the import (in the background), the call, error classification and
+prices.
 
 litellm takes seconds to import and, unless told otherwise, fetches its price map from the internet
-on import; so it is imported on the first call only, with the bundled price map.
+on import; so it is imported only when some call needs it, with the bundled price map, in a background
+thread (`start_import`): a command that knows it will need it starts the import at once, so that it
+overlaps with loading the task and starting the sandbox, and the first call waits for that same
+import instead of starting its own.
 
 Calls to a self-hosted OpenAI-compatible server (``openai/<name>`` with an ``api_base``) skip litellm
 and go straight over HTTP (`agentkit.llm._http`), with the body litellm would have sent: litellm costs
-milliseconds of CPU per call, which bounds evaluation throughput. Prices still come from litellm.
+milliseconds of CPU per call, which bounds evaluation throughput. When litellm has nothing to say about
+the name (no price, no renamed parameters: `agentkit.llm._catalog`), such calls never import it at all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email.utils
 import functools
 import os
@@ -22,34 +28,93 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from agentkit.llm._catalog import litellm_knows
 from agentkit.llm._http import HTTPStatusError, HTTPTransportError, SessionPool, post_json
 
-_import_lock = threading.Lock()
+_OPENAI_PREFIX = "openai/"
+_start_lock = threading.Lock()
+_import: concurrent.futures.Future[ModuleType] | None = None
 _configured: ModuleType | None = None
+imports_started = 0
+"""How many times an import of litellm was started in this process (at most one; tests read it)."""
+
+
+def _import_and_configure() -> ModuleType:
+    global _configured
+    import litellm
+
+    litellm.suppress_debug_info = True
+    _configured = litellm
+    return litellm
+
+
+def _run_import(future: concurrent.futures.Future[ModuleType]) -> None:
+    try:
+        future.set_result(_import_and_configure())
+    except BaseException as exc:  # handed to whoever waits for the import
+        future.set_exception(exc)
+
+
+def start_import() -> None:
+    """Start importing litellm in a background thread, once per process (later calls do nothing).
+    `get_litellm` and `ensure_litellm` wait for this import rather than starting another."""
+    global _import, imports_started
+    with _start_lock:
+        if _import is not None:
+            return
+        _import = concurrent.futures.Future()
+        # Running from the start: a cancelled waiter (`asyncio.wrap_future` passes cancellation on)
+        # cannot cancel the import that every other waiter shares.
+        _import.set_running_or_notify_cancel()
+        if _configured is not None:
+            _import.set_result(_configured)
+            return
+        imports_started += 1
+        # Set here, not in the thread: a `catch_warnings` block elsewhere would undo a filter added
+        # while it runs.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        # litellm's provider types trip a pydantic notice on first use; it tells our users nothing.
+        warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
+        thread = threading.Thread(target=_run_import, args=(_import,), name="agentkit-import-litellm")
+        thread.daemon = True  # an exit before it finishes must not wait for it
+        thread.start()
 
 
 def get_litellm() -> ModuleType:
-    """The litellm module, imported (once) with the local price map and quiet settings."""
-    global _configured
+    """The litellm module, imported (once) with the local price map and quiet settings; waits for an
+    import under way."""
     if _configured is not None:
         return _configured
-    with _import_lock:
-        if _configured is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            # litellm's provider types trip a pydantic notice on first use; it tells our users nothing.
-            warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
-            import litellm
-
-            litellm.suppress_debug_info = True
-            _configured = litellm
-        return _configured
+    start_import()
+    assert _import is not None
+    return _import.result()
 
 
 async def ensure_litellm() -> ModuleType:
-    """Import litellm in a worker thread so the first call does not block the event loop."""
+    """`get_litellm` without blocking the event loop: awaits the (background) import."""
     if _configured is not None:
         return _configured
-    return await asyncio.to_thread(get_litellm)
+    start_import()
+    assert _import is not None
+    return await asyncio.wrap_future(_import)
+
+
+def loaded() -> ModuleType | None:
+    """litellm if it is imported and ready (by us or by the application), else None; never waits for
+    an import or starts one."""
+    if _configured is not None:
+        return _configured
+    if _import is None and "litellm" in sys.modules:
+        return get_litellm()  # the application imported it: only our settings are left to apply
+    return None
+
+
+def needs_litellm(model: str, api_base: str | None) -> bool:
+    """Whether a call to `model` (litellm's ``provider/name``) at `api_base` needs litellm: False only
+    for ``openai/<name>`` at an endpoint of its own when litellm has nothing to say about the name."""
+    if api_base is None or not model.startswith(_OPENAI_PREFIX):
+        return True
+    return litellm_knows(model[len(_OPENAI_PREFIX) :])
 
 
 async def flush_logging(timeout_s: float = 2.0) -> None:
@@ -58,7 +123,7 @@ async def flush_logging(timeout_s: float = 2.0) -> None:
     litellm queues a logging coroutine per call on a worker bound to the running loop; when a sync
     wrapper's loop ends with some still queued, litellm carries them to the next loop and warns.
     """
-    if sys.modules.get("litellm") is None:
+    if _configured is None:
         return
     try:
         from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
@@ -99,6 +164,8 @@ async def acompletion(
     With `http` (the caller's sessions), a call that `direct_name` accepts is POSTed directly.
     """
     if http is not None:
+        if needs_litellm(model, api_base):
+            await ensure_litellm()  # direct_name asks it, and it is there for the call if not direct
         name = direct_name(model, api_base)
         if name is not None:
             assert api_base is not None  # direct_name requires one
@@ -151,7 +218,6 @@ async def acompletion(
 
 # --- the direct path --------------------------------------------------------------------------------
 
-_OPENAI_PREFIX = "openai/"
 # Every optional parameter the client sends, with representative values (see `_litellm_keeps_params`).
 _OUR_PARAMS: dict[str, Any] = {
     "temperature": 0.5,
@@ -166,13 +232,16 @@ def direct_name(model: str, api_base: str | None) -> str | None:
     Direct only for ``openai/<name>`` with an api_base, when litellm would send our parameters
     unchanged for that name (not so for OpenAI's reasoning models, whose ``max_tokens`` it renames and
     whose temperature it drops) and when no litellm callback is registered (they would see nothing).
+    A name litellm knows (`needs_litellm`) is checked with litellm itself: have it imported first.
     """
     if api_base is None or not model.startswith(_OPENAI_PREFIX):
         return None
-    litellm = _configured
-    if litellm is None or litellm.model_alias_map or _has_callbacks(litellm):
+    litellm = loaded()
+    if litellm is not None and (litellm.model_alias_map or _has_callbacks(litellm)):
         return None
     name = model[len(_OPENAI_PREFIX) :]
+    if not needs_litellm(model, api_base):
+        return name
     return name if _litellm_keeps_params(name) else None
 
 
@@ -394,7 +463,10 @@ class Price:
 
 @functools.lru_cache(maxsize=256)
 def price_of(model: str) -> Price | None:
-    """The price of `model` (litellm ``provider/name``), None when litellm does not know it."""
+    """The price of `model` (litellm ``provider/name``), None when litellm does not know it. An
+    ``openai/<name>`` that litellm's price map does not list is None without importing litellm."""
+    if model.startswith(_OPENAI_PREFIX) and not litellm_knows(model[len(_OPENAI_PREFIX) :]):
+        return None
     litellm = get_litellm()
     try:
         with warnings.catch_warnings():  # litellm's provider configs warn about pydantic internals

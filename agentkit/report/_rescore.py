@@ -126,10 +126,11 @@ async def evaluate_run(
     from agentkit.archive import Archive
     from agentkit.evaluate._evaluator import evaluate_agent
     from agentkit.evaluate._session import Session
-    from agentkit.llm import resolve_model
+    from agentkit.llm import prepare_models, resolve_model
     from agentkit.tasks import load_task
 
     model_cfg = resolve_model(model, **(model_overrides or {}))
+    prepare_models([model_cfg])  # litellm's import, if needed, overlaps with loading the run and task
     with Archive.open(run_dir, lock=True) as archive:
         stored_task = run_settings(archive.config).get("task")
         task_name = task or (stored_task if isinstance(stored_task, str) else None)

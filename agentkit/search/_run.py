@@ -134,13 +134,15 @@ def needed_models(config: SearchConfig) -> list[ModelConfig]:
     return models
 
 
-async def _warm_up() -> None:
-    """Load the model library before any agent runs: its import takes seconds, and an agent's wall-time
-    limit should not pay for it on the first example."""
+async def _warm_up(models: list[ModelConfig]) -> None:
+    """Load the model library before any agent runs, when one of `models` needs it: its import takes
+    seconds, and an agent's wall-time limit should not pay for it on the first example."""
     with contextlib.suppress(Exception):
         from agentkit.llm import _litellm
+        from agentkit.llm._endpoints import uses_litellm
 
-        await _litellm.ensure_litellm()
+        if any(uses_litellm(model) for model in models):
+            await _litellm.ensure_litellm()
 
 
 def _spent(archive: Archive) -> dict[str, float]:
@@ -276,7 +278,7 @@ async def run_search(
         >>> outcome.selected.name  # doctest: +SKIP
     """
     from agentkit.evaluate._session import Session
-    from agentkit.llm import LLMClient, check_keys
+    from agentkit.llm import LLMClient, check_keys, prepare_models
 
     run_dir = Path(run_dir)
     if resume and config is not None:
@@ -287,10 +289,12 @@ async def run_search(
     if config is not None:
         # Settings that cannot work are refused before the run directory exists: an archive left by a
         # start that failed could be neither resumed (settings are fixed) nor started over (it exists).
+        prepare_models(model_configs(config))  # litellm's import, if needed, overlaps with the loading
         loaded = load_search_task(config)
         load_seeds(config.seeds)
         check_keys(needed_models(config))  # a provider key that is not set: refused here, one message
     archive, config = _open_archive(None if resume else config, run_dir, overrides)
+    prepare_models(model_configs(config))  # a resumed run's models are known from here on
     try:
         if hooks is None and hook_factory is not None:
             hooks = hook_factory(config)
@@ -313,7 +317,7 @@ async def run_search(
                 cache=config.cache, cache_dir=config.cache_dir, budget=remaining_budget(config, spent)
             )
         progress = progress or SearchProgress("off")
-        await _warm_up()
+        await _warm_up([agent_model, meta_model])
         try:
             async with Session.open(
                 agent_model,
