@@ -39,6 +39,7 @@ def bench_command(
     api_base: str | None = opt.API_BASE,
     limit: int = opt.LIMIT,
     concurrency: int = opt.CONCURRENCY,
+    max_inflight: int | None = opt.MAX_INFLIGHT,
     isolation: str = opt.ISOLATION,
     no_cache: bool = opt.NO_CACHE,
     data_dir: Path | None = opt.DATA_DIR,
@@ -76,7 +77,9 @@ def bench_command(
                 specs,
                 tasks,
                 model=model,
-                model_overrides=opt.model_overrides(api_base),
+                model_overrides=opt.model_overrides(
+                    api_base, inflight=opt.inflight(concurrency, max_inflight)
+                ),
                 data_dir=data_dir,
                 limit=limit,
                 concurrency=concurrency,
@@ -103,6 +106,7 @@ def bench_command(
                 task_opts=opt.parse_task_opts(task_opt),
                 limit=limit,
                 concurrency=concurrency,
+                max_inflight=max_inflight,
                 isolation=isolation,
                 no_cache=no_cache,
                 seed=seed,

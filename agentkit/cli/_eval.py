@@ -52,6 +52,7 @@ async def _evaluate_many(
     task_opts: dict[str, Any],
     limit: int,
     concurrency: int,
+    max_inflight: int | None = None,
     isolation: str,
     no_cache: bool,
     seed: int,
@@ -66,13 +67,13 @@ async def _evaluate_many(
     from agentkit.llm import check_keys, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
-    model_cfg = resolve_model(model, **opt.model_overrides(api_base))
-    judge_cfg = resolve_model(judge_model, **opt.model_overrides(api_base)) if judge_model else None
+    # One --concurrency: examples at once, and as many requests in flight to the model (and judge).
+    overrides = opt.model_overrides(api_base, inflight=opt.inflight(concurrency, max_inflight))
+    model_cfg = resolve_model(model, **overrides)
+    judge_cfg = resolve_model(judge_model, **overrides) if judge_model else None
     prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with what follows
     task = load_task(task_name, data_dir=data_dir, **task_opts)
-    task = judging.attach_judge(
-        task, judge_model, judge_samples, model_overrides=opt.model_overrides(api_base), budget=budget
-    )
+    task = judging.attach_judge(task, judge_model, judge_samples, model_overrides=overrides, budget=budget)
     examples = task.examples[:limit]
     # Checked while the sandbox starts (the check may wait for litellm's import), before any example.
     keys = asyncio.ensure_future(asyncio.to_thread(check_keys, [model_cfg]))
@@ -190,6 +191,7 @@ def eval_command(
     api_base: str | None = opt.API_BASE,
     limit: int = opt.LIMIT,
     concurrency: int = opt.CONCURRENCY,
+    max_inflight: int | None = opt.MAX_INFLIGHT,
     isolation: str = opt.ISOLATION,
     no_cache: bool = opt.NO_CACHE,
     data_dir: Path | None = opt.DATA_DIR,
@@ -222,6 +224,7 @@ def eval_command(
             api_base=api_base,
             limit=limit,
             concurrency=concurrency,
+            max_inflight=max_inflight,
             isolation=isolation,
             no_cache=no_cache,
             data_dir=data_dir,
@@ -250,6 +253,7 @@ def eval_command(
                 task_opts=opt.parse_task_opts(task_opt),
                 limit=limit,
                 concurrency=concurrency,
+                max_inflight=max_inflight,
                 isolation=isolation,
                 no_cache=no_cache,
                 seed=seed,
@@ -307,6 +311,7 @@ def _eval_run(
     api_base: str | None,
     limit: int,
     concurrency: int,
+    max_inflight: int | None = None,
     isolation: str,
     no_cache: bool,
     data_dir: Path | None,
@@ -336,7 +341,9 @@ def _eval_run(
                 task=task,
                 agents=[agent] if agent else None,
                 model=model,
-                model_overrides=opt.model_overrides(api_base),
+                model_overrides=opt.model_overrides(
+                    api_base, inflight=opt.inflight(concurrency, max_inflight)
+                ),
                 data_dir=data_dir,
                 task_options=opt.parse_task_opts(task_opt),
                 limit=limit,

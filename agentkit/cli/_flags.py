@@ -88,6 +88,7 @@ SETTINGS: dict[str, Setting] = {
     "seeds": Setting("seeds", _names, _joined),
     "top_k": Setting("top_k"),
     "concurrency": Setting("concurrency"),
+    "max_inflight": Setting("max_inflight"),
     "no_cache": Setting("cache", _off, _off),
     "no_progress": Setting("progress", _off, _off),
     "budget_usd": Setting("budget.max_cost_usd"),

@@ -30,7 +30,19 @@ DATA_DIR = typer.Option(
     help="Folder with local task data (laid out like shared/data).",
 )
 LIMIT = typer.Option(50, "--limit", "-n", min=1, help="Number of examples (the first N of the task).")
-CONCURRENCY = typer.Option(8, "--concurrency", "-c", min=1, help="Examples evaluated at once.")
+CONCURRENCY = typer.Option(
+    8,
+    "--concurrency",
+    "-c",
+    min=1,
+    help="Examples evaluated at once; also the model's requests in flight (at least 16).",
+)
+MAX_INFLIGHT = typer.Option(
+    None,
+    "--max-inflight",
+    min=1,
+    help="Requests in flight to the model at once (default: --concurrency, at least 16).",
+)
 ISOLATION = typer.Option(
     "auto", "--isolation", help="auto | bwrap | process | trusted (in-process, for reviewed code only)."
 )
@@ -117,11 +129,20 @@ def parse_task_opts(pairs: list[str]) -> dict[str, Any]:
     return opts
 
 
-def model_overrides(api_base: str | None) -> dict[str, object]:
-    """ModelConfig fields implied by the shared options."""
+def model_overrides(api_base: str | None, *, inflight: int | None = None) -> dict[str, object]:
+    """ModelConfig fields implied by the shared options (`inflight`: see `inflight`)."""
+    out: dict[str, object] = {} if inflight is None else {"max_concurrency": inflight}
     if api_base is None:
-        return {}
+        return out
     # A custom endpoint needs some key; an OpenAI-compatible local server ignores it.
     import os
 
-    return {"api_base": api_base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
+    return out | {"api_base": api_base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
+
+
+def inflight(concurrency: int, max_inflight: int | None) -> int:
+    """The model's in-flight limit of ``--concurrency`` and ``--max-inflight``
+    (`agentkit.llm.inflight_limit`): one flag sets both what runs at once and what the model gets."""
+    from agentkit.llm import inflight_limit
+
+    return inflight_limit(concurrency, max_inflight)

@@ -229,7 +229,13 @@ def search(
     ),
     workers: int | None = typer.Option(None, "--workers", help="Sandbox worker processes."),
     concurrency: int | None = typer.Option(
-        None, "--concurrency", "-c", help="Examples evaluated at once per agent."
+        None,
+        "--concurrency",
+        "-c",
+        help="Examples evaluated at once per agent; with --parallel, also the models' requests in flight.",
+    ),
+    max_inflight: int | None = typer.Option(
+        None, "--max-inflight", min=1, help="Requests in flight to each model (default: from --concurrency)."
     ),
     top_k: int | None = typer.Option(
         None, "--top-k", help="Top agents (by search score) scored on the test split."

@@ -189,6 +189,8 @@ def load_agent(
     answer_format: str | None = None,
     cache: bool = True,
     workers: int = 4,
+    concurrency: int | None = None,
+    max_inflight: int | None = None,
 ) -> LoadedAgent:
     """Load an agent file (a seed, a search result or an export) as a callable.
 
@@ -196,6 +198,10 @@ def load_agent(
     reviewed). ``task`` borrows a task's answer format: a name for `agentkit.load_task` (a built-in task,
     ``jsonl:<path>``, a registered ``py/<name>``) or a `Task` object such as one from
     `agentkit.Task.from_records`; ``answer_format`` sets one directly.
+
+    ``concurrency`` is how many questions the agent answers at once (from threads or ``acall``): it
+    takes the place of `workers` and also sets the model's requests in flight (at least 16), as
+    ``--concurrency`` does on the command line; ``max_inflight`` sets those requests on their own.
 
     Example:
         >>> import agentkit
@@ -215,5 +221,12 @@ def load_agent(
             answer_format = task.answer_format
         else:
             answer_format = DEFAULT_ANSWER_FORMAT
+    if concurrency is not None or max_inflight is not None:
+        from agentkit.llm import ModelConfig, inflight_limit, resolve_model
+
+        config = model if isinstance(model, ModelConfig) else resolve_model(model)
+        limit = inflight_limit(concurrency or 1, max_inflight)
+        model = config.model_copy(update={"max_concurrency": limit})
+        workers = concurrency or workers
     opener = Session.open(model, isolation="trusted" if trusted else "auto", workers=workers, cache=cache)
     return LoadedAgent(spec.code, spec.name, opener, answer_format)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from agentkit.errors import BudgetExceeded, LLMError, ProviderAuthError, ProviderError, StructuredOutputError
 from agentkit.llm._client import CallListener, LLMClient
-from agentkit.llm._config import LOCAL_MODEL, ModelConfig, resolve_model
+from agentkit.llm._config import DEFAULT_MAX_INFLIGHT, LOCAL_MODEL, ModelConfig, inflight_limit, resolve_model
 from agentkit.llm._endpoints import prepare_models
 from agentkit.llm._keys import check_keys
 from agentkit.llm._prices import set_price, unset_price
@@ -29,6 +29,7 @@ from agentkit.llm._structured import parse_fields
 from agentkit.llm._usage import Budget, CallRecord, UsageReport, UsageStats
 
 __all__ = [
+    "DEFAULT_MAX_INFLIGHT",
     "LOCAL_MODEL",
     "Budget",
     "BudgetExceeded",
@@ -45,6 +46,7 @@ __all__ = [
     "UsageReport",
     "UsageStats",
     "check_keys",
+    "inflight_limit",
     "parse_fields",
     "prepare_models",
     "resolve_model",

@@ -12,6 +12,9 @@ from agentkit.errors import ConfigError
 LOCAL_MODEL = "local"
 """The name of the embedded llama.cpp model (no key, no network)."""
 
+DEFAULT_MAX_INFLIGHT = 16
+"""A model's default limit on requests in flight (`ModelConfig.max_concurrency`)."""
+
 # A cheap, capable default per provider key, tried in this order when no model is named.
 # Each name is in litellm's price map, so costs are known.
 _DEFAULTS_BY_KEY: tuple[tuple[str, str], ...] = (
@@ -41,7 +44,7 @@ class ModelConfig(BaseModel):
     """Completion token limit used when a call does not give one; None sends no limit."""
     timeout_s: float = 60.0
     """Time limit of one attempt, in seconds; an attempt that runs over is retried."""
-    max_concurrency: int = Field(default=16, ge=1)
+    max_concurrency: int = Field(default=DEFAULT_MAX_INFLIGHT, ge=1)
     """Requests in flight to this model (same model and api_base), shared by the whole process."""
     retry_for_s: float = Field(default=300.0, ge=0.0)
     """How long one call keeps trying, in seconds from its first attempt: no new attempt starts after
@@ -68,6 +71,15 @@ class ModelConfig(BaseModel):
         if (self.price_in_per_mtok is None) != (self.price_out_per_mtok is None):
             raise ValueError("give both price_in_per_mtok and price_out_per_mtok, or neither")
         return self
+
+
+def inflight_limit(concurrency: int, max_inflight: int | None = None) -> int:
+    """The in-flight limit of a model called by a run with `concurrency` examples at once: `max_inflight`
+    when given, else `concurrency`, never below `DEFAULT_MAX_INFLIGHT` (an example may make several
+    calls at once; a run with few examples at once keeps what the model had)."""
+    if max_inflight is not None:
+        return max(1, max_inflight)
+    return max(concurrency, DEFAULT_MAX_INFLIGHT)
 
 
 def _default_model_name() -> str:

@@ -141,7 +141,11 @@ class SearchConfig(BaseModel):
     top_k: int = Field(default=3, ge=0)
     """Agents with the best search-split lower bound that are scored once on the sealed test split."""
     concurrency: int = Field(default=8, ge=1)
-    """Examples evaluated at the same time per agent."""
+    """Examples evaluated at the same time per agent. With `parallel` agents evaluated at once it also
+    sets the agent and meta models' requests in flight (``concurrency * parallel``, at least 16), unless
+    `max_inflight` is given."""
+    max_inflight: int | None = Field(default=None, ge=1)
+    """Requests in flight at once to each model of the run (None: from `concurrency`, see there)."""
     trace_chars: int = Field(default=2000, ge=0)
     """Characters kept of each prompt and reply in per-example traces."""
     cache: bool = True

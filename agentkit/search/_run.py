@@ -40,6 +40,7 @@ RESUMABLE_OVERRIDES = frozenset(
         "progress",
         "sandbox.workers",
         "concurrency",
+        "max_inflight",
         "top_k",
         # Where the models are served is not a setting of the search: a self-hosted server may come
         # back on another port.
@@ -96,10 +97,14 @@ def load_search_task(config: SearchConfig) -> tuple[Task, TaskSplit]:
 
 def model_configs(config: SearchConfig) -> tuple[ModelConfig, ModelConfig]:
     """The agent model and the meta model of a run."""
-    from agentkit.llm import resolve_model
+    from agentkit.llm import inflight_limit, resolve_model
+
+    # Every model of the run gets the same limit: configs of one model share one limiter, which takes
+    # the limit of whichever call came last.
+    inflight = inflight_limit(config.concurrency * config.parallel, config.max_inflight)
 
     def common(name: str) -> dict[str, Any]:
-        settings: dict[str, Any] = {"timeout_s": config.model_timeout_s}
+        settings: dict[str, Any] = {"timeout_s": config.model_timeout_s, "max_concurrency": inflight}
         if config.api_base:
             settings["api_base"] = config.api_base
             # Self-hosted OpenAI-compatible servers (llama.cpp, vLLM, test servers) accept any key, but

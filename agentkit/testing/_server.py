@@ -88,6 +88,7 @@ class FakeOpenAIServer:
         self._responder_errors: list[str] = []
         self._in_flight = 0
         self._max_in_flight = 0
+        self._gathering: tuple[int, float] | None = None
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -257,6 +258,14 @@ class FakeOpenAIServer:
         with self._lock:
             self._rules.append((predicate, reply))
 
+    def gather_requests(self, count: int | None, *, timeout_s: float = 30.0) -> None:
+        """Hold each request, before its latency, until `count` requests are in flight at once (then
+        all go on), or `timeout_s` after it arrived. A test that a client keeps `count` requests in
+        flight then needs no timing luck: `max_in_flight` reaches `count` exactly when the client allows
+        it. Once reached, later requests are not held. None stops holding."""
+        with self._lock:
+            self._gathering = None if count is None else (max(1, count), timeout_s)
+
     def reset(self) -> None:
         """Forget recorded requests, responder errors, pending faults and the in-flight maximum."""
         with self._lock:
@@ -344,6 +353,7 @@ class FakeOpenAIServer:
                 with self._lock:
                     self._responder_errors.append(repr(exc))
                 return web.json_response(_error_body(500, f"responder raised {exc!r}"), status=500)
+            await self._gather()
             delay = reply.latency_s if reply.latency_s is not None else self._delay()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -351,6 +361,18 @@ class FakeOpenAIServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+    async def _gather(self) -> None:
+        gathering = self._gathering
+        if gathering is None:
+            return
+        count, timeout_s = gathering
+        deadline = time.monotonic() + timeout_s
+        while self._in_flight < count and self._gathering is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        with self._lock:
+            if self._in_flight >= count:
+                self._gathering = None  # reached: nobody waits any more
 
     async def _play_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse | None:
         """Play `fault`; None means "now answer normally" (after a hang)."""
