@@ -4,6 +4,7 @@ the worst case of a call for the budget."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterable
 
 from agentkit.llm import _litellm, _prices
@@ -16,15 +17,34 @@ LOCAL_LITELLM_MODEL = "openai/smollm2"
 # Completion tokens assumed for the budget when neither the call nor the price map gives a limit.
 _UNKNOWN_OUTPUT_LIMIT = 8192
 
+BASE_URL_VARIABLES = ("OPENAI_BASE_URL", "OPENAI_API_BASE")
+"""Where ``openai/...`` models are served when their config names no api_base, first set first (the
+variables the openai SDK and litellm read, in litellm's order)."""
+
+
+def api_base_of(config: ModelConfig) -> str | None:
+    """The endpoint `config`'s calls go to: its own api_base; for an ``openai/...`` model without one,
+    ``OPENAI_BASE_URL`` or else ``OPENAI_API_BASE`` from the environment; None: the provider's default.
+    An api_base in the config (``--api-base``) always wins over the environment."""
+    if config.api_base or not config.model.startswith("openai/"):
+        return config.api_base
+    for variable in BASE_URL_VARIABLES:
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return value
+    return None
+
 
 def cache_endpoint(config: ModelConfig) -> str | None:
     """What serves `config.model`, for the reply cache: the model file of the embedded model, the
-    api_base of a self-hosted one, None for a provider's default endpoint."""
+    api_base of a self-hosted one (`api_base_of`: the environment's, too), None for a provider's
+    default endpoint."""
     if config.model == LOCAL_MODEL:
         from agentkit.llm._local_install import model_file_identity
 
         return model_file_identity()
-    return config.api_base.rstrip("/") if config.api_base else None
+    api_base = api_base_of(config)
+    return api_base.rstrip("/") if api_base else None
 
 
 def uses_litellm(config: ModelConfig) -> bool:
@@ -32,7 +52,7 @@ def uses_litellm(config: ModelConfig) -> bool:
     embedded model, nor for a self-hosted ``openai/<name>`` whose name litellm does not know."""
     if config.model == LOCAL_MODEL:
         return False
-    return _litellm.needs_litellm(config.model, config.api_base)
+    return _litellm.needs_litellm(config.model, api_base_of(config))
 
 
 def prepare_models(models: Iterable[ModelConfig | None]) -> None:
@@ -47,7 +67,7 @@ def prepare_models(models: Iterable[ModelConfig | None]) -> None:
 async def resolve_endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:
     """(litellm model, api_base, api_key) for a config; starts the embedded server for ``local``."""
     if config.model != LOCAL_MODEL:
-        return config.model, config.api_base, config.api_key
+        return config.model, api_base_of(config), config.api_key
     from agentkit.llm._local import ensure_local_server
 
     api_base = await asyncio.to_thread(ensure_local_server)

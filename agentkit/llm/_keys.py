@@ -25,7 +25,10 @@ def missing_keys(model: ModelConfig) -> list[str]:
     Only key variables (``*_API_KEY``, ``*_TOKEN``) are reported: providers that can take credentials
     from elsewhere (AWS profiles and roles, gcloud, Azure endpoints) are left to their first call.
     """
-    if model.model == LOCAL_MODEL or model.api_key or model.api_base:
+    from agentkit.llm._endpoints import api_base_of
+
+    # An endpoint of its own (given, or OPENAI_BASE_URL for openai/...) may want no key at all.
+    if model.model == LOCAL_MODEL or model.api_key or api_base_of(model):
         return []
     from agentkit.llm._litellm import get_litellm
 
