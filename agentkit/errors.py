@@ -119,6 +119,11 @@ class SandboxError(AgentkitError):
     """The sandbox itself failed (not the agent code inside it)."""
 
 
+class ClusterError(AgentkitError):
+    """Work spread over a cluster (``--executor ray``) could not go on: no evaluation actor is left, or
+    they keep getting lost."""
+
+
 class ArchiveError(AgentkitError):
     """A run directory or archive database is missing, corrupt or from an incompatible version."""
 

@@ -16,6 +16,7 @@ from agentkit.cli import _flags as flags
 from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
+from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice
 from agentkit.cli._eval import _evaluate_many, _fmt_cost, _summary_row, _unique_names
 
 
@@ -54,6 +55,9 @@ def bench_command(
     config_file: Path | None = flags.CONFIG_FILE,
     judge_model: str | None = judging.JUDGE_MODEL,
     judge_samples: int = judging.JUDGE_SAMPLES,
+    executor: str = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
+    ray_actors: int | None = RAY_ACTORS,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Compare prompt strategies on the same examples, with a paired test of each against the best
@@ -69,7 +73,12 @@ def bench_command(
     if (task is None) == (tasks is None):
         raise ConfigError("agentkit bench needs --task NAME or --tasks NAME,NAME,... (one of them)")
     specs = _unique_names(resolve_agent_refs(agents))
+    where = ExecutorChoice(executor, ray_address, ray_actors)
     if tasks is not None:
+        if where.kind != "local":
+            raise ConfigError(
+                "bench --tasks runs on this machine only for now; use --task with --executor ray"
+            )
         if task_opt:
             raise ConfigError("--opt sets options of one task; it cannot be used with --tasks")
         with opt.given_prices(price):
@@ -115,6 +124,7 @@ def bench_command(
                 budget=opt.budget(budget_usd, budget_calls, budget_tokens),
                 judge_model=judge_model,
                 judge_samples=judge_samples,
+                where=where,
             )
         )
     if all_unscored(results):
@@ -145,6 +155,7 @@ def bench_command(
         "task": task,
         "model": model_name,
         "isolation": level,
+        "executor": where.kind,
         "n": results[0].summary.n,
         "best": best.agent,
     }

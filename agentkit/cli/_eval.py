@@ -15,6 +15,7 @@ from agentkit.cli import _flags as flags
 from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
+from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
 
 if TYPE_CHECKING:
     from agentkit.evaluate import AgentSpec, EvalResult, Session
@@ -61,10 +62,12 @@ async def _evaluate_many(
     budget: Budget | None = None,
     judge_model: str | None = None,
     judge_samples: int = 3,
+    where: ExecutorChoice | None = None,
 ) -> tuple[list[EvalResult], str, str]:
     from agentkit.evaluate import Session
     from agentkit.evaluate._session import check_isolation
     from agentkit.llm import check_keys, prepare_models, resolve_model
+    from agentkit.sandbox import SandboxConfig
     from agentkit.tasks import load_task
 
     # One --concurrency: examples at once, and as many requests in flight to the model (and judge).
@@ -78,14 +81,25 @@ async def _evaluate_many(
     # Checked while the sandbox starts (the check may wait for litellm's import), before any example.
     keys = asyncio.ensure_future(asyncio.to_thread(check_keys, [model_cfg]))
     try:
-        async with Session.open(
-            model_cfg,
-            isolation=check_isolation(isolation),
-            workers=concurrency,
-            cache=not no_cache,
-            wall_time_s=timeout,
-            budget=budget,
-        ) as session:
+        async with (
+            open_executor(
+                where or ExecutorChoice(),
+                per_actor=concurrency,
+                isolation=check_isolation(isolation),
+                cache=not no_cache,
+                budget=budget,
+                sandbox=SandboxConfig(workers=concurrency, wall_time_s=timeout),
+            ) as executor,
+            Session.open(
+                model_cfg,
+                isolation=check_isolation(isolation),
+                workers=concurrency,
+                cache=not no_cache,
+                wall_time_s=timeout,
+                budget=budget,
+                executor=executor,
+            ) as session,
+        ):
             await keys  # a key the provider needs and that is not set: stop before anything runs
             return await _run_specs(session, specs, task, examples, concurrency, seed, show_progress)
     finally:
@@ -122,6 +136,7 @@ async def _run_specs(
                     concurrency=concurrency,
                     seed=seed,
                     on_result=lambda _r: progress.advance(bar),
+                    executor=session.executor,
                 )
                 for spec in specs
             )
@@ -205,6 +220,9 @@ def eval_command(
     config_file: Path | None = flags.CONFIG_FILE,
     judge_model: str | None = judging.JUDGE_MODEL,
     judge_samples: int = judging.JUDGE_SAMPLES,
+    executor: str = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
+    ray_actors: int | None = RAY_ACTORS,
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Score one agent on the first N examples of a task (or, with --run, the agents of a run, into it)."""
@@ -215,7 +233,10 @@ def eval_command(
     from agentkit.errors import ConfigError
     from agentkit.evaluate import resolve_agent
 
+    where = ExecutorChoice(executor, ray_address, ray_actors)
     if run is not None:
+        if where.kind != "local":
+            raise ConfigError("eval --run runs on this machine only (--executor local)")
         _eval_run(
             run,
             agent=agent,
@@ -262,9 +283,11 @@ def eval_command(
                 budget=opt.budget(budget_usd, budget_calls, budget_tokens),
                 judge_model=judge_model,
                 judge_samples=judge_samples,
+                where=where,
             )
         )
     row = _summary_row(result) | {"task": result.task, "model": model_name, "isolation": level}
+    row["executor"] = where.kind
     row["wall_s"] = round(time.perf_counter() - started, 2)
     if as_json:
         payload = row | {"results": [r.model_dump(exclude={"trace"}) for r in result.results]}

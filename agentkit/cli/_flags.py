@@ -104,6 +104,9 @@ SETTINGS: dict[str, Setting] = {
     "no_monitor": Setting("reflect.monitor", _off, _off),
     "reflect_model": Setting("reflect.model"),
     "manual_from": Setting("reflect.manual_from", _path, Path),
+    "executor": Setting("executor"),
+    "ray_address": Setting("ray_address"),
+    "ray_actors": Setting("ray_actors"),
 }
 """Every option that is a setting, by parameter name."""
 

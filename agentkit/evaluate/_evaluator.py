@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agentkit.evaluate._bridge import ExampleCalls
+from agentkit.evaluate._executor import ExampleExecutor
 from agentkit.evaluate._judge import JUDGE_SCORER, judged_score
 from agentkit.evaluate._runner import AgentRunner
 from agentkit.evaluate._summary import summarize
@@ -123,6 +124,7 @@ async def evaluate_agent(
     done: Mapping[str, ExampleResult] | None = None,
     on_result: ResultCallback | None = None,
     seed: int = 0,
+    executor: ExampleExecutor | None = None,
 ) -> EvalResult:
     """Evaluate `code` on `examples` and return per-example records with their summary.
 
@@ -135,6 +137,9 @@ async def evaluate_agent(
     An example whose model calls failed because of the provider comes back `unscored` (error kind
     "provider"), never as a 0: the summary's accuracy leaves it out and counts it in `unscored`, and
     the cascade does not stop on a screen that has one.
+
+    With an `executor` (e.g. `agentkit.distributed.RayExecutor`) the examples run where it sends them,
+    with its clients and sandboxes; `client` and `runner` are then not used for them.
 
     Example:
         >>> result = await evaluate_agent(code, task.examples[:20], task,
@@ -153,7 +158,13 @@ async def evaluate_agent(
 
     async def run(batch: Sequence[Example]) -> list[ExampleResult]:
         todo = [e for e in batch if e.id not in done or done[e.id].unscored]
-        fresh = {r.example_id: r for r in await _run_batch(code, todo, task, **kwargs)}  # type: ignore[arg-type]
+        if executor is not None:
+            ran = await executor.run_examples(
+                code, todo, task, model=model, trace_chars=trace_chars, on_result=on_result
+            )
+        else:
+            ran = await _run_batch(code, todo, task, **kwargs)  # type: ignore[arg-type]
+        fresh = {r.example_id: r for r in ran}
         return [fresh[e.id] if e.id in fresh else done[e.id] for e in batch]
 
     stopped_early = False

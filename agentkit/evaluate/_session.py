@@ -14,11 +14,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal, cast
 
 from agentkit.errors import ConfigError
-from agentkit.evaluate._runner import AgentRunner
+from agentkit.evaluate._executor import ExampleExecutor
+from agentkit.evaluate._runner import AgentRunner, LLMHandler
 
 if TYPE_CHECKING:
     from agentkit.llm import Budget, LLMClient, ModelConfig
-    from agentkit.sandbox import SandboxConfig
+    from agentkit.sandbox import AgentRun, SandboxConfig
 
 Isolation = Literal["auto", "bwrap", "process", "trusted"]
 ISOLATIONS: tuple[str, ...] = ("auto", "bwrap", "process", "trusted")
@@ -39,6 +40,8 @@ class Session:
     model: ModelConfig
     runner: AgentRunner
     isolation_level: str
+    executor: ExampleExecutor | None = None
+    """Where examples run when not here (pass it to `evaluate_agent`); None: the session's runner."""
 
     @classmethod
     def open(
@@ -53,12 +56,15 @@ class Session:
         client: LLMClient | None = None,
         wall_time_s: float | None = None,
         sandbox: SandboxConfig | None = None,
+        executor: ExampleExecutor | None = None,
     ) -> SessionOpener:
         """Prepare a session; entering it starts the sandbox workers, leaving it stops them.
 
         `sandbox` gives every sandbox setting at once (workers and the limits per example; a search
         passes its ``sandbox`` section); then `workers` and `wall_time_s` are not used. `isolation`
-        always chooses the runner: ``"trusted"`` runs agent code in-process.
+        always chooses the runner: ``"trusted"`` runs agent code in-process. With an `executor` (a
+        cluster, already started) no runner starts here: examples run on the executor, and the client
+        made here reserves through the executor's shared budget and reads its shared cache.
 
         Example:
             >>> async with Session.open("local", workers=4) as s:  # doctest: +SKIP
@@ -75,6 +81,7 @@ class Session:
             client=client,
             wall_time_s=wall_time_s,
             sandbox=sandbox,
+            executor=executor,
         )
 
 
@@ -91,6 +98,7 @@ class SessionOpener:
     client: LLMClient | None
     wall_time_s: float | None
     sandbox: SandboxConfig | None = None
+    executor: ExampleExecutor | None = None
     _stack: contextlib.AsyncExitStack | None = None
 
     async def __aenter__(self) -> Session:
@@ -110,14 +118,23 @@ class SessionOpener:
         try:
             client = self.client
             if client is None:  # a client we create is ours to close; a given one is not
+                shared = self.executor
                 client = await stack.enter_async_context(
-                    LLMClient(cache=self.cache, cache_dir=self.cache_dir, budget=self.budget)
+                    LLMClient(
+                        cache=self.cache,
+                        cache_dir=self.cache_dir,
+                        budget=self.budget,
+                        budget_gate=shared.budget_gate if shared is not None else None,
+                        reply_store=shared.reply_store if shared is not None else None,
+                    )
                 )
             settings = self.sandbox or SandboxConfig(workers=self.workers)
             if self.sandbox is None and self.wall_time_s is not None:
                 settings = settings.model_copy(update={"wall_time_s": self.wall_time_s})
-            runner: Sandbox | TrustedRunner
-            if self.isolation == "trusted":
+            runner: Sandbox | TrustedRunner | _Elsewhere
+            if self.executor is not None:
+                runner = _Elsewhere(self.executor.isolation_level)
+            elif self.isolation == "trusted":
                 runner = TrustedRunner(settings)
             else:
                 runner = Sandbox(settings.model_copy(update={"isolation": self.isolation}))
@@ -134,7 +151,13 @@ class SessionOpener:
             await stack.aclose()
             raise
         self._stack = stack
-        return Session(client=client, model=model, runner=runner, isolation_level=runner.isolation_level)
+        return Session(
+            client=client,
+            model=model,
+            runner=runner,
+            isolation_level=runner.isolation_level,
+            executor=self.executor,
+        )
 
     async def __aexit__(
         self,
@@ -145,3 +168,20 @@ class SessionOpener:
         if self._stack is not None:
             stack, self._stack = self._stack, None
             await stack.aclose()
+
+
+class _Elsewhere:
+    """The runner of a session whose examples run on an executor: nothing runs here."""
+
+    def __init__(self, isolation_level: str) -> None:
+        self.isolation_level = isolation_level
+
+    async def __aenter__(self) -> _Elsewhere:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    async def run(self, code: str, question: str, *, answer_format: str, llm: LLMHandler) -> AgentRun:
+        """Refuses: this session's agent code runs on its executor (pass ``executor=`` along)."""
+        raise ConfigError("this session runs agent code on its executor: pass executor=session.executor")

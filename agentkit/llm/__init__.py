@@ -19,28 +19,36 @@ command before it runs when a model's provider needs a key that is not set.
 from __future__ import annotations
 
 from agentkit.errors import BudgetExceeded, LLMError, ProviderAuthError, ProviderError, StructuredOutputError
+from agentkit.llm._cache import CachedReply, ReplyCache
 from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import DEFAULT_MAX_INFLIGHT, LOCAL_MODEL, ModelConfig, inflight_limit, resolve_model
 from agentkit.llm._endpoints import prepare_models
 from agentkit.llm._keys import check_keys
 from agentkit.llm._prices import set_price, unset_price
 from agentkit.llm._results import Completion, StructuredCompletion
+from agentkit.llm._shared import BudgetGate, ReplyStore
 from agentkit.llm._structured import parse_fields
-from agentkit.llm._usage import Budget, CallRecord, UsageReport, UsageStats
+from agentkit.llm._usage import Budget, CallRecord, Ledger, Reservation, UsageReport, UsageStats
 
 __all__ = [
     "DEFAULT_MAX_INFLIGHT",
     "LOCAL_MODEL",
     "Budget",
     "BudgetExceeded",
+    "BudgetGate",
+    "CachedReply",
     "CallListener",
     "CallRecord",
     "Completion",
     "LLMClient",
     "LLMError",
+    "Ledger",
     "ModelConfig",
     "ProviderAuthError",
     "ProviderError",
+    "ReplyCache",
+    "ReplyStore",
+    "Reservation",
     "StructuredCompletion",
     "StructuredOutputError",
     "UsageReport",

@@ -20,6 +20,7 @@ from agentkit.llm._http import SessionPool
 from agentkit.llm._limiter import limiter_for
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._retry import AttemptCounter, RetryListener, call_with_retries
+from agentkit.llm._shared import BudgetGate, ReplyStore
 from agentkit.llm._structured import field_names, format_instruction, parse_fields, with_instruction
 from agentkit.llm._usage import Budget, CallRecord, Ledger, UsageReport
 
@@ -58,10 +59,17 @@ class LLMClient:
         cache: bool = True,
         budget: Budget | None = None,
         listeners: list[CallListener] | None = None,
+        budget_gate: BudgetGate | None = None,
+        reply_store: ReplyStore | None = None,
     ) -> None:
         directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-        self._cache: ReplyCache | None = ReplyCache(directory) if cache else None
-        self._ledger = Ledger(budget)
+        self._cache: ReplyStore | None = None
+        if cache:
+            self._cache = reply_store if reply_store is not None else ReplyCache(directory)
+        # With a gate (one budget shared by a cluster's clients) the gate enforces `budget`; the ledger
+        # only counts this client's usage.
+        self._gate = budget_gate
+        self._ledger = Ledger(budget, enforce=budget_gate is None)
         self._http = SessionPool()
         self._listeners: list[CallListener] = list(listeners or [])
         # (model, api_base) whose provider refused the credentials: later calls get the same error unsent.
@@ -88,7 +96,7 @@ class LLMClient:
     @property
     def cache_path(self) -> Path | None:
         """The SQLite cache file, None when caching is off."""
-        return self._cache.path if self._cache is not None else None
+        return self._cache.path if isinstance(self._cache, ReplyCache) else None
 
     def check_budget(self, models: list[ModelConfig | str]) -> None:
         """Raise ConfigError now if this client's dollar limit could not be enforced for one of `models`
@@ -174,7 +182,10 @@ class LLMClient:
         if needs_litellm:  # waits for the import started in the background, or starts it
             await _litellm.ensure_litellm()
         tokens, cost = worst_case(model, messages, limit)
+        ticket: object | None = None
         try:
+            if self._gate is not None:
+                ticket = await self._gate.reserve(tokens=tokens, cost_usd=cost)
             reservation = self._ledger.reserve(tokens=tokens, cost_usd=cost)
         except BudgetExceeded as exc:
             self._heard(CallRecord(model=model.model, role=role, error=exc))
@@ -205,6 +216,15 @@ class LLMClient:
                 latency_s=time.perf_counter() - started,
                 failed=reply is None,
             )
+            if self._gate is not None:
+                self._gate.settle(
+                    ticket,
+                    prompt_tokens=reply.prompt_tokens if reply else 0,
+                    completion_tokens=reply.completion_tokens if reply else 0,
+                    cost_usd=cost_usd,
+                    attempts=counter.value,
+                    failed=reply is None,
+                )
             self._heard(
                 CallRecord(
                     model=model.model,

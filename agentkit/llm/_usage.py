@@ -126,8 +126,10 @@ class Reservation:
 class Ledger:
     """Thread-safe usage counters and budget reservations of one client."""
 
-    def __init__(self, budget: Budget | None) -> None:
+    def __init__(self, budget: Budget | None, *, enforce: bool = True) -> None:
         self.budget = budget
+        # Off when something else (a cluster's shared budget) enforces `budget`: then only counts.
+        self.enforce = enforce
         self._lock = threading.Lock()
         self._total = UsageStats()
         self._by_model: dict[str, UsageStats] = {}
@@ -140,7 +142,7 @@ class Ledger:
         """Reserve a call's worst case, or raise BudgetExceeded if it could cross a limit."""
         cost = cost_usd or 0.0
         with self._lock:
-            budget = self.budget
+            budget = self.budget if self.enforce else None
             if budget is not None:
                 spent_cost = self._total.cost_usd or 0.0
                 problem = None

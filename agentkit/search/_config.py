@@ -154,6 +154,14 @@ class SearchConfig(BaseModel):
     """Cache directory (None: ``$AGENTKIT_CACHE_DIR`` or ``~/.cache/agentkit``)."""
     progress: bool = True
     """Show live progress on a terminal (never shown when output is not a TTY)."""
+    executor: Literal["local", "ray"] = "local"
+    """Where examples run: ``local`` (this machine) or ``ray`` (evaluation actors on a Ray cluster, with
+    one budget and one reply cache for the cluster; needs ``pip install 'agentkit[ray]'``)."""
+    ray_address: str | None = None
+    """The Ray cluster of ``executor = "ray"`` (None: ``$RAY_ADDRESS``, else a Ray started locally)."""
+    ray_actors: int | None = Field(default=None, ge=1)
+    """Evaluation actors of ``executor = "ray"``, each running `concurrency` examples at once (None: one
+    per CPU of the cluster)."""
 
     budget: Budget = Field(default_factory=Budget)
     """Hard limits on what the whole run spends, resumes included: dollars (``max_cost_usd``), model

@@ -1,0 +1,70 @@
+"""`agentkit eval` and `bench` with ``--executor ray`` against the session's Ray cluster: the same table
+as ``--executor local``; ``--help`` does not import Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentkit.testing import FakeOpenAIServer
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(240)]
+
+
+def _agentkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"AGENTKIT_CACHE_DIR": str(cwd / "cache")}
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "agentkit", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=200,
+    )
+
+
+def test_help_does_not_import_ray(tmp_path: Path) -> None:
+    code = "import sys\nfrom agentkit.cli import main\nsys.argv=['agentkit','eval','--help']\n"
+    code += "try:\n    main()\nexcept SystemExit:\n    pass\nprint('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr
+    assert "--executor" in out.stdout and "--ray-address" in out.stdout
+
+
+def test_eval_on_ray_gives_the_local_scores(
+    ray_cluster: str, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    common = (
+        "eval", "--agent", "cot", "--task", "gen/arithmetic", "--limit", "8", "--model", "openai/fake",
+        "--api-base", server.base_url, "--concurrency", "2", "--json", "--no-cache",
+    )  # fmt: skip
+    local = _agentkit(*common, cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    on_ray = _agentkit(*common, "--executor", "ray", "--ray-address", ray_cluster, cwd=tmp_path)
+    assert on_ray.returncode == 0, on_ray.stderr
+    a, b = json.loads(local.stdout), json.loads(on_ray.stdout)
+    assert (a["executor"], b["executor"]) == ("local", "ray")
+    assert [r["score"] for r in a["results"]] == [r["score"] for r in b["results"]]
+    assert a["accuracy"] == b["accuracy"] and 0 < b["accuracy"] < 1
+
+
+def test_bench_on_ray_with_a_budget_stops_at_the_limit(
+    ray_cluster: str, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    out = _agentkit(
+        "bench", "--agents", "cot,cot_sc", "--task", "gen/arithmetic", "--limit", "4", "--model", "openai/fake",
+        "--api-base", server.base_url, "--executor", "ray", "--ray-address", ray_cluster, "--budget-calls", "6",
+        "--json", "--out", str(tmp_path / "bench"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["executor"] == "ray"
+    assert len(server.requests) == 6
+    assert sum(row["llm_calls"] for row in payload["agents"]) == 6
