@@ -16,6 +16,7 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
+from agentkit.cli._unscored import show_pauses
 
 if TYPE_CHECKING:
     from agentkit.evaluate import AgentSpec, EvalResult, Session
@@ -121,6 +122,7 @@ async def _run_specs(
     if show_progress:
         print(f"isolation: {session.isolation_level}", file=sys.stderr)
     progress, bar = _progress(show_progress, len(examples) * len(specs), f"{task.name}")
+    show_pauses(session.client, progress)
     with progress:
         results = await asyncio.gather(
             *(

@@ -1,4 +1,5 @@
-"""What `eval` and `bench` say, and how they exit, when the provider left examples unscored.
+"""What `eval` and `bench` say, and how they exit, when the provider left examples unscored, and what
+they say while a model is paused (its circuit breaker holds the calls: `show_pauses`).
 
 An unscored example (`ExampleResult.unscored`: a model call failed because of the provider) is not a
 0, so the scores printed leave it out; but the command did not do what was asked, so it exits with
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from agentkit.llm import LLMClient
     from agentkit.records import EvalResult
 
 UNSCORED_EXIT = 3
@@ -58,3 +60,17 @@ def exit_unscored(count: int, total: int, first: str, *, cached: bool, again: st
         file=sys.stderr,
     )
     raise typer.Exit(UNSCORED_EXIT)
+
+
+def show_pauses(client: LLMClient, progress: Any) -> None:
+    """Say on stderr (above the live progress bar when one is shown) when a model of `client` stops
+    answering and its calls pause, and when they continue."""
+    from agentkit.llm._breaker import ModelPause
+
+    def said(pause: ModelPause) -> None:
+        if getattr(progress, "disable", True):
+            print(pause.describe(), file=sys.stderr, flush=True)
+        else:
+            progress.console.print(pause.describe(), highlight=False, markup=False)
+
+    client.add_pause_listener(said)

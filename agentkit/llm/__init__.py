@@ -19,6 +19,7 @@ command before it runs when a model's provider needs a key that is not set.
 from __future__ import annotations
 
 from agentkit.errors import BudgetExceeded, LLMError, ProviderAuthError, ProviderError, StructuredOutputError
+from agentkit.llm._breaker import ModelPause, PauseListener
 from agentkit.llm._cache import CachedReply, ReplyCache
 from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import DEFAULT_MAX_INFLIGHT, LOCAL_MODEL, ModelConfig, inflight_limit, resolve_model
@@ -44,6 +45,8 @@ __all__ = [
     "LLMError",
     "Ledger",
     "ModelConfig",
+    "ModelPause",
+    "PauseListener",
     "ProviderAuthError",
     "ProviderError",
     "ReplyCache",

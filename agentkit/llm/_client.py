@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from agentkit.errors import BudgetExceeded, ProviderAuthError, ProviderError, StructuredOutputError
 from agentkit.llm import _litellm, _prices
+from agentkit.llm._breaker import PauseListener, Pauses
 from agentkit.llm._cache import ReplyCache, cache_key, default_cache_dir
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
 from agentkit.llm._endpoints import cache_endpoint, resolve_endpoint, uses_litellm, worst_case
@@ -50,6 +51,10 @@ class LLMClient:
     hits, budget refusals and failures included), on the thread that made the call. That is how a
     search books each call's usage in its archive the moment it is spent. A listener that raises makes
     the call raise: keep listeners small and sure.
+
+    When most recent requests to a model fail, its circuit breaker (`agentkit.llm._breaker`) holds new
+    calls for a while instead of sending them, then lets one probe through; pause listeners
+    (`add_pause_listener`) hear when a model pauses and when it answers again.
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class LLMClient:
         self._listeners: list[CallListener] = list(listeners or [])
         # (model, api_base) whose provider refused the credentials: later calls get the same error unsent.
         self._refused: dict[tuple[str, str | None], ProviderAuthError] = {}
+        self._pauses = Pauses()
 
     def add_listener(self, listener: CallListener) -> None:
         """Call `listener` with a `CallRecord` after every call of this client, until removed."""
@@ -83,6 +89,16 @@ class LLMClient:
         """Stop calling `listener` (no error when it was not added)."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def add_pause_listener(self, listener: PauseListener) -> None:
+        """Call `listener` with a `ModelPause` when a model's calls pause (its circuit breaker opened:
+        "model X not answering, pausing Ns") and when they continue, until removed."""
+        self._pauses.listeners.append(listener)
+
+    def remove_pause_listener(self, listener: PauseListener) -> None:
+        """Stop calling `listener` (no error when it was not added)."""
+        if listener in self._pauses.listeners:
+            self._pauses.listeners.remove(listener)
 
     def _heard(self, record: CallRecord) -> None:
         for listener in tuple(self._listeners):
@@ -181,6 +197,7 @@ class LLMClient:
             raise refused
         if needs_litellm:  # waits for the import started in the background, or starts it
             await _litellm.ensure_litellm()
+        await self._pauses.hold(model, on_retry)  # a paused model: wait before reserving anything
         tokens, cost = worst_case(model, messages, limit)
         ticket: object | None = None
         try:
@@ -391,6 +408,7 @@ class LLMClient:
             props = {k: {"type": "string", "minLength": 1} for k in json_keys}
             schema = {"type": "object", "properties": props, "required": list(json_keys)}
         limiter = limiter_for(litellm_model, api_base, config.max_concurrency)
+        gate = self._pauses.gate(config, on_retry)
 
         async def attempt() -> _litellm.RawReply:
             async with limiter.slot(config.max_concurrency):
@@ -415,13 +433,13 @@ class LLMClient:
                 return reply
 
         try:
-            return await call_with_retries(attempt, config, counter, on_retry)
+            return await call_with_retries(attempt, config, counter, on_retry, gate)
         except ProviderError as exc:
             if not (use_json and exc.status == 400):
                 raise
         # Some OpenAI-compatible servers refuse response_format; the prompt asks for JSON anyway.
         use_json = False
-        reply = await call_with_retries(attempt, config, counter, on_retry)
+        reply = await call_with_retries(attempt, config, counter, on_retry, gate)
         with _no_json_mode_lock:
             _no_json_mode.add(endpoint)
         return reply

@@ -59,6 +59,18 @@ class ModelConfig(BaseModel):
     replaces it. Either is cut to what is left of `retry_for_s`."""
     retry_max_wait_s: float = Field(default=30.0, gt=0.0)
     """The longest backoff between two attempts (a provider's Retry-After may ask for longer)."""
+    breaker_failures: int | None = Field(default=5, ge=1)
+    """Failed requests among the last `breaker_window` to this model (and api_base) that open its circuit
+    breaker: new requests then wait `breaker_pause_s` instead of being sent, then one probe goes through
+    (see `agentkit.llm._breaker`). Failures are the provider's (timeouts, dropped connections, 5xx, 429
+    and the other retried statuses). None switches the breaker off."""
+    breaker_window: int = Field(default=8, ge=1)
+    """How many of the latest finished requests the breaker looks at."""
+    breaker_pause_s: float = Field(default=4.0, gt=0.0)
+    """The first pause of an opened breaker, in seconds; it doubles after each failed probe and is back
+    to this once the model answers."""
+    breaker_max_pause_s: float = Field(default=60.0, gt=0.0)
+    """The longest pause between two probes."""
     price_in_per_mtok: float | None = Field(default=None, ge=0)
     """Dollars per million prompt tokens, for a model litellm has no price for (or to override its
     price); give `price_out_per_mtok` too. None: the price from `agentkit.llm.set_price` or litellm's

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
@@ -35,9 +35,15 @@ def backoff_s(attempt: int, base_s: float) -> float:
     return full / 2 + random.uniform(0, full / 2)
 
 
-def _policy(config: ModelConfig, on_retry: RetryListener | None = None) -> AsyncRetrying:
+def _policy(
+    config: ModelConfig, on_retry: RetryListener | None = None, tally: AttemptCounter | None = None
+) -> AsyncRetrying:
     def remaining(state: RetryCallState) -> float:
-        return max(config.retry_for_s - (state.seconds_since_start or 0.0), 0.0)
+        # Time held by an open circuit breaker is no attempt: it does not use up the retry time, up to
+        # as long again as that time (a call whose own request keeps failing, even as the breaker's
+        # probe, must still give up in the end, not hold every other call at the longest pause).
+        held = min(tally.held_s, config.retry_for_s) if tally is not None else 0.0
+        return max(config.retry_for_s - ((state.seconds_since_start or 0.0) - held), 0.0)
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -92,10 +98,24 @@ def auth_error(config: ModelConfig, status: int | None, detail: str) -> Provider
 
 
 class AttemptCounter:
-    """Requests sent so far for one call (readable even when the call is cancelled)."""
+    """Requests sent so far for one call (readable even when the call is cancelled), and the seconds
+    its attempts were held by the model's circuit breaker before being sent."""
 
     def __init__(self) -> None:
         self.value = 0
+        self.held_s = 0.0
+
+
+class Gate(Protocol):
+    """What stands between an attempt and the provider (the client's circuit breakers)."""
+
+    async def enter(self) -> float:
+        """Wait for leave to send the attempt; returns the seconds waited."""
+        ...
+
+    def leave(self, exc: BaseException | None) -> None:
+        """The attempt ended (with `exc`; None when it succeeded)."""
+        ...
 
 
 async def call_with_retries(
@@ -103,9 +123,12 @@ async def call_with_retries(
     config: ModelConfig,
     counter: AttemptCounter | None = None,
     on_retry: RetryListener | None = None,
+    gate: Gate | None = None,
 ) -> T:
     """Run `attempt` until it succeeds or the policy gives up; `counter` counts the attempts and
-    `on_retry` hears why each failed attempt that is retried failed.
+    `on_retry` hears why each failed attempt that is retried failed. Each attempt first waits for
+    leave from `gate`: that wait is not an attempt (not counted, nothing sent) and does not use up
+    `retry_for_s` (up to that long again: a call that keeps failing still gives up).
 
     Raises ProviderAuthError at once when the provider refuses the credentials (401, 403), else
     ProviderError (with `status` and `attempts`) for a failure that will not change or when retries
@@ -115,11 +138,21 @@ async def call_with_retries(
     first = tally.value
 
     async def counted() -> T:
+        if gate is not None:
+            tally.held_s += await gate.enter()
         tally.value += 1
-        return await attempt()
+        try:
+            result = await attempt()
+        except BaseException as exc:
+            if gate is not None:
+                gate.leave(exc)
+            raise
+        if gate is not None:
+            gate.leave(None)
+        return result
 
     try:
-        result: T = await _policy(config, on_retry)(counted)
+        result: T = await _policy(config, on_retry, tally)(counted)
     except Exception as exc:
         attempts = tally.value - first
         info = classify_error(exc)

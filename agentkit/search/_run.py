@@ -24,7 +24,7 @@ from agentkit.search._state import SlotState
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive
-    from agentkit.llm import Budget, LLMClient, ModelConfig
+    from agentkit.llm import Budget, LLMClient, ModelConfig, ModelPause
     from agentkit.tasks import Task, TaskSplit
 
 T = TypeVar("T")
@@ -322,6 +322,12 @@ async def run_search(
                 cache=config.cache, cache_dir=config.cache_dir, budget=remaining_budget(config, spent)
             )
         progress = progress or SearchProgress("off")
+        shown = progress
+
+        def paused(pause: ModelPause) -> None:
+            shown.log(pause.describe())
+
+        client.add_pause_listener(paused)  # "model X not answering, pausing Ns" in the progress display
         await _warm_up([agent_model, meta_model])
         try:
             async with Session.open(
@@ -351,6 +357,7 @@ async def run_search(
                     progress.log(f"sandbox isolation: {session.isolation_level}")
                 return await run.run()
         finally:
+            client.remove_pause_listener(paused)
             if own_client:
                 await client.aclose()
     finally:

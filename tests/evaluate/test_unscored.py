@@ -42,7 +42,14 @@ ISOLATIONS = ["trusted", "auto"]
 
 
 def _fast(server: FakeOpenAIServer, **overrides: Any):
-    settings: dict[str, Any] = {"timeout_s": 2.0, "retry_base_s": 0.01, "retry_for_s": 0.5}
+    # How failures are classified, without the circuit breaker: with half the questions failing for good
+    # it would hold the others too (tests/llm/test_breaker.py and test_unscored_cli.py test it).
+    settings: dict[str, Any] = {
+        "timeout_s": 2.0,
+        "retry_base_s": 0.01,
+        "retry_for_s": 0.5,
+        "breaker_failures": None,
+    }
     settings.update(overrides)
     return model_config_for(server, **settings)
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,37 @@ def test_refused_credentials_stop_bench_and_nothing_is_stored(
     )  # fmt: skip
     assert out.returncode not in (0, UNSCORED_EXIT) and "credentials" in out.stderr, out.stderr
     assert not (tmp_path / "bench").exists()
+
+
+def test_an_outage_pauses_eval_which_finishes_when_the_provider_is_back(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    arithmetic_server.set_down(Fault.status(503))
+    during: list[int] = []
+
+    def back() -> None:
+        during.append(len(arithmetic_server.requests))
+        arithmetic_server.set_up()
+
+    timer = threading.Timer(8.0, back)
+    timer.start()
+    try:
+        out = _agentkit(
+            "eval", "--agent", "cot", "--task", "gen/arithmetic", "--model", "openai/fake",
+            "--api-base", arithmetic_server.base_url, "--limit", "4", "--concurrency", "4",
+            "--example-timeout", "120", "--json",
+            cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        timer.cancel()
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert (payload["accuracy"], payload["unscored"], payload["error_rate"]) == (1.0, 0, 0.0)
+    assert "model openai/fake not answering" in out.stderr and "pausing 4s" in out.stderr
+    assert "answers again" in out.stderr
+    # Four first attempts, a retry or so each until five failures opened the breaker, then one probe per
+    # pause (4 s, then 8 s): without the breaker each call retries on its backoff for the whole outage.
+    assert during and during[0] <= 12, during
 
 
 def test_eval_scores_what_it_can_and_reports_the_rest(

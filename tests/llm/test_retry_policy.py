@@ -52,8 +52,10 @@ async def test_many_failures_in_a_row_are_outlasted(
     # Five faults in a row used to exhaust the retries; time, not a count, bounds them now.
     faults = [Fault.status(429), Fault.status(500), Fault.disconnect(), Fault.status(503)] * 3
     server.inject(*faults)
+    # The retry policy alone: the circuit breaker would hold this call after five failures (test_breaker.py).
     reply = await uncached.complete(
-        USER, fast_config(server, retry_base_s=0.005, retry_max_wait_s=0.05, retry_for_s=20)
+        USER,
+        fast_config(server, retry_base_s=0.005, retry_max_wait_s=0.05, retry_for_s=20, breaker_failures=None),
     )
     assert reply.text == "ok"
     assert reply.attempts == len(faults) + 1
@@ -75,7 +77,10 @@ async def test_time_bound_gives_up_with_a_provider_error(
     server.set_down(Fault.status(503))
     started = time.perf_counter()
     with pytest.raises(ProviderError) as info:
-        await uncached.complete(USER, fast_config(server, retry_base_s=0.05, retry_for_s=1.0))
+        # Without the breaker, which would hold the call (not failed) for as long as the server is down.
+        await uncached.complete(
+            USER, fast_config(server, retry_base_s=0.05, retry_for_s=1.0, breaker_failures=None)
+        )
     elapsed = time.perf_counter() - started
     assert info.value.status == 503 and info.value.attempts > 3
     assert 0.9 <= elapsed < 3.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import signal
 import sqlite3
@@ -21,7 +22,7 @@ from search_scripted import AgentWorld, ScriptedMeta, hashed_meta_reply, respond
 
 from agentkit.archive import Archive
 from agentkit.errors import ProviderAuthError
-from agentkit.search import SearchConfig, _scoring, run_search
+from agentkit.search import SearchConfig, SearchProgress, _scoring, run_search
 from agentkit.testing import FakeOpenAIServer, Fault
 
 pytestmark = pytest.mark.sandbox
@@ -134,6 +135,34 @@ async def test_an_outage_pauses_the_search_and_no_example_is_scored_0(
     with Archive.open(tmp_path / "outage") as archive:
         paused = archive.events("unscored")
     assert paused, "the outage should have left examples unscored for a while"
+
+
+async def test_an_outage_holds_the_calls_and_the_progress_says_so(
+    tmp_path: Path, server: FakeOpenAIServer
+) -> None:
+    from rich.console import Console
+
+    shown = io.StringIO()
+    progress = SearchProgress("lines", console=Console(file=shown, width=200))
+    server.set_down(Fault.status(503))
+    during: list[int] = []
+
+    def back() -> None:
+        during.append(len(server.requests))
+        server.set_up()
+
+    asyncio.get_running_loop().call_later(10.0, back)
+    config = _config(server, generations=1, seeds=["cot", "self_refine"])
+    outcome = await run_search(config, tmp_path / "run", progress=progress)
+    assert outcome.status == "finished", outcome.reason
+    lines = shown.getvalue()
+    assert "model openai/fake-agent not answering" in lines and "pausing 4s" in lines, lines
+    assert "answers again" in lines
+    # The first requests, then one probe per pause (4 s, 8 s): not every call retrying for 10 s.
+    assert during and during[0] <= 16, during
+    _scores(tmp_path / "run")  # no example unscored or scored 0 because of the provider
+    with Archive.open(tmp_path / "run") as archive:
+        assert not archive.events(_scoring.UNSCORED)  # held within the examples' time, never unscored
 
 
 async def test_refused_credentials_stop_the_search_within_seconds(
