@@ -7,7 +7,7 @@ import asyncio
 import os
 from collections.abc import Iterable
 
-from agentkit.llm import _litellm, _prices
+from agentkit.llm import _http, _litellm, _prices
 from agentkit.llm._config import LOCAL_MODEL, ModelConfig
 from agentkit.llm._usage import estimate_prompt_tokens
 
@@ -57,11 +57,15 @@ def uses_litellm(config: ModelConfig) -> bool:
 
 def prepare_models(models: Iterable[ModelConfig | None]) -> None:
     """Start, in the background, what calls to `models` will need and takes long to get ready: the
-    import of litellm (seconds) when one of them needs it (`uses_litellm`). A command calls this as
+    import of litellm (seconds) when one of them needs it (`uses_litellm`), else of the direct path's
+    HTTP client (a few hundred milliseconds). A command calls this as
     soon as it knows its models, so that the import overlaps with loading the task and starting the
     sandbox; the first call then waits for that import instead of starting its own."""
-    if any(model is not None and uses_litellm(model) for model in models):
+    chosen = [model for model in models if model is not None]
+    if any(uses_litellm(model) for model in chosen):
         _litellm.start_import()
+    if any(not uses_litellm(model) for model in chosen):
+        _http.start_import()  # the direct path's HTTP client
 
 
 async def resolve_endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:

@@ -21,6 +21,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import aiohttp
 
+_preload_lock = threading.Lock()
+_preloading = False
+
+
+def start_import() -> None:
+    """Import aiohttp in a background thread, once per process (it takes a few hundred milliseconds,
+    most of them building its TLS contexts): a command that will call an endpoint directly starts it
+    early, so the first call does not pay for it. A call made meanwhile waits for the same import."""
+    global _preloading
+    with _preload_lock:
+        if _preloading:
+            return
+        _preloading = True
+
+    def load() -> None:
+        import aiohttp  # noqa: F401  (the import is the point)
+
+    threading.Thread(target=load, name="agentkit-import-aiohttp", daemon=True).start()
+
+
 # Below the 5 s keep-alive of uvicorn (vLLM) and llama.cpp's server, so an idle connection is
 # dropped by us before the server closes it under a request we are sending.
 _KEEPALIVE_S = 4.0

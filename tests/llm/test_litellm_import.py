@@ -112,21 +112,29 @@ def test_background_import_is_joined_not_repeated() -> None:
     }
 
 
-def test_prepare_models_starts_nothing_for_self_hosted_models() -> None:
+def test_prepare_models_starts_only_the_http_client_for_self_hosted_models() -> None:
     out = _run(
         """
-        import json, sys
+        import json, sys, threading
         from agentkit.llm import _litellm, prepare_models, resolve_model
 
+        assert "aiohttp" not in sys.modules
         prepare_models([
             resolve_model("local"),
             resolve_model("openai/fake", api_base="http://127.0.0.1:9/v1"),
             None,
         ])
-        print(json.dumps({"started": _litellm.imports_started, "litellm": "litellm" in sys.modules}))
+        for thread in threading.enumerate():
+            if thread.name == "agentkit-import-aiohttp":
+                thread.join()
+        print(json.dumps({
+            "started": _litellm.imports_started,
+            "litellm": "litellm" in sys.modules,
+            "aiohttp": "aiohttp" in sys.modules,
+        }))
         """
     )
-    assert out == {"started": 0, "litellm": False}
+    assert out == {"started": 0, "litellm": False, "aiohttp": True}
 
 
 @pytest.mark.parametrize(
