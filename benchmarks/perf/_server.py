@@ -17,16 +17,23 @@ from collections import Counter
 from types import TracebackType
 from typing import Any
 
-WORLDS = ("simulated", "search", "dspy")
+WORLDS = ("simulated", "search", "dspy", "mgsm")
 
 
 class ServerProcess:
     """A fake server child process. Use as a context manager; `base_url` is the client's api_base."""
 
-    def __init__(self, world: str = "simulated", *, latency_s: float = 0.0, jitter_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        world: str = "simulated",
+        *,
+        latency_s: float = 0.0,
+        jitter_s: float = 0.0,
+        data_dir: str | None = None,
+    ) -> None:
         if world not in WORLDS:
             raise ValueError(f"unknown world {world!r}; known: {WORLDS}")
-        self.spec = {"world": world, "latency_s": latency_s, "jitter_s": jitter_s}
+        self.spec = {"world": world, "latency_s": latency_s, "jitter_s": jitter_s, "data_dir": data_dir}
         self._proc: subprocess.Popen[str] | None = None
         self.port = 0
 
@@ -100,9 +107,13 @@ def repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _responder(world: str) -> Any:
+def _responder(world: str, data_dir: str | None = None) -> Any:
     from benchmarks.perf import _world
 
+    if world == "mgsm":
+        from benchmarks.perf._endtoend import mgsm_responder
+
+        return mgsm_responder(data_dir)
     if world == "search":
         return _world.search_responder(_world.simulated_model(), _world.ScriptedMeta())
     if world == "dspy":
@@ -116,7 +127,9 @@ def main() -> None:
 
     spec = json.loads(sys.argv[1])
     server = FakeOpenAIServer(
-        _responder(spec["world"]), latency_s=spec["latency_s"], jitter_s=spec["jitter_s"]
+        _responder(spec["world"], spec.get("data_dir")),
+        latency_s=spec["latency_s"],
+        jitter_s=spec["jitter_s"],
     ).start()
     print(json.dumps({"port": server.port}), flush=True)
     try:

@@ -44,6 +44,12 @@ class Sizes:
     """Scenario 7: search split size of the large search (smaller, to stay in the time budget)."""
     memory_screen_size: int = 6
     """Scenario 7: screening subset of the large search."""
+    e2e_examples: int = 250
+    """Scenario 10: MGSM questions per run (the workload of issue 13)."""
+    e2e_concurrency: int = 48
+    """Scenario 10: examples (and model requests) in flight."""
+    e2e_latency_s: float = 0.1
+    """Scenario 10: the server's latency (no jitter)."""
     startup_runs: int = 5
     """Scenario 6: timed runs (the median is reported)."""
     selection_searches: int = 24
@@ -79,6 +85,9 @@ QUICK = Sizes(
     memory_parallel=4,
     memory_search_size=8,
     memory_screen_size=3,
+    e2e_examples=16,
+    e2e_concurrency=8,
+    e2e_latency_s=0.02,
     startup_runs=2,
     selection_searches=20,
     selection_agents=6,
