@@ -60,8 +60,10 @@ class Session:
     ) -> SessionOpener:
         """Prepare a session; entering it starts the sandbox workers, leaving it stops them.
 
-        `sandbox` gives every sandbox setting at once (workers and the limits per example; a search
-        passes its ``sandbox`` section); then `workers` and `wall_time_s` are not used. `isolation`
+        `workers` is how many examples run at once (the sandbox's ``max_examples``; its worker
+        processes stay at about one per core, each running many examples). `sandbox` gives every
+        sandbox setting at once (worker processes, examples at once and the limits per example; a
+        search passes its ``sandbox`` section); then `workers` and `wall_time_s` are not used. `isolation`
         always chooses the runner: ``"trusted"`` runs agent code in-process. With an `executor` (a
         cluster, already started) no runner starts here: examples run on the executor, and the client
         made here reserves through the executor's shared budget and reads its shared cache.
@@ -128,7 +130,7 @@ class SessionOpener:
                         reply_store=shared.reply_store if shared is not None else None,
                     )
                 )
-            settings = self.sandbox or SandboxConfig(workers=self.workers)
+            settings = self.sandbox or SandboxConfig(max_examples=self.workers)
             if self.sandbox is None and self.wall_time_s is not None:
                 settings = settings.model_copy(update={"wall_time_s": self.wall_time_s})
             runner: Sandbox | TrustedRunner | _Elsewhere

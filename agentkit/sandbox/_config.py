@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -12,6 +13,14 @@ from agentkit.records import AgentFailure
 
 LLMHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 """Host side of a model call made by agent code: runtime request dict -> runtime response dict."""
+
+
+def default_workers() -> int:
+    """The number of CPU cores this process may use (the default number of sandbox workers)."""
+    try:
+        return max(1, min(256, len(os.sched_getaffinity(0))))
+    except (AttributeError, OSError):
+        return max(1, min(256, os.cpu_count() or 1))
 
 
 def llm_error_reply(exc: BaseException) -> dict[str, str]:
@@ -42,8 +51,13 @@ class SandboxConfig(BaseModel):
     isolation: Literal["auto", "bwrap", "process"] = "auto"
     """"auto" picks the strongest level that works here; "bwrap" insists on bubblewrap (error if it
     does not work); "process" runs workers as plain processes (with seccomp where available)."""
-    workers: int = Field(default=8, ge=1, le=256)
-    """Warm worker processes, i.e. examples run at the same time."""
+    workers: int = Field(default_factory=lambda: default_workers(), ge=1, le=256)
+    """Warm worker processes at most (default: the number of CPU cores). Each supervises many examples
+    at once, each in its own child; they start as examples arrive, and the first example runs as soon
+    as the first worker is up. Where the kernel cannot keep the children of one worker apart (no
+    Landlock or no seccomp), a worker runs one example at a time and up to `max_examples` start."""
+    max_examples: int = Field(default=64, ge=1, le=4096)
+    """Examples run at the same time, across all workers."""
     wall_time_s: float = Field(default=120.0, gt=0)
     """Wall-clock limit per example, model calls included."""
     cpu_time_s: float = Field(default=60.0, gt=0)

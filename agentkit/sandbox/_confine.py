@@ -46,6 +46,16 @@ class Confinement:
         # {"read": [...], "write": [...]}: confine children with Landlock where the kernel has it
         rules = cfg.get("landlock")
         self.landlock: dict[str, list[str]] | None = rules if rules and landlock_abi(lib) > 0 else None
+        # Children may run side by side in this worker only when nothing one does can reach another:
+        # Landlock gives each its own domain (no reading another's temp directory or /proc entries, no
+        # ptrace), seccomp stops signals, processes and shared memory, and pidfds let the worker kill
+        # exactly the child it means. Otherwise it runs one child at a time, as a worker always did.
+        self.shareable = (
+            self.landlock is not None
+            and self.bpf is not None
+            and hasattr(os, "pidfd_open")
+            and hasattr(signal, "pidfd_send_signal")
+        )
         # The process every agent child must be a direct child of: this worker, until the spawner runs.
         self.parent_pid = os.getpid()
         # Children run as another uid (or under no_new_privs); being non-dumpable keeps them out of
@@ -63,6 +73,49 @@ class Confinement:
             if self.drop_uid is not None:
                 os.chown(tmp, self.drop_uid, self.drop_gid if self.drop_gid is not None else -1)
         self.tmp: str = tmp
+        # The temp directory of the child this process is (set in the child, by `enter_tmp`).
+        self.child_tmp: str | None = None
+
+    def enter_tmp(self, path: str) -> None:
+        """In the child: make its own temp directory (as its own user), and make it its cwd, TMPDIR and
+        HOME; Landlock then lets it write there and nowhere else in the worker's temp directory."""
+        os.mkdir(path, 0o700)
+        os.chdir(path)
+        os.environ["TMPDIR"] = path
+        os.environ["HOME"] = path
+        tempfile.tempdir = path
+        self.child_tmp = path
+
+    def remove_child_tmp(self, path: str) -> None:
+        """After a child has ended: remove its temp directory (a helper with the child's credentials
+        empties it first when the child left anything there)."""
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass
+
+        def remove() -> None:
+            _remove_children(path)
+            os.rmdir(path)
+
+        self._as_child(remove)
+
+    def _as_child(self, work: Any) -> None:
+        """Run `work` in a forked helper with the children's credentials, and wait for it."""
+        pid = os.fork()
+        if pid == 0:
+            try:
+                if self.drop_uid is not None:
+                    os.setgroups([])
+                    os.setresgid(self.drop_gid or self.drop_uid, self.drop_gid or self.drop_uid, -1)
+                    os.setresuid(self.drop_uid, self.drop_uid, self.drop_uid)
+                work()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
 
     def drop_privileges(self) -> None:
         if self.drop_uid is not None:
@@ -96,9 +149,10 @@ class Confinement:
             # Without seccomp a child can fork; its own group lets the worker kill them all.
             os.setpgid(0, 0)
         if self.landlock is not None:
-            # the runtime is already loaded: reading the Python install and writing /tmp is enough
+            # the runtime is already loaded: reading the Python install and writing its temp dir is enough
             read = [*self.landlock.get("read", ()), "/proc/self"]
-            apply_landlock(self.libc, read, [self.tmp, *self.landlock.get("write", ())])
+            own = self.child_tmp or self.tmp
+            apply_landlock(self.libc, read, [own, *self.landlock.get("write", ())])
         if self.seccomp is not None:
             self.seccomp.load()
         else:
@@ -111,17 +165,7 @@ class Confinement:
                 return
         except OSError:
             return
-        pid = os.fork()
-        if pid == 0:
-            try:
-                if self.drop_uid is not None:
-                    os.setgroups([])
-                    os.setresgid(self.drop_gid or self.drop_uid, self.drop_gid or self.drop_uid, -1)
-                    os.setresuid(self.drop_uid, self.drop_uid, self.drop_uid)
-                _remove_children(self.tmp)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
+        self._as_child(lambda: _remove_children(self.tmp))
 
     def remove_tmp(self) -> None:
         """Remove the temp directory when this worker made it (not one the host gave it)."""

@@ -249,6 +249,15 @@ class WorkerSpec:
     """Settings for the worker itself (uid to drop to, seccomp filter, temp dir)."""
 
 
+def landlock_rules(dirs: list[str]) -> dict[str, list[str]]:
+    """What a bwrap sandbox shows, as Landlock rules for each agent child (applied where the kernel has
+    Landlock): read the Python runtime, write only /dev/null (and, added by the child, its own temp
+    directory). Inside bwrap they also keep children of one worker apart from each other."""
+    read = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", *dirs, "/etc/localtime"]
+    read += ["/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+    return {"read": read, "write": ["/dev/null"]}
+
+
 def python_argv(exe: str, boot: str) -> list[str]:
     # -S: no site (no venv, no .pth files), -I: ignore env vars and the user site, -B: write no .pyc
     return [exe, "-S", "-I", "-B", "-c", boot]
@@ -315,7 +324,7 @@ def bwrap_spec(boot: str, *, tmp_bytes: int, seccomp: bool) -> WorkerSpec:
         argv += ["--size", str(tmp_bytes)]
     argv += ["--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--"]
     argv += python_argv(exe, boot)
-    cfg: dict[str, Any] = {"tmp_dir": "/tmp", "nproc": NPROC_LIMIT}
+    cfg: dict[str, Any] = {"tmp_dir": "/tmp", "nproc": NPROC_LIMIT, "landlock": landlock_rules(dirs)}
     if as_root:
         cfg.update(drop_uid=NOBODY, drop_gid=NOBODY)
     bpf = seccomp_filter() if seccomp else None
@@ -331,10 +340,7 @@ def bwrap_spec(boot: str, *, tmp_bytes: int, seccomp: bool) -> WorkerSpec:
 def process_spec(boot: str, *, seccomp: bool) -> WorkerSpec:
     """A worker as a plain child process of the host (no bwrap)."""
     exe, dirs = base_interpreter()
-    # What a bwrap sandbox would show, as Landlock rules (applied where the kernel supports Landlock).
-    read = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", *dirs, "/etc/localtime"]
-    read += ["/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
-    cfg: dict[str, Any] = {"tmp_dir": None, "landlock": {"read": read, "write": ["/dev/null"]}}
+    cfg: dict[str, Any] = {"tmp_dir": None, "landlock": landlock_rules(dirs)}
     if os.geteuid() == 0:
         cfg.update(drop_uid=NOBODY, drop_gid=NOBODY, nproc=NPROC_LIMIT)
     bpf = seccomp_filter() if seccomp else None

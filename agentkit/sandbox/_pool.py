@@ -38,19 +38,45 @@ class WorkerTimeout(Exception):
     """The worker did not report back in time (its own wall-time kill did not happen)."""
 
 
-class WorkerProcess:
-    """One warm worker: start it, hand it tasks one at a time, relay its model calls, kill it."""
+class _Running:
+    """The host's side of one task in a worker: its model-call handler, limits and outcome."""
 
-    def __init__(self, spec: WorkerSpec, runtime_dir: Path, *, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+    def __init__(self, task: dict[str, Any], llm: LLMHandler) -> None:
+        limits = task.get("limits") or {}
+        self.llm = llm
+        self.max_calls = int(limits.get("llm_calls", 200))
+        self.max_chars = int(limits.get("request_chars", 400_000))
+        self.calls = 0
+        self.handlers: set[asyncio.Task[None]] = set()
+        self.done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+
+class WorkerProcess:
+    """One warm worker: start it, hand it tasks (up to `capacity` at once), relay its model calls, kill it.
+
+    One reader task reads everything the worker sends and routes it by task number, so examples that
+    share the worker never wait for each other."""
+
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        runtime_dir: Path,
+        *,
+        max_frame: int = DEFAULT_MAX_FRAME,
+        max_children: int = 1,
+    ) -> None:
         self.spec = spec
         self._runtime_dir = runtime_dir
         self._max_frame = max_frame
+        self._max_children = max_children
         self._proc: asyncio.subprocess.Process | None = None
         self._stderr: deque[str] = deque(maxlen=40)
         self._stderr_task: asyncio.Task[None] | None = None
-        self._write_lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self._running: dict[int, _Running] = {}
         self._seq = 0
         self._killed = False
+        self._retired = False
         self.ready: dict[str, Any] = {}
 
     @property
@@ -62,6 +88,22 @@ class WorkerProcess:
     def alive(self) -> bool:
         """False once the process has exited or been killed."""
         return self._proc is not None and self._proc.returncode is None and not self._killed
+
+    @property
+    def capacity(self) -> int:
+        """Examples this worker runs at once (1 where its children could not be kept apart)."""
+        value = self.ready.get("capacity", 1)
+        return value if isinstance(value, int) and value >= 1 else 1
+
+    @property
+    def load(self) -> int:
+        """Examples running in it now."""
+        return len(self._running)
+
+    @property
+    def accepting(self) -> bool:
+        """True while it is alive, not retiring, and below its capacity."""
+        return self.alive and not self._retired and self.load < self.capacity
 
     def stderr_tail(self) -> str:
         """The last lines the worker wrote to stderr (its crash report, or bwrap's complaint)."""
@@ -88,10 +130,13 @@ class WorkerProcess:
         except OSError as exc:
             raise SandboxError(f"cannot start a {self.spec.level} worker: {exc}") from exc
         self._stderr_task = asyncio.create_task(self._drain_stderr())
-        payload = build_payload(self._runtime_dir, {**self.spec.worker_cfg, "self_test": self_test})
+        config = {**self.spec.worker_cfg, "self_test": self_test, "max_children": self._max_children}
+        payload = build_payload(self._runtime_dir, config)
         try:
             async with asyncio.timeout(timeout_s):
-                await self._write(payload)
+                self._write(payload)
+                assert self._proc.stdin is not None
+                await self._proc.stdin.drain()
                 msg = await self._read()
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ProtocolError) as exc:
             await self.close(graceful=False)
@@ -102,13 +147,13 @@ class WorkerProcess:
             tb = msg.get("traceback", "") if isinstance(msg, dict) else ""
             raise SandboxError(f"a {self.spec.level} worker failed to start: {tb or msg!r}")
         self.ready = msg
+        self._reader = asyncio.create_task(self._read_loop())
         return msg
 
-    async def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> None:
+        # StreamWriter.write takes the whole frame at once: frames never interleave, no lock needed
         assert self._proc is not None and self._proc.stdin is not None
-        async with self._write_lock:
-            self._proc.stdin.write(data)
-            await self._proc.stdin.drain()
+        self._proc.stdin.write(data)
 
     async def _read(self) -> Any:
         assert self._proc is not None and self._proc.stdout is not None
@@ -122,48 +167,22 @@ class WorkerProcess:
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(f"worker sent a frame that is not JSON: {type(exc).__name__}") from None
 
-    async def run(self, task: dict[str, Any], llm: LLMHandler, hard_timeout_s: float) -> dict[str, Any]:
-        """Run one task; answer its model calls with `llm`; return the worker's "done" report.
-
-        Raises WorkerDied when the process breaks, WorkerTimeout when it does not answer in time
-        (in both cases the process is killed and must be replaced).
-        """
-        self._seq += 1
-        seq = self._seq
-        limits = task.get("limits") or {}
-        max_calls = int(limits.get("llm_calls", 200))
-        max_chars = int(limits.get("request_chars", 400_000))
-        calls = 0
-        handlers: set[asyncio.Task[None]] = set()
+    async def _read_loop(self) -> None:
+        """Read the worker's frames for as long as it lives, routing each to its task."""
         try:
-            async with asyncio.timeout(hard_timeout_s):
-                await self._write(encode({**task, "t": "task", "seq": seq}))
-                while True:
-                    msg = await self._read()
-                    if not isinstance(msg, dict) or msg.get("seq") != seq:
-                        continue
-                    if msg.get("t") == "llm":
-                        request: dict[str, Any] | str
-                        if calls >= max_calls:
-                            request = f"the agent exceeded its limit of {max_calls} LLM calls per example"
-                        elif len(handlers) >= MAX_LLM_IN_FLIGHT:
-                            request = f"more than {MAX_LLM_IN_FLIGHT} LLM calls at once"
-                        else:
-                            try:
-                                request = clean_request(msg.get("req"), max_chars=max_chars)
-                                calls += 1
-                            except BadRequest as exc:
-                                request = str(exc)
-                        handler = asyncio.create_task(self._answer(seq, msg.get("id"), request, llm))
-                        handlers.add(handler)
-                        handler.add_done_callback(handlers.discard)
-                    elif msg.get("t") == "done":
-                        if msg.get("retire"):
-                            self.kill()  # it has no spawner left; the sandbox replaces it
-                        return msg
-        except TimeoutError:
-            self.kill()
-            raise WorkerTimeout() from None
+            while True:
+                msg = await self._read()
+                seq = msg.get("seq") if isinstance(msg, dict) else None
+                running = self._running.get(seq) if isinstance(seq, int) else None
+                if running is None:
+                    continue  # a task that was cancelled or timed out here
+                if msg.get("t") == "llm":
+                    self._police(msg, running)
+                elif msg.get("t") == "done":
+                    if msg.get("retire"):
+                        self._retired = True  # it has no spawner left; the sandbox replaces it
+                    if not running.done.done():
+                        running.done.set_result(msg)
         except (asyncio.IncompleteReadError, ConnectionError, ProtocolError) as exc:
             self.kill()
             if self._proc is not None:
@@ -172,15 +191,62 @@ class WorkerProcess:
                         await self._proc.wait()
                         if self._stderr_task is not None:
                             await self._stderr_task
-            raise WorkerDied(f"the sandbox worker died ({type(exc).__name__})", self.stderr_tail()) from None
-        except BaseException:
-            self.kill()  # cancelled mid-task: the worker is in an unknown state
-            raise
-        finally:
-            for handler in handlers:
-                handler.cancel()
+            died = WorkerDied(f"the sandbox worker died ({type(exc).__name__})", self.stderr_tail())
+            for running in self._running.values():
+                if not running.done.done():
+                    running.done.set_exception(died)
 
-    async def _answer(self, seq: int, rid: Any, request: dict[str, Any] | str, llm: LLMHandler) -> None:
+    def _police(self, msg: dict[str, Any], running: _Running) -> None:
+        """Start answering one model call of a task, or refuse it when it breaks the task's limits."""
+        request: dict[str, Any] | str
+        if running.calls >= running.max_calls:
+            request = f"the agent exceeded its limit of {running.max_calls} LLM calls per example"
+        elif len(running.handlers) >= MAX_LLM_IN_FLIGHT:
+            request = f"more than {MAX_LLM_IN_FLIGHT} LLM calls at once"
+        else:
+            try:
+                request = clean_request(msg.get("req"), max_chars=running.max_chars)
+                running.calls += 1
+            except BadRequest as exc:
+                request = str(exc)
+        handler = asyncio.create_task(self._answer(msg.get("seq"), msg.get("id"), request, running.llm))
+        running.handlers.add(handler)
+        handler.add_done_callback(running.handlers.discard)
+
+    async def run(self, task: dict[str, Any], llm: LLMHandler, hard_timeout_s: float) -> dict[str, Any]:
+        """Run one task; answer its model calls with `llm`; return the worker's "done" report.
+
+        Raises WorkerDied when the process breaks, WorkerTimeout when it does not answer in time
+        (then the process is killed, with every task in it: it stopped enforcing the limits itself).
+        Cancelling it asks the worker to kill just this task's child.
+        """
+        if self._reader is None or not self.alive:
+            raise WorkerDied("the sandbox worker is not running", self.stderr_tail())
+        self._seq += 1
+        seq = self._seq
+        running = self._running[seq] = _Running(task, llm)
+        finished = False
+        try:
+            async with asyncio.timeout(hard_timeout_s):
+                self._write(encode({**task, "t": "task", "seq": seq}))
+                done = await running.done
+                finished = True
+                return done
+        except TimeoutError:
+            self.kill()
+            raise WorkerTimeout() from None
+        except (ConnectionError, RuntimeError) as exc:
+            self.kill()
+            raise WorkerDied(f"the sandbox worker died ({type(exc).__name__})", self.stderr_tail()) from None
+        finally:
+            del self._running[seq]
+            for handler in running.handlers:
+                handler.cancel()
+            if not finished and self.alive:
+                with contextlib.suppress(ConnectionError, RuntimeError, OSError):
+                    self._write(encode({"t": "cancel", "seq": seq}))  # cancelled: stop its child only
+
+    async def _answer(self, seq: Any, rid: Any, request: dict[str, Any] | str, llm: LLMHandler) -> None:
         """Reply to one model call: `request` is the cleaned request, or why it was refused."""
         response: Any
         if isinstance(request, str):
@@ -192,8 +258,9 @@ class WorkerProcess:
                 response = llm_error_reply(exc)
             if not isinstance(response, dict):
                 response = {"error": f"LLM handler returned {type(response).__name__}", "error_kind": "llm"}
-        with contextlib.suppress(ConnectionError, RuntimeError, OSError):
-            await self._write(encode({"t": "llm_reply", "seq": seq, "id": rid, "resp": response}))
+        if self.alive:
+            with contextlib.suppress(ConnectionError, RuntimeError, OSError):
+                self._write(encode({"t": "llm_reply", "seq": seq, "id": rid, "resp": response}))
 
     def kill(self) -> None:
         """Kill the worker's whole process group (bwrap takes the sandbox down with it)."""
@@ -221,6 +288,10 @@ class WorkerProcess:
                 pass
         self.kill()
         await proc.wait()
+        if self._reader is not None:
+            with contextlib.suppress(TimeoutError, Exception):
+                async with asyncio.timeout(2.0):
+                    await self._reader
         if self._stderr_task is not None:
             with contextlib.suppress(TimeoutError, Exception):
                 async with asyncio.timeout(2.0):
@@ -256,7 +327,12 @@ def make_spec(kind: str, seccomp: bool, *, tmp_bytes: int) -> WorkerSpec:
 
 
 async def start_first_worker(
-    requested: str, runtime_dir: Path, *, tmp_bytes: int, max_frame: int = DEFAULT_MAX_FRAME
+    requested: str,
+    runtime_dir: Path,
+    *,
+    tmp_bytes: int,
+    max_frame: int = DEFAULT_MAX_FRAME,
+    max_children: int = 1,
 ) -> tuple[WorkerProcess, WorkerSpec]:
     """Start a worker at the strongest level that works (self-tested the first time in a process)."""
     cached = _RESOLVED.get(requested)
@@ -267,7 +343,7 @@ async def start_first_worker(
             problems.append("bwrap: not installed (apt-get install bubblewrap)")
             continue
         spec = make_spec(kind, seccomp, tmp_bytes=tmp_bytes)
-        worker = WorkerProcess(spec, runtime_dir, max_frame=max_frame)
+        worker = WorkerProcess(spec, runtime_dir, max_frame=max_frame, max_children=max_children)
         try:
             ready = await worker.start(self_test=cached is None)
         except SandboxError as exc:
@@ -283,7 +359,9 @@ async def start_first_worker(
     if cached is not None:
         # the cached choice stopped working (e.g. bwrap removed): probe again from scratch
         _RESOLVED.pop(requested, None)
-        return await start_first_worker(requested, runtime_dir, tmp_bytes=tmp_bytes, max_frame=max_frame)
+        return await start_first_worker(
+            requested, runtime_dir, tmp_bytes=tmp_bytes, max_frame=max_frame, max_children=max_children
+        )
     raise SandboxError(
         f"no sandbox isolation level works for isolation={requested!r}: " + "; ".join(problems)
     )

@@ -22,7 +22,6 @@ from typing import Any
 
 from ._classify import HOST_KINDS, failure
 from ._protocol import FrameDecoder, ProtocolError, encode, write_all
-from ._spawner import Spawner
 
 # How long after the wall limit (which the child enforces on itself with SIGALRM, to get a traceback)
 # the worker stops waiting and kills the child.
@@ -72,12 +71,16 @@ class HostChannel:
 
 class Relay:
     """One running example, seen from the worker: the child's pipes, the calls it has waiting at the
-    host, and what is known so far of how it ends. `run()` drives it to the end."""
+    host, and what is known so far of how it ends.
+
+    The worker drives many of these at once from one poll loop (`poller` is shared): it hands each the
+    events on its pipes (`on_event`), the host's replies (`on_reply`) and the spawner's report of the
+    child's exit (`on_exit`), calls `step` after each, and `close` once `step` says it is over."""
 
     def __init__(
         self,
         host: HostChannel,
-        spawner: Spawner,
+        poller: Any,
         child: tuple[int, int | None],
         task: dict[str, Any],
         fds: tuple[int, int, int],
@@ -85,15 +88,17 @@ class Relay:
         started: float,
         failure_kinds: frozenset[str],
         own_group: bool,
+        tmp: str | None = None,
     ) -> None:
         self.host = host
-        self.spawner = spawner
+        self.poller = poller
         self.pid, self.pidfd = child
         self.seq = task.get("seq")
         self.limits: dict[str, Any] = task["limits"]
         self.failure_kinds = failure_kinds
         self.own_group = own_group
         self.c2w, self.w2c, self.out = fds
+        self.tmp = tmp
         self.out_limit = int(self.limits["out"])
         self.cpu_limit = float(self.limits["cpu"])
         self.max_calls = int(self.limits.get("llm_calls", DEFAULT_LLM_CALLS))
@@ -103,13 +108,12 @@ class Relay:
         self.child_decoder = FrameDecoder(max_frame=max(self.max_request, 12 * self.out_limit + 2**20))
         for fd in fds:
             os.set_blocking(fd, False)
-        self.poller = select.poll()
+        self.watching: dict[int, int] = {}  # fd -> poll events registered on the shared poller
         self.open_fds = {self.c2w, self.out}
-        self.poller.register(self.out, select.POLLIN)
-        self.poller.register(host.ctl_in, select.POLLIN)
-        self.spawner_fd = spawner.fileno()
-        self.poller.register(self.spawner_fd, select.POLLIN)
+        self._watch(self.out, select.POLLIN)
         child_task = {key: task[key] for key in ("code", "question", "answer_format", "limits")}
+        if tmp is not None:
+            child_task["tmp"] = tmp
         self.to_child = bytearray(encode(child_task))
         self.held: deque[tuple[Any, int]] = deque()  # frames read from the child, not yet acted on
         self.pending: dict[int, Any] = {}  # our request id -> the child's
@@ -119,48 +123,81 @@ class Relay:
         self.total_out = 0
         self.final: dict[str, Any] | None = None
         self.killed: str | None = None
+        self.killed_at: float | None = None
         self.status: int | None = None
         self.cpu_used = 0.0
         self.drain_until: float | None = None
-        self.host_gone = False
+        self.reap_lost = False  # killed, and the spawner never reported the exit: the worker retires
         # Only a reply from the host can make a model call fail for budget or because of the provider;
         # the child cannot claim either: the kinds the host really answered with.
         self.host_kinds: set[str] = set()
 
-    # -- the loop ------------------------------------------------------------------------------------------
+    # -- driven by the worker ------------------------------------------------------------------------------
 
-    def run(self) -> Outcome:
-        """Relay until the child has ended and its pipes are drained; then judge how it ended."""
-        try:
-            while True:
-                self._take_replies()
-                self._act_on_held()
-                now = time.monotonic()
-                if self._done(now):
-                    break
-                self._write_replies()
-                self._pace_child()
-                wait_ms = (
-                    int(max(0.0, min(self.deadline, self.drain_until or self.deadline) - now) * 1000) + 1
-                )
-                for fd, _ev in self.poller.poll(wait_ms):
-                    if fd == self.spawner_fd:
-                        self._on_spawner_report()
-                    elif fd == self.host.ctl_in:
-                        self._on_host()
-                    elif fd in (self.c2w, self.out):
-                        self._read_child(fd)
-        finally:
-            self._finish()
-        if self.host_gone:
-            raise SystemExit(0)
+    @property
+    def wake_at(self) -> float:
+        """When `step` must run even if nothing happens on the pipes (a deadline, the end of the drain)."""
+        if self.status is not None:
+            return self.drain_until if self.drain_until is not None else 0.0
+        if self.killed_at is not None:
+            return self.killed_at + REAP_TIMEOUT_S
+        return self.deadline
+
+    def step(self, now: float) -> bool:
+        """Act on what came in; True once the child has exited and its pipes are drained (or the drain
+        time is up). Kills a child past its deadline."""
+        self._act_on_held()
+        if self._done(now):
+            return True
+        self._write_replies()
+        self._pace_child()
+        return False
+
+    def on_event(self, fd: int) -> None:
+        """`fd` (one of the child's pipes) is ready."""
+        if fd in (self.c2w, self.out):
+            self._read_child(fd)
+
+    def on_exit(self, status: int, cpu: float) -> None:
+        """The spawner reaped the child."""
+        self.status, self.cpu_used = status, cpu
+
+    def on_spawner_gone(self) -> None:
+        """The spawner is gone (and, with it, the child): no exit status will come."""
+        self.kill("spawner_gone")
+        self.status = -1
+
+    def close(self) -> Outcome:
+        """Stop watching and close the pipes (the child is reaped by now); the verdict on the example."""
+        for fd in list(self.watching):
+            self.poller.unregister(fd)
+        self.watching.clear()
+        for fd in (self.c2w, self.w2c, self.out):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.own_group:  # whatever the child forked must not outlive the example
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
         if self.status == -1:
             self.status = None
         return self.verdict()
 
+    def _watch(self, fd: int, events: int) -> None:
+        if self.watching.get(fd) != events:
+            if fd in self.watching:
+                self.poller.modify(fd, events)
+            else:
+                self.poller.register(fd, events)
+            self.watching[fd] = events
+
+    def _unwatch(self, fd: int) -> None:
+        if self.watching.pop(fd, None) is not None:
+            self.poller.unregister(fd)
+
     def _done(self, now: float) -> bool:
-        """True once the child has exited and its pipes are drained (or the drain time is up); kills a
-        child past its deadline."""
         if self.status is not None:
             if not self.open_fds:
                 return True
@@ -168,6 +205,10 @@ class Relay:
                 self.drain_until = now + DRAIN_S
             elif now >= self.drain_until:
                 return True
+        elif self.killed_at is not None and now >= self.killed_at + REAP_TIMEOUT_S:
+            self.reap_lost = True
+            self.status = -1
+            return True
         elif now >= self.deadline:
             self.kill("timeout")
         return False
@@ -182,6 +223,9 @@ class Relay:
     def kill(self, reason: str) -> None:
         if self.killed is None:
             self.killed = reason
+            self.killed_at = time.monotonic()
+        if self.status is not None:
+            return  # reaped: its pid may belong to another child by now
         if self.own_group:  # the child and whatever it forked (it may not have its group yet)
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -191,37 +235,10 @@ class Relay:
             else:
                 os.kill(self.pid, signal.SIGKILL)
 
-    def _finish(self) -> None:
-        """However the loop ended: make sure the child is dead and reaped, and nothing it forked lives."""
-        if self.status is None:
-            if self.killed is None:
-                self.kill("killed")
-            report = self.spawner.await_exit(REAP_TIMEOUT_S)
-            if report is not None:
-                self.status, self.cpu_used = report
-        if self.own_group:  # whatever the child forked must not outlive the example
-            with contextlib.suppress(OSError):
-                os.killpg(self.pid, signal.SIGKILL)
-
     # -- reading -------------------------------------------------------------------------------------------
 
-    def _on_spawner_report(self) -> None:
-        self.poller.unregister(self.spawner_fd)
-        report = self.spawner.await_exit(0.0)
-        if report is None:
-            self.kill("spawner_gone")
-            self.status = -1
-        else:
-            self.status, self.cpu_used = report
-
-    def _on_host(self) -> None:
-        if not self.host.read():
-            self.host_gone = True
-            self.poller.unregister(self.host.ctl_in)
-            self.kill("host_gone")
-
     def _stop_reading(self, fd: int) -> None:
-        self.poller.unregister(fd)
+        self._unwatch(fd)
         self.open_fds.discard(fd)
         if fd == self.c2w:
             self.reading_child = False
@@ -301,17 +318,14 @@ class Relay:
 
     # -- replies ---------------------------------------------------------------------------------------------
 
-    def _take_replies(self) -> None:
-        """Queue for the child the host's replies that came in (read here or by the worker before)."""
-        while self.host.inbox:
-            msg = self.host.inbox.popleft()
-            if isinstance(msg, dict) and msg.get("t") == "llm_reply" and msg.get("seq") == self.seq:
-                rid = msg.get("id")
-                if isinstance(rid, int) and rid in self.pending:
-                    resp = msg.get("resp")
-                    if isinstance(resp, dict) and resp.get("error_kind") in HOST_KINDS:
-                        self.host_kinds.add(str(resp["error_kind"]))
-                    self.to_child += encode({"id": self.pending.pop(rid), "resp": resp})
+    def on_reply(self, msg: dict[str, Any]) -> None:
+        """Queue for the child the host's reply to one of its model calls."""
+        rid = msg.get("id")
+        if isinstance(rid, int) and rid in self.pending:
+            resp = msg.get("resp")
+            if isinstance(resp, dict) and resp.get("error_kind") in HOST_KINDS:
+                self.host_kinds.add(str(resp["error_kind"]))
+            self.to_child += encode({"id": self.pending.pop(rid), "resp": resp})
 
     def _write_replies(self) -> None:
         if self.to_child:
@@ -323,10 +337,9 @@ class Relay:
             except OSError:
                 self.to_child.clear()  # the child closed its end; it has no use for replies
         if self.to_child:
-            self.poller.register(self.w2c, select.POLLOUT)
+            self._watch(self.w2c, select.POLLOUT)
         else:
-            with contextlib.suppress(KeyError):
-                self.poller.unregister(self.w2c)
+            self._unwatch(self.w2c)
 
     def _pace_child(self) -> None:
         """Back-pressure: a child that floods requests, or does not read its replies, is not read."""
@@ -338,9 +351,9 @@ class Relay:
         )
         if want_child != self.reading_child:
             if want_child:
-                self.poller.register(self.c2w, select.POLLIN)
+                self._watch(self.c2w, select.POLLIN)
             else:
-                self.poller.unregister(self.c2w)
+                self._unwatch(self.c2w)
             self.reading_child = want_child
 
     # -- the verdict -----------------------------------------------------------------------------------------

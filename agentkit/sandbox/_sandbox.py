@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -29,9 +28,10 @@ HOST_GRACE_S = 5.0
 class Sandbox:
     """Runs agent code in isolated worker processes; see `isolation_level` for how isolated.
 
-    Use as an async context manager. `run()` takes a free worker (at most `config.workers` examples
-    run at once), forks a fresh child in it for the example, answers the child's model calls with
-    `llm`, and returns an AgentRun; failures of the agent code never raise.
+    Use as an async context manager. `run()` picks the least busy worker (at most `config.workers` of
+    them, started as examples arrive; entering starts the first), which forks a fresh child for the
+    example; it answers the child's model calls with `llm` and returns an AgentRun. At most
+    `config.max_examples` examples run at once. Failures of the agent code never raise.
 
     Example:
         >>> async with Sandbox(SandboxConfig(workers=4)) as sandbox:  # doctest: +SKIP
@@ -44,11 +44,15 @@ class Sandbox:
         self._runtime_dir = Path(runtime_dir).resolve() if runtime_dir else DEFAULT_RUNTIME_DIR
         self._spec: WorkerSpec | None = None
         self._landlock = False
-        self._idle: list[WorkerProcess] = []
-        self._busy: set[WorkerProcess] = set()
-        self._slots = asyncio.Semaphore(self.config.workers)
+        self._workers: list[WorkerProcess] = []
+        self._starting: set[asyncio.Task[None]] = set()
+        self._start_error: str | None = None
+        self._changed = asyncio.Condition()
+        self._examples = asyncio.Semaphore(self.config.max_examples)
         self._start_lock = asyncio.Lock()
         self._closed = False
+        self.workers_started = 0
+        """Worker processes started so far (replacements of dead ones included)."""
 
     @property
     def isolation_level(self) -> str:
@@ -64,23 +68,36 @@ class Sandbox:
 
     @property
     def landlock(self) -> bool:
-        """True when Landlock also confines the agent children (process levels, where the kernel has it)."""
+        """True when Landlock also confines the agent children (where the kernel has it)."""
         return self._landlock
+
+    @property
+    def worker_capacity(self) -> int:
+        """Examples one worker runs at once: `config.max_examples`, or 1 where the kernel cannot keep
+        the children of one worker apart (no Landlock or no seccomp); known once started."""
+        return max((w.capacity for w in self._workers), default=1)
 
     @property
     def worker_pids(self) -> list[int]:
         """Pids of the live worker processes (for diagnostics)."""
-        return [w.pid for w in (*self._idle, *self._busy) if w.pid is not None and w.alive]
+        return [w.pid for w in self._workers if w.pid is not None and w.alive]
 
     @property
     def _tmp_bytes(self) -> int:
-        return max(32 * 2**20, 4 * self.config.max_file_bytes)
+        # bwrap's /tmp is shared by the children running side by side in one worker (each in its own
+        # directory): room for each, as when every example had a worker of its own
+        return max(32 * 2**20, 4 * self.config.max_file_bytes) * self.config.max_examples
 
     @property
     def _max_frame(self) -> int:
         # a "done" report holds the output and the answer, JSON-escaped (up to 12 bytes a character)
         # (and an LLM request up to max_request_chars, 12 bytes a character at worst)
         return DEFAULT_MAX_FRAME + 20 * self.config.max_output_bytes + 12 * self.config.max_request_chars
+
+    def _worker_limit(self, capacity: int) -> int:
+        # Workers that run one example at a time (children that could not be kept apart) are needed
+        # one per example in flight, as many as before workers could share.
+        return self.config.workers if capacity > 1 else max(self.config.workers, self.config.max_examples)
 
     async def start(self) -> None:
         """Pick the isolation level (probing once per process), start one worker, say the level once."""
@@ -90,11 +107,16 @@ class Sandbox:
             if self._closed:
                 raise SandboxError("the sandbox is closed")
             worker, spec = await start_first_worker(
-                self.config.isolation, self._runtime_dir, tmp_bytes=self._tmp_bytes, max_frame=self._max_frame
+                self.config.isolation,
+                self._runtime_dir,
+                tmp_bytes=self._tmp_bytes,
+                max_frame=self._max_frame,
+                max_children=self.config.max_examples,
             )
             self._spec = spec
             self._landlock = bool(worker.ready.get("landlock"))
-            self._idle.append(worker)
+            self._workers.append(worker)
+            self.workers_started += 1
         log = logger.info if spec.level == "bwrap+seccomp" else logger.warning
         log("sandbox isolation level: %s: %s", spec.level, self.isolation_notes)
 
@@ -108,23 +130,68 @@ class Sandbox:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop every worker."""
+        """Stop every worker (and any still starting)."""
         self._closed = True
-        workers = [*self._idle, *self._busy]
-        self._idle.clear()
-        self._busy.clear()
+        for task in list(self._starting):
+            task.cancel()
+        await asyncio.gather(*self._starting, return_exceptions=True)
+        workers, self._workers = self._workers, []
         await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+        async with self._changed:
+            self._changed.notify_all()
 
-    async def _acquire(self) -> WorkerProcess:
-        while self._idle:
-            worker = self._idle.pop()
-            if worker.alive:
-                return worker
-            await worker.close(graceful=False)  # died while idle: replace it
+    async def _take_worker(self) -> WorkerProcess:
+        """The least busy worker that has room, starting another when all are busy (never waiting for
+        it when one has room); waits when none has room."""
+        async with self._changed:
+            while True:
+                if self._closed:
+                    raise SandboxError("the sandbox is closed")
+                for worker in [w for w in self._workers if not w.alive or (w.load == 0 and not w.accepting)]:
+                    self._workers.remove(worker)  # died, or retired and idle: replace it
+                    asyncio.get_running_loop().create_task(worker.close(graceful=False))
+                open_ = [w for w in self._workers if w.accepting]
+                busy = not open_ or min(w.load for w in open_) > 0
+                limit = self._worker_limit(self.worker_capacity)
+                if busy and len(self._workers) + len(self._starting) < limit:
+                    self._grow()
+                if open_:
+                    return min(open_, key=lambda w: w.load)
+                if not self._starting and self._start_error is not None:
+                    error, self._start_error = self._start_error, None
+                    raise SandboxError(error)
+                await self._changed.wait()
+
+    def _grow(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._start_worker())
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _start_worker(self) -> None:
         assert self._spec is not None
-        worker = WorkerProcess(self._spec, self._runtime_dir, max_frame=self._max_frame)
-        await worker.start()
-        return worker
+        worker = WorkerProcess(
+            self._spec, self._runtime_dir, max_frame=self._max_frame, max_children=self.config.max_examples
+        )
+        try:
+            await worker.start()
+        except asyncio.CancelledError:
+            worker.kill()  # the sandbox is closing while this one starts
+            raise
+        except SandboxError as exc:
+            logger.warning("a sandbox worker did not start: %s", exc)
+            self._start_error = str(exc)
+        else:
+            if self._closed:
+                await worker.close(graceful=False)
+            else:
+                self._workers.append(worker)
+                self.workers_started += 1
+        finally:
+            async with self._changed:
+                task = asyncio.current_task()
+                if task is not None:
+                    self._starting.discard(task)
+                self._changed.notify_all()
 
     def _limits(self) -> dict[str, Any]:
         c = self.config
@@ -143,14 +210,13 @@ class Sandbox:
         await self.start()
         task = {"code": code, "question": question, "answer_format": answer_format, "limits": self._limits()}
         hard_timeout = self.config.wall_time_s + KILL_GRACE_S + HOST_GRACE_S
-        async with self._slots:
-            if self._closed:
-                raise SandboxError("the sandbox is closed")
+        async with self._examples:
             try:
-                worker = await self._acquire()
+                worker = await self._take_worker()
             except SandboxError as exc:
+                if self._closed:
+                    raise
                 return _failed("sandbox", f"could not start a sandbox worker: {exc}", 0.0)
-            self._busy.add(worker)
             started = time.perf_counter()
             try:
                 done = await worker.run(task, llm, hard_timeout)
@@ -161,12 +227,8 @@ class Sandbox:
             except WorkerDied as exc:
                 return _failed("killed", str(exc), _since(started), exc.detail)
             finally:
-                self._busy.discard(worker)
-                if worker.alive and not self._closed:
-                    self._idle.append(worker)
-                else:
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(worker.close(graceful=False))
+                async with self._changed:
+                    self._changed.notify_all()
             return _to_run(done, _since(started))
 
 

@@ -6,7 +6,8 @@ Why a spawner: agent code can read its own memory (ctypes), and a child forked f
 would carry, in freed heap, the questions, prompts, replies and answers of every earlier example the
 worker relayed. So right after start-up, before it has seen any task, the worker forks a "spawner"
 that never sees task data; every child is forked from the spawner and receives its task over its own
-pipe. The spawner reports each child's pid (with a pidfd) and, once it has reaped it, its exit status.
+pipe. The spawner reports each child's pid (with a pidfd) and, once it has reaped it, its exit status;
+many children may run at once.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from ._classify import describe, one_line
 from ._confine import Confinement
 from ._protocol import FrameDecoder, encode, write_all
 
-# The spawner's reports over its socket: (pid, 0.0) for a new child (pid 0: none), then (wait status,
-# CPU seconds) once it has reaped it.
-SPAWN_REPORT = struct.Struct("=qd")
+# The spawner's reports over its socket, each (pid, wait status, CPU seconds): (pid, SPAWNED, 0.0) answers
+# a spawn request (pid 0: it failed), with the child's pidfd attached where the kernel has pidfds;
+# (pid, status, cpu) says a child has ended and been reaped. Children run side by side, so exit reports
+# come in any order, interleaved with the answers to spawn requests (which come in request order).
+SPAWN_REPORT = struct.Struct("=qqd")
+SPAWNED = -1
 
 
 class Spawner:
@@ -40,6 +44,9 @@ class Spawner:
         self.host_fds = host_fds  # the worker's pipes to the host, which the spawner must not keep
         self.worker_pid = os.getpid()
         self.sock: socket.socket | None = None
+        self.pid: int | None = None
+        # exit reports read while waiting for the answer to a spawn request: (pid, status, cpu)
+        self.exits: list[tuple[int, int, float]] = []
 
     @property
     def alive(self) -> bool:
@@ -61,16 +68,19 @@ class Spawner:
                 os._exit(0)
         theirs.close()
         self.sock = mine
+        self.pid = pid
 
     def _loop(self, sock: socket.socket) -> None:
-        """Runs in the spawner: fork a child per request, report its pid, then its exit status."""
+        """Runs in the spawner: fork a child per request and report its pid; report each child's exit
+        status once it has reaped it. Many children may run at once."""
         for fd in self.host_fds:
             os.close(fd)
         prctl(self.box.libc, PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != self.worker_pid:
             os._exit(1)
         self.box.parent_pid = os.getpid()
-        # What every child starts with, set once here: its working directory and temp/home variables.
+        # What every child starts with, set once here: its working directory and temp/home variables
+        # (each child then moves into its own directory below it).
         os.chdir(self.box.tmp)
         os.environ["TMPDIR"] = self.box.tmp
         os.environ["HOME"] = self.box.tmp
@@ -78,71 +88,111 @@ class Spawner:
         # instead of writing to (and so copying) every page of the heap they live on.
         gc.collect()
         gc.freeze()
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        children: dict[int, int] = {}  # pidfd -> pid
         while True:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, 64, 3)
-            if not msg:
-                return
-            if len(fds) != 3:
-                for fd in fds:
+            for fd, _ev in poller.poll():
+                if fd != sock.fileno():
+                    pid = children.pop(fd)
+                    poller.unregister(fd)
                     os.close(fd)
-                sock.send(SPAWN_REPORT.pack(0, 0.0))
-                continue
-            pid = os.fork()
-            if pid == 0:
+                    _, status, usage = os.wait4(pid, 0)
+                    sock.send(SPAWN_REPORT.pack(pid, status, usage.ru_utime + usage.ru_stime))
+                    continue
+                msg, fds, _flags, _addr = socket.recv_fds(sock, 64, 3)
+                if not msg:
+                    return
+                if len(fds) != 3:
+                    for got in fds:
+                        os.close(got)
+                    sock.send(SPAWN_REPORT.pack(0, SPAWNED, 0.0))
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        sock.close()
+                        run_child(self.box, self.runtime, *fds)
+                    finally:
+                        os._exit(70)
+                for got in fds:
+                    os.close(got)
                 try:
-                    sock.close()
-                    run_child(self.box, self.runtime, *fds)
-                finally:
-                    os._exit(70)
-            for fd in fds:
-                os.close(fd)
-            try:
-                pidfd: int | None = os.pidfd_open(pid)
-            except (AttributeError, OSError):
-                pidfd = None
-            socket.send_fds(sock, [SPAWN_REPORT.pack(pid, 0.0)], [] if pidfd is None else [pidfd])
-            if pidfd is not None:
-                os.close(pidfd)
-            _, status, usage = os.wait4(pid, 0)
-            sock.send(SPAWN_REPORT.pack(status, usage.ru_utime + usage.ru_stime))
+                    pidfd: int | None = os.pidfd_open(pid)
+                except (AttributeError, OSError):
+                    pidfd = None
+                socket.send_fds(
+                    sock, [SPAWN_REPORT.pack(pid, SPAWNED, 0.0)], [] if pidfd is None else [pidfd]
+                )
+                if pidfd is None:
+                    # no pidfd to wait on: this child runs alone (the worker then runs one at a time)
+                    _, status, usage = os.wait4(pid, 0)
+                    sock.send(SPAWN_REPORT.pack(pid, status, usage.ru_utime + usage.ru_stime))
+                else:
+                    children[pidfd] = pid
+                    poller.register(pidfd, select.POLLIN)
 
     def spawn(self, fds: tuple[int, int, int]) -> tuple[int, int | None] | None:
-        """Have the spawner fork a child with these pipe ends; (pid, pidfd), None if it is gone."""
+        """Have the spawner fork a child with these pipe ends; (pid, pidfd), None if it is gone.
+
+        Exit reports of other children that arrive first are kept in `exits`."""
         if self.sock is None:
             return None
         try:
             socket.send_fds(self.sock, [b"spawn"], list(fds))
-            msg, got, _flags, _addr = socket.recv_fds(self.sock, 4096, 1)
-            pid: int | None = SPAWN_REPORT.unpack(msg)[0] or None
+            while True:
+                msg, got, _flags, _addr = socket.recv_fds(self.sock, 4096, 1)
+                pid, status, cpu = SPAWN_REPORT.unpack(msg)
+                if status == SPAWNED:
+                    break
+                for fd in got:
+                    os.close(fd)
+                self.exits.append((pid, status, cpu))
         except (OSError, ValueError, struct.error):
-            pid, got = None, []
-        if pid is None:
+            pid, got = 0, []
+        if not pid:
             for fd in got:
                 os.close(fd)
             self.lose()
             return None
         return pid, (got[0] if got else None)
 
-    def await_exit(self, timeout_s: float) -> tuple[int, float] | None:
-        """The spawner's report on the current child: (wait status, CPU seconds); None if it is gone."""
+    def reports(self) -> list[tuple[int, int, float]] | None:
+        """The exit reports waiting on the socket (and any kept by `spawn`); None once the spawner is gone."""
         if self.sock is None:
             return None
-        ready, _, _ = select.select([self.sock], [], [], timeout_s)
-        if not ready:
-            self.lose()
-            return None
-        try:
-            status, cpu = SPAWN_REPORT.unpack(self.sock.recv(4096))
-            return status, cpu
-        except (OSError, ValueError, struct.error):
-            self.lose()
-            return None
+        got, self.exits = self.exits, []
+        while True:
+            try:
+                msg = self.sock.recv(4096, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return got
+            except OSError:
+                msg = b""
+            if not msg:
+                self.lose()
+                return got or None
+            try:
+                pid, status, cpu = SPAWN_REPORT.unpack(msg)
+            except struct.error:
+                self.lose()
+                return None
+            got.append((pid, status, cpu))
 
     def lose(self) -> None:
         if self.sock is not None:
             with contextlib.suppress(OSError):
                 self.sock.close()
             self.sock = None
+
+    def stop(self) -> None:
+        """Close the spawner's socket (it then exits) and reap it, so its CPU and its children's count
+        towards this process (and so the host's)."""
+        self.lose()
+        if self.pid is not None:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(self.pid, 0)
+            self.pid = None
 
 
 def _child_fds(keep_rpc: tuple[int, int], out_w: int) -> None:
@@ -171,6 +221,8 @@ def run_child(box: Confinement, runtime: Any, rpc_out: int, rpc_in: int, out_w: 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes raise OSError instead
         signal.signal(signal.SIGXCPU, raise_timeout(f"CPU time limit of {limits['cpu']:g} s exceeded"))
         signal.signal(signal.SIGALRM, raise_timeout(f"wall time limit of {limits['wall']:g} s exceeded"))
+        if isinstance(task.get("tmp"), str):
+            box.enter_tmp(task["tmp"])
         box.confine(limits)
     except BaseException as exc:
         message = {"t": "error", "kind": "sandbox", "message": one_line(f"sandbox setup failed: {exc!r}")}

@@ -53,7 +53,7 @@ class TrustedRunner:
         """`run_agent` replaces agentkit.runtime.run_agent (for tests and embedding)."""
         self.config = config or SandboxConfig()
         self._run_agent = run_agent
-        self._slots = asyncio.Semaphore(self.config.workers)
+        self._slots = asyncio.Semaphore(self.config.max_examples)
 
     async def __aenter__(self) -> TrustedRunner:
         return self

@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import select
 import time
+from collections import deque
 from typing import Any
 
 from ._child import libc
@@ -82,7 +84,10 @@ PRELOAD = (
 
 
 class Worker:
-    """One warm worker: reads tasks from the host, runs each in a forked child, reports the outcome."""
+    """One warm worker: reads tasks from the host, runs each in a forked child, reports the outcomes.
+
+    Up to `capacity` children run at once, all driven by one poll loop (see `_confine.Confinement.
+    shareable` for when children may share a worker; otherwise the capacity is 1)."""
 
     def __init__(self, cfg: dict[str, Any], ctl_in: int, ctl_out: int) -> None:
         self.cfg = cfg
@@ -91,44 +96,122 @@ class Worker:
         # the failure kinds a child may report, sent by the host (agentkit.records.FAILURE_KINDS)
         self.failure_kinds = frozenset(cfg["failure_kinds"])
         self.box = Confinement(cfg, libc())
+        self.capacity = max(1, int(cfg.get("max_children", 1))) if self.box.shareable else 1
         for name in (*PRELOAD, *cfg.get("preload", ())):
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
         self.runtime = importlib.import_module(cfg["runtime_package"])
         self.spawner = Spawner(self.box, self.runtime, (ctl_in, ctl_out))
+        self.poller = select.poll()
+        self.relays: dict[Any, Relay] = {}  # by the host's task number
+        self.by_fd: dict[int, Relay] = {}
+        self.by_pid: dict[int, Relay] = {}
+        self.waiting: deque[dict[str, Any]] = deque()  # tasks past the capacity (the host avoids this)
+        self.retiring = False
+        self.children = 0
+        self.spawner_fd: int | None = None
 
     def serve(self) -> None:
-        """Main loop: one task at a time until the host closes the pipe."""
+        """Main loop: tasks in, outcomes out, until the host closes the pipe."""
         ready = {
             "t": "ready",
             "pid": self.pid,
             "uid": os.getuid(),
             "tmp": self.box.tmp,
             "landlock": self.box.landlock is not None,
+            "capacity": self.capacity,
             **(self.box.self_test() if self.cfg.get("self_test") else {}),
         }
         self.spawner.start()
         self.host.send(ready)
+        self.poller.register(self.host.ctl_in, select.POLLIN)
+        self.spawner_fd = self.spawner.fileno()
+        self.poller.register(self.spawner_fd, select.POLLIN)
+        dirty: set[Relay] = set()
         try:
             while True:
-                while not self.host.inbox:
-                    if not self.host.read():
-                        return
-                msg = self.host.inbox.popleft()
-                if not isinstance(msg, dict):
-                    continue
-                if msg.get("t") == "task":
-                    done = self.run_task(msg)
-                    self.host.send(done)
-                    if done.get("retire"):
-                        return
-                elif msg.get("t") == "exit":
+                self._take_host_messages(dirty)
+                if self.spawner.exits:
+                    self._on_spawner(dirty)
+                now = time.monotonic()
+                for relay in list(self.relays.values()):
+                    if (relay in dirty or relay.wake_at <= now) and relay.step(now):
+                        self._finish(relay)
+                dirty.clear()
+                if self.retiring and not self.relays:
                     return
-                # anything else (a late reply for a finished task) is dropped
+                wake = min((r.wake_at for r in self.relays.values()), default=None)
+                timeout = -1 if wake is None else int(max(0.0, wake - now) * 1000) + 1
+                for fd, _ev in self.poller.poll(timeout):
+                    if fd == self.host.ctl_in:
+                        if not self.host.read():
+                            return
+                    elif fd == self.spawner_fd:
+                        self._on_spawner(dirty)
+                    else:
+                        target = self.by_fd.get(fd)
+                        if target is not None:
+                            target.on_event(fd)
+                            dirty.add(target)
         finally:
+            for relay in self.relays.values():
+                relay.kill("host_gone")
+            self.spawner.stop()
             self.box.remove_tmp()
 
-    def run_task(self, task: dict[str, Any]) -> dict[str, Any]:
+    def _take_host_messages(self, dirty: set[Relay]) -> None:
+        while self.host.inbox:
+            msg = self.host.inbox.popleft()
+            if not isinstance(msg, dict):
+                continue
+            kind = msg.get("t")
+            if kind == "task":
+                self.waiting.append(msg)
+            elif kind == "llm_reply":
+                relay = self.relays.get(msg.get("seq"))
+                if relay is not None:
+                    relay.on_reply(msg)
+                    dirty.add(relay)
+            elif kind == "cancel":
+                relay = self.relays.get(msg.get("seq"))
+                if relay is not None:
+                    relay.kill("cancelled")
+                    dirty.add(relay)
+            elif kind == "exit":
+                self.retiring = True
+            # anything else (a late reply for a finished task) is dropped
+        while self.waiting and len(self.relays) < self.capacity and not self.retiring:
+            relay = self.start_task(self.waiting.popleft(), dirty)
+            if relay is not None:
+                dirty.add(relay)
+        if self.retiring:
+            while self.waiting:
+                self.host.send(_gone(self.waiting.popleft().get("seq")))
+
+    def _on_spawner(self, dirty: set[Relay]) -> None:
+        reports = self.spawner.reports()
+        for pid, status, cpu in reports or ():
+            relay = self.by_pid.pop(pid, None)
+            if relay is not None:
+                relay.on_exit(status, cpu)
+                dirty.add(relay)
+        if reports is None:
+            self._spawner_lost(dirty)
+
+    def _spawner_lost(self, dirty: set[Relay]) -> None:
+        """No spawner: no exit reports will come (its children died with it); finish and retire."""
+        self.spawner.lose()
+        if self.spawner_fd is not None:
+            self.poller.unregister(self.spawner_fd)  # before a new pipe can reuse the number
+            self.spawner_fd = None
+        for relay in self.relays.values():
+            if relay.status is None:
+                relay.on_spawner_gone()
+            dirty.add(relay)
+        self.retiring = True
+
+    def start_task(self, task: dict[str, Any], dirty: set[Relay]) -> Relay | None:
+        """Fork a child for `task` and start relaying for it; None when the spawner is gone."""
         seq = task.get("seq")
         c2w_r, c2w_w = os.pipe()
         w2c_r, w2c_w = os.pipe()
@@ -142,32 +225,51 @@ class Worker:
         if spawned is None:
             for fd in (c2w_r, w2c_w, out_r):
                 os.close(fd)
-            gone = {"kind": "sandbox", "message": "the worker's process spawner is gone", "traceback": ""}
-            return {"t": "done", "seq": seq, "answer": None, "error": gone, "stdout": "", "retire": True}
-        _pid, pidfd = spawned
-        try:
-            relay = Relay(
-                self.host,
-                self.spawner,
-                spawned,
-                task,
-                (c2w_r, w2c_w, out_r),
-                started=started,
-                failure_kinds=self.failure_kinds,
-                own_group=self.box.own_group,
-            )
-            answer, error = relay.run()
-        finally:
-            for fd in (c2w_r, w2c_w, out_r):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            if pidfd is not None:
-                os.close(pidfd)
-        self.box.wipe_tmp()
-        done = {"t": "done", "seq": seq, "answer": answer, "error": error, "stdout": relay.stdout()}
+            self.host.send(_gone(seq))
+            self._spawner_lost(dirty)
+            return None
+        self.children += 1
+        relay = Relay(
+            self.host,
+            self.poller,
+            spawned,
+            task,
+            (c2w_r, w2c_w, out_r),
+            started=started,
+            failure_kinds=self.failure_kinds,
+            own_group=self.box.own_group,
+            tmp=os.path.join(self.box.tmp, f"x{self.children}"),
+        )
+        self.relays[seq] = relay
+        self.by_pid[spawned[0]] = relay
+        for fd in (c2w_r, w2c_w, out_r):
+            self.by_fd[fd] = relay
+        return relay
+
+    def _finish(self, relay: Relay) -> None:
+        """The example is over: its verdict to the host, its pipes and temp directory gone."""
+        del self.relays[relay.seq]
+        self.by_pid.pop(relay.pid, None)
+        for fd in (relay.c2w, relay.w2c, relay.out):
+            self.by_fd.pop(fd, None)
+        answer, error = relay.close()
+        if relay.tmp is not None:
+            self.box.remove_child_tmp(relay.tmp)
+        if not self.box.shareable:
+            self.box.wipe_tmp()  # one child at a time, which could write anywhere in the temp dir
+        done = {"t": "done", "seq": relay.seq, "answer": answer, "error": error, "stdout": relay.stdout()}
+        if relay.reap_lost and self.spawner.alive:
+            # it did not report a killed child: it cannot be trusted with more
+            self._spawner_lost(set())
         if not self.spawner.alive:
             done["retire"] = True  # no spawner, no further examples: the host replaces this worker
-        return done
+            self.retiring = True
+        self.host.send(done)
+
+
+def _gone(seq: Any) -> dict[str, Any]:
+    gone = {"kind": "sandbox", "message": "the worker's process spawner is gone", "traceback": ""}
+    return {"t": "done", "seq": seq, "answer": None, "error": gone, "stdout": "", "retire": True}
 
 
 def main(cfg: dict[str, Any], ctl_in: int, ctl_out: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,27 @@ def require_seccomp(isolation: str, why: str) -> None:
         has_seccomp(isolation),
         f"{why}; `make setup` installs both (Debian package 'libseccomp2')",
     )
+
+
+def live_descendants(roots: list[int]) -> set[int]:
+    """Pids of the processes below `roots` (children, grandchildren...) that have not exited."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] not in ("Z", "X"):
+            parents[int(entry)] = int(fields[1])
+    found: set[int] = set()
+    frontier = set(roots)
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
 
 
 def field_values(request: dict[str, Any], answer: str = "42") -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sandbox_helpers import (
     expected_level,
     field_values,
     instant_llm,
+    live_descendants,
     runtime_dir,
 )
 
@@ -193,14 +194,20 @@ async def test_bwrap_agent_sees_uid_65534_and_no_project(make_sandbox, isolation
     code = """
 import json, os
 
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except PermissionError:  # Landlock (where the kernel has it) lets the child list nothing outside
+        return []
+
 def forward(self, taskInfo):
     status = open("/proc/self/status").read()
     caps = [l.split()[1] for l in status.splitlines() if l.startswith("CapEff")]
     return json.dumps({
-        "uid": os.getuid(), "gid": os.getgid(), "root": sorted(os.listdir("/")),
+        "uid": os.getuid(), "gid": os.getgid(), "root": listing("/"),
         "work": os.path.exists("/work"), "repo": os.path.exists(taskInfo.content),
         "home": os.path.exists(os.path.expanduser("~root/.cache")), "caps": caps,
-        "env": sorted(os.environ), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()),
+        "env": sorted(os.environ), "pids": [p for p in listing("/proc") if p.isdigit()],
     })
 """
     run = await sandbox.run(code, str(REPO), answer_format="", llm=instant_llm)
@@ -254,27 +261,42 @@ async def test_run_result_is_a_model(make_sandbox) -> None:
     assert AgentRun.model_validate_json(run.model_dump_json()) == run
 
 
-async def test_cancelled_run_discards_its_worker(make_sandbox) -> None:
-    sandbox = await make_sandbox(workers=1)
+async def test_cancelled_run_stops_only_its_own_child(make_sandbox) -> None:
+    """Cancelling an example kills its child at once (long before its time limit); its worker, and an
+    example running beside it in that worker, go on."""
+    sandbox = await make_sandbox(workers=1, wall_time_s=120.0)
     sleeper = (
         "import time\n\ndef forward(self, taskInfo):\n"
-        "    LLMAgentBase(['answer'], 'a')([taskInfo], 'go')\n    time.sleep(30)\n"
+        "    LLMAgentBase(['answer'], 'a')([taskInfo], 'go')\n    time.sleep(300)\n"
     )
-    running = asyncio.Event()
+    sleeping, waiting, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def noting_llm(request: dict[str, Any]) -> dict[str, Any]:
-        running.set()
+        sleeping.set()
         return field_values(request)
 
+    async def held_llm(request: dict[str, Any]) -> dict[str, Any]:
+        waiting.set()
+        await release.wait()
+        return field_values(request, answer="7")
+
+    beside = asyncio.create_task(sandbox.run(ONE_CALL_AGENT, "beside", answer_format="", llm=held_llm))
     task = asyncio.create_task(sandbox.run(sleeper, "q", answer_format="", llm=noting_llm))
-    await asyncio.wait_for(running.wait(), timeout=15)  # cancelled mid-example, never before it
-    [pid] = sandbox.worker_pids
+    await asyncio.wait_for(asyncio.gather(sleeping.wait(), waiting.wait()), timeout=30)
+    workers = sandbox.worker_pids
+    both = len(live_descendants(workers))
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    async with asyncio.timeout(60):  # the sleeper's child goes; the one beside it stays
+        while len(live_descendants(workers)) != both - 1:
+            await asyncio.sleep(0.02)
+    release.set()
+    run = await beside
+    assert run.error is None and run.answer == "7|beside"
     after = await sandbox.run(NO_CALL_AGENT, "after", answer_format="", llm=instant_llm)
     assert after.answer == "echo:after"
-    assert pid not in sandbox.worker_pids
+    assert set(workers) <= set(sandbox.worker_pids)  # no worker was discarded for it
 
 
 async def test_auto_falls_back_when_bwrap_is_missing(monkeypatch, caplog) -> None:
