@@ -310,6 +310,19 @@ class AgentStore:
             ).fetchall()
         return [_result_from_row(r) for r in rows]
 
+    def unscored_counts(self) -> dict[str, dict[str, int]]:
+        """Per agent id, per split: the results stored unscored (the provider failed them, error kind
+        "provider"; `ExampleResult.unscored`). Agents and splits with none are left out."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT agent_id, split, COUNT(*) FROM results WHERE error_kind = 'provider'"
+                " GROUP BY agent_id, split"
+            ).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for agent_id, split, count in rows:
+            out.setdefault(str(agent_id), {})[str(split)] = int(count)
+        return out
+
     def summary(self, agent_id: str, split: str) -> EvalSummary | None:
         """The stored summary of an agent on a split, None when not measured."""
         with self._db.read() as conn:

@@ -8,6 +8,7 @@ to choose.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -78,6 +79,13 @@ class AgentRow(BaseModel):
     """Evaluation cost over every split measured; None when no price is known."""
     selected: bool = False
     """True for the agent chosen by the search-split lower bound."""
+    unscored: int = 0
+    """Examples stored unscored over every split: the provider failed them (not the agent), so no score
+    counts them; they run again when the evaluation is resumed or repeated."""
+    waiting: bool = False
+    """Still waiting for unscored examples: a split has some and no score yet (the search stores an
+    agent's score only once every example has one), so the agent is not compared or selected until
+    ``agentkit search --resume`` scores them."""
 
 
 class FailureView(BaseModel):
@@ -147,8 +155,12 @@ def agent_cost(agent: AgentRecord) -> float | None:
     return sum(costs) if costs else None
 
 
-def agent_row(agent: AgentRecord, *, selected_id: str | None) -> AgentRow:
-    """The table row of one agent."""
+def agent_row(
+    agent: AgentRecord, *, selected_id: str | None, unscored: Mapping[str, int] | None = None
+) -> AgentRow:
+    """The table row of one agent; `unscored` holds its unscored results per split
+    (`Archive.unscored_counts`)."""
+    unscored = unscored or {}
     return AgentRow(
         id=agent.id,
         name=agent.name,
@@ -163,6 +175,8 @@ def agent_row(agent: AgentRecord, *, selected_id: str | None) -> AgentRow:
         adas=adas_reported(agent.meta) if agent.origin == "import" else None,
         cost_usd=agent_cost(agent),
         selected=agent.id == selected_id,
+        unscored=sum(unscored.values()),
+        waiting=any(n and split not in agent.summaries for split, n in unscored.items()),
     )
 
 
@@ -188,7 +202,11 @@ def sort_rows(rows: list[AgentRow], by: SortKey = "score") -> list[AgentRow]:
 def agent_rows(archive: Archive, *, sort: SortKey = "score") -> list[AgentRow]:
     """Every agent of the run as a table row, sorted (see `sort_rows`)."""
     best = selected_agent(archive)
-    rows = [agent_row(a, selected_id=best.id if best else None) for a in archive.agents()]
+    unscored = archive.unscored_counts()
+    rows = [
+        agent_row(a, selected_id=best.id if best else None, unscored=unscored.get(a.id))
+        for a in archive.agents()
+    ]
     return sort_rows(rows, sort)
 
 

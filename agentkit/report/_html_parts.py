@@ -7,7 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from agentkit.report._adas_import import AdasReported, AdasScore
-from agentkit.report._data import ScoreView, agent_row, run_settings, selected_agent
+from agentkit.report._data import AgentRow, ScoreView, agent_row, run_settings, selected_agent
 from agentkit.report._format import fmt_score
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ details > .body { padding:8px 12px; }
 .banner { border-left:4px solid var(--warn); background:#fffbeb; padding:10px 14px; border-radius:4px;
           margin:18px 0 0; }
 .adas { color:#6d28d9; }
+.unscored { color:var(--warn); font-weight:600; }
 """
 
 
@@ -94,7 +95,12 @@ class RunView:
         self.names = {a.id: a.name for a in self.agents}
         best = selected_agent(archive)
         self.selected = best
-        self.rows = [agent_row(a, selected_id=best.id if best else None) for a in self.agents]
+        self.unscored = archive.unscored_counts()
+        """Per agent id, per split: results the provider left unscored."""
+        self.rows = [
+            agent_row(a, selected_id=best.id if best else None, unscored=self.unscored.get(a.id))
+            for a in self.agents
+        ]
         self.row_by_id = {r.id: r for r in self.rows}
         self.events = archive.events()
         self.in_progress = archive.held_by()
@@ -136,6 +142,19 @@ def kv_list(pairs: list[tuple[str, str]]) -> str:
 
 def score_cell(score: ScoreView | None) -> str:
     return esc(fmt_score(score)) if score is not None else '<span class="muted">-</span>'
+
+
+def unscored_note(row: AgentRow) -> str:
+    """What to show beside an agent's score when the provider left examples of it unscored ("" if not)."""
+    if not row.unscored:
+        return ""
+    title = "the provider failed these examples (not the agent): no score counts them"
+    if row.waiting:
+        text = f"waiting for {row.unscored} unscored example(s)"
+        title += "; the agent is not compared or selected until they are scored (agentkit search --resume)"
+    else:
+        text = f"{row.unscored} unscored"
+    return f' <span class="unscored" title="{esc(title)}">{esc(text)}</span>'
 
 
 def fmt_adas(score: AdasScore | None) -> str:

@@ -20,6 +20,7 @@ from agentkit.report._html_parts import (
     html_table,
     kv_list,
     score_cell,
+    unscored_note,
 )
 from agentkit.report._svg import PALETTE, IntervalRow, Series, interval_chart, line_chart
 
@@ -84,6 +85,19 @@ def summary(run: RunView) -> str:
         ("origin", esc(", ".join(f"{n} {o}" for o, n in sorted(origin.items())) or "-")),
         ("generations", esc(f"0 to {max(gens)}" if gens else "-")),
     ]
+    unscored = [r for r in run.rows if r.unscored]
+    if unscored:
+        waiting = [r for r in unscored if r.waiting]
+        line = (
+            f"{sum(r.unscored for r in unscored)} example(s) of {len(unscored)} agent(s) left unscored: the "
+            "provider failed them, so no score counts them"
+        )
+        if waiting:
+            line += (
+                f"; {len(waiting)} agent(s) still waiting for them, not compared or selected until "
+                f"<code>agentkit search --resume {esc(run.info.run_dir)}</code> scores them"
+            )
+        facts.append(("unscored (provider failures)", f'<span class="unscored">{line}</span>'))
     last_stop = next(
         (ev for ev in reversed(run.events) if any(w in ev.kind.lower() for w in _STOP_WORDS)), None
     )
@@ -260,6 +274,7 @@ def scores(run: RunView) -> str:
         search = score_cell(r.search)
         if r.search is None and r.screen is not None:
             search = f'<span class="muted">screen only: {esc(fmt_score(r.screen))}</span>'
+        search += unscored_note(r)
         table_rows.append(
             [
                 esc(r.generation),
