@@ -311,6 +311,9 @@ def demo_config() -> SearchConfig:
             "proposals": "workflow",
             "workflow_calls": False,
             "workflow_max_calls": 6,
+            # Answers are a word; 256 tokens leave room for reasoning and stop a reply that never ends
+            # (a router's one-word choice ran to the model's 1024 tokens on most questions).
+            "agent_max_tokens": 256,
             "ensemble_max_calls": 8,
             "generations": DEMO_GENERATIONS,
             "search_size": 12,

@@ -75,6 +75,9 @@ class SearchConfig(BaseModel):
     provider's default."""
     agent_temperature: float | None = None
     """Sampling temperature of agent calls that give none (None: the model's default)."""
+    agent_max_tokens: int | None = Field(default=None, ge=16)
+    """Completion token limit of one agent model call (None: the model's default). A small model that
+    does not stop would otherwise write until the model's limit on every call it rambles on."""
     meta_temperature: float = 0.8
     """Sampling temperature of the meta agent's proposals."""
     meta_max_tokens: int = 2048

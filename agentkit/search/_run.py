@@ -116,6 +116,8 @@ def model_configs(config: SearchConfig) -> tuple[ModelConfig, ModelConfig]:
     agent_settings = common(config.model)
     if config.agent_temperature is not None:
         agent_settings["temperature"] = config.agent_temperature
+    if config.agent_max_tokens is not None:
+        agent_settings["max_tokens"] = config.agent_max_tokens
     agent = resolve_model(config.model, **agent_settings)
     meta = resolve_model(
         config.meta_model,

@@ -16,6 +16,7 @@ from search_scripted import AgentWorld, ScriptedMeta, hashed_meta_reply, respond
 from typer.testing import CliRunner
 
 from agentkit.archive import Archive
+from agentkit.llm import ModelConfig
 from agentkit.search import SearchConfig
 from agentkit.search._sections import ReflectConfig  # the type of the `reflect` section
 from agentkit.testing import FakeOpenAIServer
@@ -120,6 +121,8 @@ def test_every_ablation_flag_changes_the_run(run: Runner, server: FakeOpenAIServ
         assert full.events("manual") and full.events("monitor")
         assert _reflect_usage(full) == {"openai/fake-meta"}  # the meta model reflects by default
         assert full.events("hook_error") == []
+        limits = {r.get("max_tokens") for r in server.requests if r.get("model") == "fake-agent"}
+        assert limits == {config.agent_max_tokens or ModelConfig(model="x").max_tokens}  # 256 in the demo
         selections = [e.payload for e in full.events("selection")]
         assert selections and all(p["mode"] == "complementary" for p in selections)
 
