@@ -84,6 +84,8 @@ class Spawner:
         os.chdir(self.box.tmp)
         os.environ["TMPDIR"] = self.box.tmp
         os.environ["HOME"] = self.box.tmp
+        _warm_up(self.runtime)
+        fork = _raw_fork()
         # Objects that exist now are never collected in a child: the collector leaves them alone
         # instead of writing to (and so copying) every page of the heap they live on.
         gc.collect()
@@ -108,10 +110,11 @@ class Spawner:
                         os.close(got)
                     sock.send(SPAWN_REPORT.pack(0, SPAWNED, 0.0))
                     continue
-                pid = os.fork()
+                pid = fork()
                 if pid == 0:
                     try:
                         sock.close()
+                        _after_raw_fork()
                         run_child(self.box, self.runtime, *fds)
                     finally:
                         os._exit(70)
@@ -193,6 +196,65 @@ class Spawner:
             with contextlib.suppress(ChildProcessError, OSError):
                 os.waitpid(self.pid, 0)
             self.pid = None
+
+
+_WARM_AGENT = """
+def forward(self, taskInfo):
+    agent = LLMAgentBase(["thinking", "answer"], "Warm-up Agent")
+    thinking, answer = agent([taskInfo], "Think step by step, then answer.")
+    return answer.content
+"""
+
+
+class _WarmBackend:
+    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
+        fields = request.get("fields") or ["answer"]
+        frame = encode({"t": "llm", "id": 1, "req": request})
+        FrameDecoder().feed(frame)
+        return {"fields": {f: "1" for f in fields}, "raw": "", "parse_error": None}
+
+
+def _warm_up(runtime: Any) -> None:
+    """Run a made-up example through the runtime here, before any child exists: Python 3.11 rewrites
+    a function's bytecode (its inline caches) as it warms up, and a child that did that itself would
+    copy every page of code it runs."""
+    for _ in range(20):
+        with contextlib.suppress(Exception):
+            runtime.run_agent(_WARM_AGENT, "warm up", backend=_WarmBackend(), answer_format="a number")
+
+
+def _raw_fork() -> Any:
+    """fork(2) without Python's bookkeeping around it, for the spawner's children.
+
+    os.fork() runs the interpreter's after-fork work and every module's at-fork hook in the child
+    (threading, logging, random...), which writes to hundreds of pages shared with the spawner: a
+    copy of each, and about as much CPU as the rest of a child's start. None of it is needed here:
+    the spawner has one thread and holds no lock when it forks (PyDLL keeps the GIL held across the
+    call, so the child starts holding it, as its only thread). os.fork where ctypes cannot do this.
+    """
+    try:
+        import ctypes
+
+        raw = ctypes.PyDLL(None, use_errno=True).fork
+        raw.restype = ctypes.c_int
+        raw.argtypes = []
+    except (ImportError, OSError, AttributeError):
+        return os.fork
+
+    def fork() -> int:
+        pid = int(raw())
+        if pid < 0:
+            raise OSError(ctypes.get_errno(), "fork failed")
+        return pid
+
+    return fork
+
+
+def _after_raw_fork() -> None:
+    """The one at-fork hook a child needs: its own random sequence, not a copy of the spawner's."""
+    rand = sys.modules.get("random")
+    if rand is not None:
+        rand.seed()
 
 
 def _child_fds(keep_rpc: tuple[int, int], out_w: int) -> None:

@@ -189,3 +189,15 @@ async def test_children_sharing_a_worker_cannot_reach_each_other(make_sandbox) -
     assert reader.error is None, reader.error
     assert reader.answer == "nothing"
     assert len(live_descendants(sandbox.worker_pids)) <= 4  # the writer's child was reaped too
+
+
+async def test_each_child_gets_its_own_random_sequence(make_sandbox) -> None:
+    """Children are forked without Python's at-fork hooks; they still do not share a random state."""
+    sandbox = await make_sandbox(workers=1)
+    code = "import random\n\ndef forward(self, taskInfo):\n    return repr(random.random())\n"
+    runs = [await sandbox.run(code, str(i), answer_format="", llm=instant_llm) for i in range(6)]
+    runs += await asyncio.gather(
+        *(sandbox.run(code, "q", answer_format="", llm=instant_llm) for _ in range(6))
+    )
+    answers = [r.answer for r in runs]
+    assert None not in answers and len(set(answers)) == len(answers)
