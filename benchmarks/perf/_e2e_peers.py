@@ -5,7 +5,7 @@ process from start to exit.
 
 Run as ``python -m benchmarks.perf._e2e_peers KIND SPEC_FILE`` with KIND one of ``dspy``, ``inspect``,
 ``loop`` or ``first``; the spec file holds ``base_url``, ``pairs`` ([question, answer] ...),
-``concurrency`` and, for ``first``, ``data_dir`` and ``limit``.
+``concurrency`` and, for ``first``, ``data_dir``, ``limit`` and ``isolation``.
 """
 
 from __future__ import annotations
@@ -146,16 +146,17 @@ def run_first(spec: dict[str, Any]) -> dict[str, Any]:
     import asyncio
 
     from agentkit.evaluate import Session, evaluate_agent, resolve_agent
-    from agentkit.llm import inflight_limit, resolve_model
+    from agentkit.llm import inflight_limit, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
     conc = int(spec["concurrency"])
-    task = load_task("mgsm", data_dir=spec["data_dir"])
-    examples = task.examples[: int(spec["limit"])]
     agent = resolve_agent("cot")
     model = resolve_model(
         "openai/fake", api_base=spec["base_url"], api_key="x", max_concurrency=inflight_limit(conc)
     )
+    prepare_models([model])  # as `agentkit eval` does, before it loads the task
+    task = load_task("mgsm", data_dir=spec["data_dir"])
+    examples = task.examples[: int(spec["limit"])]
     marks: dict[str, float] = {}
 
     async def main() -> None:
@@ -164,7 +165,8 @@ def run_first(spec: dict[str, Any]) -> dict[str, Any]:
         def seen(_result: Any) -> None:
             marks.setdefault("first", time.perf_counter() - loaded)
 
-        async with Session.open(model, workers=conc, cache=False) as session:
+        isolation = spec.get("isolation", "auto")
+        async with Session.open(model, isolation=isolation, workers=conc, cache=False) as session:
             marks["session"] = time.perf_counter() - loaded
             await evaluate_agent(
                 agent.code,
@@ -179,15 +181,15 @@ def run_first(spec: dict[str, Any]) -> dict[str, Any]:
                 on_result=seen,
             )
             marks["all"] = time.perf_counter() - loaded
-            isolation.append(session.isolation_level)
+            level.append(session.isolation_level)
 
-    isolation: list[str] = []
+    level: list[str] = []
     asyncio.run(main())
     return {
         "first_result_s": marks["first"],
         "session_s": marks["session"],
         "all_s": marks["all"],
-        "isolation": isolation[0],
+        "isolation": level[0],
     }
 
 
