@@ -50,12 +50,22 @@ class HostChannel:
         self.ctl_out = ctl_out
         self.decoder = FrameDecoder()
         self.inbox: deque[Any] = deque()
+        self.outbox = bytearray()
 
     def send(self, message: dict[str, Any]) -> None:
-        write_all(self.ctl_out, encode(message))
+        """Queue a message for the host (sent by `flush`)."""
+        self.outbox += encode(message)
 
     def write(self, frame: bytes) -> None:
-        write_all(self.ctl_out, frame)
+        """Queue a frame for the host (sent by `flush`)."""
+        self.outbox += frame
+
+    def flush(self) -> None:
+        """Send what is queued, in one write where the pipe takes it (the worker does this once per
+        round of its loop: many examples' frames for one system call)."""
+        if self.outbox:
+            data, self.outbox = bytes(self.outbox), bytearray()
+            write_all(self.ctl_out, data)
 
     def read(self) -> bool:
         """Read what the host has sent into the inbox; False when the host has gone."""
@@ -110,7 +120,7 @@ class Relay:
             os.set_blocking(fd, False)
         self.watching: dict[int, int] = {}  # fd -> poll events registered on the shared poller
         self.open_fds = {self.c2w, self.out}
-        self._watch(self.out, select.POLLIN)
+        self._watch(self.out, select.EPOLLIN)
         child_task = {key: task[key] for key in ("code", "question", "answer_format", "limits")}
         if tmp is not None:
             child_task["tmp"] = tmp
@@ -337,7 +347,7 @@ class Relay:
             except OSError:
                 self.to_child.clear()  # the child closed its end; it has no use for replies
         if self.to_child:
-            self._watch(self.w2c, select.POLLOUT)
+            self._watch(self.w2c, select.EPOLLOUT)
         else:
             self._unwatch(self.w2c)
 
@@ -351,7 +361,7 @@ class Relay:
         )
         if want_child != self.reading_child:
             if want_child:
-                self._watch(self.c2w, select.POLLIN)
+                self._watch(self.c2w, select.EPOLLIN)
             else:
                 self._unwatch(self.c2w)
             self.reading_child = want_child

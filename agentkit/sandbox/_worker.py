@@ -102,7 +102,7 @@ class Worker:
                 importlib.import_module(name)
         self.runtime = importlib.import_module(cfg["runtime_package"])
         self.spawner = Spawner(self.box, self.runtime, (ctl_in, ctl_out))
-        self.poller = select.poll()
+        self.poller: Any = None  # an epoll object, made once the spawner is forked (it must not share it)
         self.relays: dict[Any, Relay] = {}  # by the host's task number
         self.by_fd: dict[int, Relay] = {}
         self.by_pid: dict[int, Relay] = {}
@@ -124,9 +124,11 @@ class Worker:
         }
         self.spawner.start()
         self.host.send(ready)
-        self.poller.register(self.host.ctl_in, select.POLLIN)
+        self.host.flush()
+        self.poller = select.epoll()
+        self.poller.register(self.host.ctl_in, select.EPOLLIN)
         self.spawner_fd = self.spawner.fileno()
-        self.poller.register(self.spawner_fd, select.POLLIN)
+        self.poller.register(self.spawner_fd, select.EPOLLIN)
         dirty: set[Relay] = set()
         try:
             while True:
@@ -140,8 +142,10 @@ class Worker:
                 dirty.clear()
                 if self.retiring and not self.relays:
                     return
+                # everything for the host from this round in one write
+                self.host.flush()
                 wake = min((r.wake_at for r in self.relays.values()), default=None)
-                timeout = -1 if wake is None else int(max(0.0, wake - now) * 1000) + 1
+                timeout = -1.0 if wake is None else max(0.0, wake - now) + 0.001
                 for fd, _ev in self.poller.poll(timeout):
                     if fd == self.host.ctl_in:
                         if not self.host.read():
@@ -154,6 +158,8 @@ class Worker:
                             target.on_event(fd)
                             dirty.add(target)
         finally:
+            with contextlib.suppress(OSError):
+                self.host.flush()
             for relay in self.relays.values():
                 relay.kill("host_gone")
             self.spawner.stop()
@@ -200,10 +206,11 @@ class Worker:
 
     def _spawner_lost(self, dirty: set[Relay]) -> None:
         """No spawner: no exit reports will come (its children died with it); finish and retire."""
-        self.spawner.lose()
         if self.spawner_fd is not None:
-            self.poller.unregister(self.spawner_fd)  # before a new pipe can reuse the number
+            with contextlib.suppress(OSError):  # gone already if its socket is closed
+                self.poller.unregister(self.spawner_fd)
             self.spawner_fd = None
+        self.spawner.lose()
         for relay in self.relays.values():
             if relay.status is None:
                 relay.on_spawner_gone()
