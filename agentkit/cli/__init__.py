@@ -14,6 +14,7 @@ from agentkit.cli import (  # noqa: F401  (registers commands)
     _manual,
     _results,
     _search,
+    _sweep,
     _tasks,
 )
 from agentkit.cli._app import app

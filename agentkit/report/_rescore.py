@@ -24,6 +24,7 @@ from agentkit.report._data import EVAL_SPLIT, run_settings
 
 if TYPE_CHECKING:
     from agentkit.evaluate import Judge
+    from agentkit.evaluate._executor import ExampleExecutor
     from agentkit.evaluate._session import Isolation
     from agentkit.llm import Budget
     from agentkit.records import ExampleResult
@@ -114,6 +115,7 @@ async def evaluate_run(
     budget: Budget | None = None,
     on_result: Callable[[ExampleResult], None] | None = None,
     judge: Judge | None = None,
+    executor: ExampleExecutor | None = None,
 ) -> RunEvaluation:
     """Score the agents of the run in `run_dir` (all of them, or the ids/names in `agents`) on the first
     `limit` examples of `task` (default: the run's task) and store the results in the run under the
@@ -122,7 +124,7 @@ async def evaluate_run(
     with each result; the judge model is one of the fixed settings). ConfigError when no task is known,
     a judge is missing or given for a task without one, or a fixed setting differs from the run's first
     evaluation; BudgetExceeded when the budget stopped it (what finished is kept; run it again to go
-    on)."""
+    on). With an `executor` (a Ray cluster) the examples run there; this process alone writes the run."""
     from agentkit.archive import Archive
     from agentkit.evaluate._evaluator import evaluate_agent
     from agentkit.evaluate._session import Session
@@ -176,6 +178,7 @@ async def evaluate_run(
             cache=cache,
             budget=budget,
             wall_time_s=wall_time_s,
+            executor=executor,
         ) as session:
             out.isolation = session.isolation_level
             for agent in chosen:
@@ -206,6 +209,7 @@ async def evaluate_run(
                     done=done,
                     on_result=store,
                     seed=seed,
+                    executor=session.executor,
                 )
                 if any(_is_budget(r) for r in result.results):
                     refused = True
