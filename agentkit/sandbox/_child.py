@@ -127,9 +127,32 @@ def landlock_abi(lib: Any) -> int:
     return max(int(abi), 0)
 
 
-def apply_landlock(lib: Any, read: list[str], write: list[str]) -> bool:
+def open_landlock_rules(lib: Any, paths: list[str], rights: int) -> list[tuple[int, int]]:
+    """(O_PATH fd, allowed rights) for each of `paths` that exists: what `apply_landlock` needs of them,
+    made once in the spawner and inherited by every child (each then skips the opens and stats)."""
+    abi = landlock_abi(lib)
+    if abi < 1:
+        return []
+    handled = _landlock_fs_rights(abi)
+    rules = []
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue  # not on this system
+        allowed = rights & handled
+        if not stat.S_ISDIR(os.fstat(fd).st_mode):
+            allowed &= FS_FILE_RIGHTS
+        rules.append((fd, allowed))
+    return rules
+
+
+def apply_landlock(
+    lib: Any, read: list[str], write: list[str], opened: list[tuple[int, int]] | None = None
+) -> bool:
     """Confine this process with Landlock: read (and execute) only beneath `read`, read and write only
     beneath `write`, nothing else; no access to processes outside. False when Landlock is unavailable.
+    `opened` are further rules already opened (`open_landlock_rules`); they are closed here.
 
     Must come after no_new_privs is set (`load_seccomp` or prctl) and before seccomp forbids nothing
     it needs (it uses its own three syscalls only).
@@ -153,35 +176,33 @@ def apply_landlock(lib: Any, read: list[str], write: list[str]) -> bool:
     if ruleset < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"landlock_create_ruleset: {os.strerror(err)}")
+    rules = [
+        *(opened or ()),
+        *open_landlock_rules(lib, read, FS_READ),
+        *open_landlock_rules(lib, write, handled),
+    ]
     try:
-        for paths, rights in ((read, FS_READ), (write, handled)):
-            for path in paths:
-                try:
-                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-                except OSError:
-                    continue  # not on this system
-                try:
-                    allowed = rights & handled
-                    if not stat.S_ISDIR(os.fstat(fd).st_mode):
-                        allowed &= FS_FILE_RIGHTS
-                    rule = PathBeneath(allowed, fd)
-                    if lib.syscall(
-                        ctypes.c_long(SYS_LANDLOCK_ADD_RULE),
-                        ctypes.c_int(ruleset),
-                        ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
-                        ctypes.byref(rule),
-                        ctypes.c_uint32(0),
-                    ):
-                        err = ctypes.get_errno()
-                        raise OSError(err, f"landlock_add_rule({path}): {os.strerror(err)}")
-                finally:
-                    os.close(fd)
+        for fd, allowed in rules:
+            rule = PathBeneath(allowed, fd)
+            if lib.syscall(
+                ctypes.c_long(SYS_LANDLOCK_ADD_RULE),
+                ctypes.c_int(ruleset),
+                ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+                ctypes.byref(rule),
+                ctypes.c_uint32(0),
+            ):
+                err = ctypes.get_errno()
+                raise OSError(
+                    err, f"landlock_add_rule({os.readlink(f'/proc/self/fd/{fd}')}): {os.strerror(err)}"
+                )
         prctl(lib, PR_SET_NO_NEW_PRIVS, 1)
         if lib.syscall(ctypes.c_long(SYS_LANDLOCK_RESTRICT_SELF), ctypes.c_int(ruleset), ctypes.c_uint32(0)):
             err = ctypes.get_errno()
             raise OSError(err, f"landlock_restrict_self: {os.strerror(err)}")
     finally:
         os.close(ruleset)
+        for fd, _allowed in rules:
+            os.close(fd)
     return True
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from ._child import (
+    FS_READ,
     PR_GET_DUMPABLE,
     PR_SET_DUMPABLE,
     PR_SET_NO_NEW_PRIVS,
@@ -26,6 +27,7 @@ from ._child import (
     apply_landlock,
     landlock_abi,
     landlock_types,
+    open_landlock_rules,
     prctl,
 )
 
@@ -75,6 +77,18 @@ class Confinement:
         self.tmp: str = tmp
         # The temp directory of the child this process is (set in the child, by `enter_tmp`).
         self.child_tmp: str | None = None
+        # The read rules, opened once by the spawner (`open_rules`) for all its children.
+        self.opened_rules: list[tuple[int, int]] = []
+
+    def open_rules(self) -> None:
+        """In the spawner: open the Landlock read rules once, for every child to inherit."""
+        if self.landlock is not None:
+            self.opened_rules = open_landlock_rules(self.libc, list(self.landlock.get("read", ())), FS_READ)
+
+    @property
+    def inherited_fds(self) -> list[int]:
+        """The spawner's fds a child keeps until it has confined itself."""
+        return [fd for fd, _ in self.opened_rules]
 
     def enter_tmp(self, path: str) -> None:
         """In the child: make its own temp directory (as its own user), and make it its cwd, TMPDIR and
@@ -150,9 +164,10 @@ class Confinement:
             os.setpgid(0, 0)
         if self.landlock is not None:
             # the runtime is already loaded: reading the Python install and writing its temp dir is enough
-            read = [*self.landlock.get("read", ()), "/proc/self"]
+            opened, self.opened_rules = self.opened_rules, []
+            read = ["/proc/self"] if opened else [*self.landlock.get("read", ()), "/proc/self"]
             own = self.child_tmp or self.tmp
-            apply_landlock(self.libc, read, [own, *self.landlock.get("write", ())])
+            apply_landlock(self.libc, read, [own, *self.landlock.get("write", ())], opened)
         if self.seccomp is not None:
             self.seccomp.load()
         else:

@@ -85,6 +85,7 @@ class Spawner:
         os.environ["TMPDIR"] = self.box.tmp
         os.environ["HOME"] = self.box.tmp
         _warm_up(self.runtime)
+        self.box.open_rules()
         fork = _raw_fork()
         # Objects that exist now are never collected in a child: the collector leaves them alone
         # instead of writing to (and so copying) every page of the heap they live on.
@@ -257,12 +258,12 @@ def _after_raw_fork() -> None:
         rand.seed()
 
 
-def _child_fds(keep_rpc: tuple[int, int], out_w: int) -> None:
+def _child_fds(keep_rpc: tuple[int, int], out_w: int, inherited: list[int]) -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
-    keep = sorted({0, 1, 2, *keep_rpc})
+    keep = sorted({0, 1, 2, *keep_rpc, *inherited})
     low = 0
     for fd in keep:
         if fd > low:
@@ -276,7 +277,7 @@ def run_child(box: Confinement, runtime: Any, rpc_out: int, rpc_in: int, out_w: 
     message: dict[str, Any]
     decoder = FrameDecoder()
     try:
-        _child_fds((rpc_out, rpc_in), out_w)
+        _child_fds((rpc_out, rpc_in), out_w, box.inherited_fds)
         box.drop_privileges()
         task = read_message(rpc_in, decoder)
         limits = task["limits"]

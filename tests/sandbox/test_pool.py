@@ -201,3 +201,24 @@ async def test_each_child_gets_its_own_random_sequence(make_sandbox) -> None:
     )
     answers = [r.answer for r in runs]
     assert None not in answers and len(set(answers)) == len(answers)
+
+
+async def test_agent_code_holds_no_descriptor_but_its_own_pipes(make_sandbox) -> None:
+    """The spawner's prepared Landlock rules (open directories) are closed before agent code runs: an
+    agent sees stdin/stdout/stderr and its two pipes to the worker, nothing else."""
+    sandbox = await make_sandbox(workers=1)
+    code = (
+        "import os\n\ndef forward(self, taskInfo):\n"
+        "    fds = []\n"
+        "    for fd in range(256):\n"
+        "        try:\n"
+        "            os.fstat(fd)\n"
+        "            fds.append(fd)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return ','.join(map(str, fds))\n"
+    )
+    run = await sandbox.run(code, "q", answer_format="", llm=instant_llm)
+    assert run.error is None, run.error
+    fds = [int(fd) for fd in (run.answer or "").split(",")]
+    assert fds[:3] == [0, 1, 2] and len(fds) == 5, fds
