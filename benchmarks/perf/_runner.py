@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from benchmarks.perf import _endtoend, _evaluation, _peer, _search, _selection, _startup
+from benchmarks.perf import _endtoend, _evaluation, _peer, _ray, _search, _selection, _startup
 from benchmarks.perf._results import Figure, not_measured, write
 from benchmarks.perf._sizes import Sizes
 
@@ -32,6 +32,7 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], Scenario]] = {
     "5+7": (("5", "7"), _scenarios_5_and_7),
     "9": (("9a", "9b", "9c"), _selection.scenario_9),
     "10": (tuple(_endtoend.TITLES), _endtoend.scenario_10),
+    "11": (("11",), _ray.scenario_11),
 }
 
 _TITLES = {
@@ -47,6 +48,7 @@ _TITLES = {
     "8": "scale: examples/s by concurrency",
     **_selection.TITLES,
     **_endtoend.TITLES,
+    "11": _ray.TITLE,
 }
 
 
@@ -57,7 +59,7 @@ def _selected(only: Sequence[str] | None) -> list[str]:
     keys = [k for k in SCENARIOS if wanted & {k, *k.split("+"), *SCENARIOS[k][0]}]
     unknown = wanted - {x for k in SCENARIOS for x in (k, *k.split("+"), *SCENARIOS[k][0])}
     if unknown:
-        raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: 1-10")
+        raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}; known: 1-11")
     return keys
 
 
