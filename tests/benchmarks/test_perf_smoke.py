@@ -14,6 +14,7 @@ pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[2]
 IDS = ["6a", "6b", "3", "1a", "1b", "8", "2", "4", "5", "7", "9a", "9b", "9c"]
 IDS += ["10a", "10b", "10c", "10d", "10e", "10f", "10g"]
+IDS += ["11"]  # the Ray executor against the local one
 # Scenario 10's peers are the 'bench' extra: missing, or not running here, they are reported skipped.
 MAY_SKIP = {"2": "dspy is not installed", "10c": "skipped: ", "10d": "skipped: ", "10e": "skipped: "}
 
@@ -54,6 +55,14 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
     for sid in ("10a", "10b"):
         assert figures[sid]["details"]["errors"] == 0 and figures[sid]["details"]["accuracy"] == 1.0
     assert figures["10f"]["value"] > 0 and figures["10g"]["details"]["proposed_s"] > 0
+
+    # The Ray executor ran the same examples as the local one, both timed.
+    ray = figures["11"]["details"]
+    assert (
+        ray["ray_s"] > 0
+        and ray["local_s"] > 0
+        and figures["11"]["value"] == round(ray["ray_s"] / ray["local_s"], 3)
+    )
 
     # The selection-bias scenario: every evaluation made its one model call without an error, at least
     # 20 searches per rule, and the searches differ (their own splits and sealed tests).
