@@ -7,6 +7,7 @@ the event commit together, so a killed process never leaves an agent without the
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from agentkit.records import CODE_FAILURE_KINDS, clip
@@ -164,7 +165,9 @@ class CandidateLifecycle:
         spec = WorkflowSpec.model_validate(proposal.workflow)
         if spec.name in {a.name for a in self.archive.agents()}:
             # A small model often reuses a parent's name; the outline keeps the archive's tables readable.
-            spec = spec.model_copy(update={"name": f"{spec.name} ({spec.outline()})"[:80]})
+            # The name it copied may carry an outline already; keep one.
+            base = re.sub(r"( \([^()]*\)?)+$", "", spec.name) or spec.name
+            spec = spec.model_copy(update={"name": f"{base} ({spec.outline()})"[:80]})
             proposal.name, proposal.workflow = spec.name, spec.model_dump(mode="json")
         known = {a.id for a in self.archive.agents("evaluated") if a.origin != "control"}
         problems = workflow_problems(spec, known, max_calls=self.config.workflow_max_calls)

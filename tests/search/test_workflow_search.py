@@ -89,8 +89,9 @@ def _fix_workflow(body: dict[str, Any]) -> str:
     # Each fixed workflow calls the best archive agent (a0002) and adds samples of its own.
     asked = last_user(body)
     samples = 2 if "brainstorm" in asked else 3 if "duplicate of" in asked else 1
+    # The fix of the duplicate copies the renamed duplicate's name: it keeps one outline, its own.
     return _workflow(
-        f"Caller plus {samples}",
+        "Sampled vote (generate → vote)" if samples == 3 else f"Caller plus {samples}",
         {"op": "call_agent", "agent_id": "a0002"},
         _generate("WFB", samples=samples),
         {"op": "vote"},
@@ -140,6 +141,7 @@ async def test_workflow_proposals_are_checked_rendered_evaluated_and_exported(
         again = agents["Sampled vote (generate → vote)"]
         assert again.status == "failed" and again.meta["duplicate_of"] == sampled.id
         assert any(f"duplicate of {sampled.id}" in f for f in meta.fixes)
+        assert agents["Sampled vote (call_agent → generate → vote)"].meta["fix_of"] == again.id
         fixes = [a for a in archive.agents(origin="meta") if a.meta.get("fix_of")]
         assert len(fixes) == 3 and all(a.status == "evaluated" for a in fixes)
         assert all("def _agent_a0002():" in a.code for a in fixes)
