@@ -57,15 +57,16 @@ def uses_litellm(config: ModelConfig) -> bool:
 
 def prepare_models(models: Iterable[ModelConfig | None]) -> None:
     """Start, in the background, what calls to `models` will need and takes long to get ready: the
-    import of litellm (seconds) when one of them needs it (`uses_litellm`), else of the direct path's
-    HTTP client (a few hundred milliseconds). A command calls this as
+    import of litellm (seconds) when one of them needs it (`uses_litellm`), else of aiohttp (a few
+    hundred milliseconds) for an HTTPS endpoint called directly. A command calls this as
     soon as it knows its models, so that the import overlaps with loading the task and starting the
     sandbox; the first call then waits for that import instead of starting its own."""
     chosen = [model for model in models if model is not None]
     if any(uses_litellm(model) for model in chosen):
         _litellm.start_import()
-    if any(not uses_litellm(model) for model in chosen):
-        _http.start_import()  # the direct path's HTTP client
+    direct = [model for model in chosen if not uses_litellm(model) and model.model != LOCAL_MODEL]
+    if any(_http.needs_aiohttp(api_base_of(model)) for model in direct):
+        _http.start_import()  # the direct path's HTTPS client
 
 
 async def resolve_endpoint(config: ModelConfig) -> tuple[str, str | None, str | None]:

@@ -1,4 +1,4 @@
-"""The direct path: chat completions POSTed straight to an OpenAI-compatible server with aiohttp.
+"""The direct path: chat completions POSTed straight to an OpenAI-compatible server.
 
 litellm spends milliseconds of CPU per call (parameter mapping, model-info lookups, logging objects,
 a thread hop); for a self-hosted server that speaks the OpenAI protocol that work buys nothing, and at
@@ -6,7 +6,8 @@ evaluation concurrency it is what bounds throughput. This module is only the tra
 connection pool per event loop, the POST, and errors typed for `agentkit.llm._litellm.classify_error`.
 Which calls take it, and the request body, are decided in `_litellm`.
 
-aiohttp is imported on first use, not with `agentkit.llm`.
+Plain ``http://`` endpoints (a self-hosted server) are reached with `agentkit.llm._plain`, a small
+HTTP/1.1 client; HTTPS and proxied ones with aiohttp, imported on first use, not with `agentkit.llm`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import weakref
 from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from agentkit.llm._plain import PlainPool
+
 if TYPE_CHECKING:
     import aiohttp
 
@@ -27,8 +30,9 @@ _preloading = False
 
 def start_import() -> None:
     """Import aiohttp in a background thread, once per process (it takes a few hundred milliseconds,
-    most of them building its TLS contexts): a command that will call an endpoint directly starts it
-    early, so the first call does not pay for it. A call made meanwhile waits for the same import."""
+    most of them building its TLS contexts): a command that will call an HTTPS endpoint directly
+    starts it early, so the first call does not pay for it. A call made meanwhile waits for the same
+    import."""
     global _preloading
     with _preload_lock:
         if _preloading:
@@ -65,17 +69,36 @@ class HTTPTransportError(Exception):
 
 
 class _LoopSession:
-    """The session of one event loop and the parked generator that closes it at the loop's end."""
+    """The connections of one event loop (plain ``http://`` ones, and an aiohttp session opened on
+    first need) and the parked generator that closes them at the loop's end."""
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
+    def __init__(self) -> None:
+        self.plain = PlainPool(_KEEPALIVE_S)
+        self.session: aiohttp.ClientSession | None = None
         self.closer: AsyncGenerator[None, None] | None = None
         self.users: weakref.WeakSet[SessionPool] = weakref.WeakSet()
 
+    @property
+    def closed(self) -> bool:
+        """True once this loop's connections were closed."""
+        return self.plain.closed
 
-# One session per event loop for the whole process, shared by every client on that loop. Owned here,
-# not by a client: a client dropped without `aclose` must not take a session that others use (or
-# that is mid-request) down with it through the garbage collector.
+    async def aiohttp_session(self) -> aiohttp.ClientSession:
+        """This loop's aiohttp session (created on first use)."""
+        if self.session is None or self.session.closed:
+            self.session = _aiohttp_session()
+        return self.session
+
+    async def aclose(self) -> None:
+        """Close the plain connections and the aiohttp session."""
+        await self.plain.aclose()
+        if self.session is not None:
+            await self.session.close()
+
+
+# One entry per event loop for the whole process, shared by every client on that loop. Owned here,
+# not by a client: a client dropped without `aclose` must not take connections that others use (or
+# that are mid-request) down with it through the garbage collector.
 _by_loop: dict[asyncio.AbstractEventLoop, _LoopSession] = {}
 _by_loop_lock = threading.Lock()
 
@@ -89,33 +112,47 @@ async def _close_at_loop_end(
         with _by_loop_lock:
             if _by_loop.get(loop) is entry:
                 del _by_loop[loop]
-        await entry.session.close()
+        await entry.aclose()
 
 
 class SessionPool:
-    """A client's handle on the aiohttp session of each event loop it calls from.
+    """A client's handle on the connections of each event loop it calls from.
 
-    A session (and its connections) belongs to the loop it was made on, and one client is used from
-    several loops (the sync wrappers run each call in a fresh one). So there is one session per loop,
-    created on first use and shared by the clients on that loop. It is closed by whichever comes first:
-    `aclose` of the last client that used it, or the loop's own shutdown. The latter works through an
-    async generator parked on the loop: `asyncio.run` and `asyncio.Runner` finalise every live async
+    Connections belong to the loop they were made on, and one client is used from several loops (the
+    sync wrappers run each call in a fresh one). So there is one `_LoopSession` per loop, created on
+    first use and shared by the clients on that loop. It is closed by whichever comes first: `aclose`
+    of the last client that used it, or the loop's own shutdown. The latter works through an async
+    generator parked on the loop: `asyncio.run` and `asyncio.Runner` finalise every live async
     generator of a loop before closing it (`shutdown_asyncgens`), which runs the generator's `finally`
-    and closes the session, so no "Unclosed client session" is left behind.
+    and closes the connections, so no "Unclosed client session" is left behind.
     """
 
-    async def session(self) -> aiohttp.ClientSession:
-        """This loop's session (created on first use)."""
+    async def entry(self) -> _LoopSession:
+        """This loop's connections (created on first use)."""
         loop = asyncio.get_running_loop()
         entry = _by_loop.get(loop)
-        if entry is None or entry.session.closed:
+        if entry is None or entry.closed:
             entry = await _open(loop)
         if self not in entry.users:
             entry.users.add(self)
-        return entry.session
+        return entry
+
+    async def session(self) -> aiohttp.ClientSession:
+        """This loop's aiohttp session (created on first use)."""
+        return await (await self.entry()).aiohttp_session()
+
+    async def post_json(
+        self, url: str, body: dict[str, Any], headers: dict[str, str], timeout_s: float
+    ) -> dict[str, Any]:
+        """`post_json` on this loop's connections: plain ``http://`` URLs, when the environment names
+        no proxy, go over `agentkit.llm._plain` (no aiohttp import); everything else over aiohttp."""
+        entry = await self.entry()
+        if not needs_aiohttp(url):
+            return await post_json(entry.plain, url, body, headers, timeout_s)
+        return await post_json(await entry.aiohttp_session(), url, body, headers, timeout_s)
 
     async def aclose(self) -> None:
-        """Stop using this loop's session; the last client to stop closes it."""
+        """Stop using this loop's connections; the last client to stop closes them."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -128,25 +165,37 @@ class SessionPool:
             await entry.closer.aclose()
 
 
-async def _open(loop: asyncio.AbstractEventLoop) -> _LoopSession:
+def needs_aiohttp(url: str | None) -> bool:
+    """Whether requests to `url` go over aiohttp: HTTPS (or no URL known), or proxies configured."""
+    return url is None or not url.startswith("http://") or _proxies()
+
+
+def _proxies() -> bool:
+    """Whether the environment names proxies."""
     import urllib.request
 
+    return bool(urllib.request.getproxies())
+
+
+def _aiohttp_session() -> aiohttp.ClientSession:
     import aiohttp
 
     # Proxy settings are read from the environment (as httpx does for litellm) only when there are
     # any: aiohttp re-reads the environment on every request when asked to trust it.
-    trust_env = bool(urllib.request.getproxies())
-    session = aiohttp.ClientSession(
+    return aiohttp.ClientSession(
         # No connection cap: the client's per-model limiter already bounds requests in flight.
         connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=_KEEPALIVE_S),
         # Each request runs under its own asyncio.timeout (the attempt's time limit).
         timeout=aiohttp.ClientTimeout(total=None),
-        trust_env=trust_env,
+        trust_env=_proxies(),
     )
-    entry = _LoopSession(session)
+
+
+async def _open(loop: asyncio.AbstractEventLoop) -> _LoopSession:
+    entry = _LoopSession()
     closer = _close_at_loop_end(loop, entry)
     # Its first step runs to the `yield` without suspending, so no other task can open a second
-    # session for this loop in between; from here on the loop knows the generator.
+    # entry for this loop in between; from here on the loop knows the generator.
     await closer.__anext__()
     entry.closer = closer
     with _by_loop_lock:
@@ -155,32 +204,27 @@ async def _open(loop: asyncio.AbstractEventLoop) -> _LoopSession:
 
 
 async def post_json(
-    session: aiohttp.ClientSession,
+    via: aiohttp.ClientSession | PlainPool,
     url: str,
     body: dict[str, Any],
     headers: dict[str, str],
     timeout_s: float,
 ) -> dict[str, Any]:
-    """POST `body` as JSON and return the JSON object of a 2xx reply.
+    """POST `body` as JSON (through an aiohttp session or a `PlainPool`) and return the JSON object of
+    a 2xx reply.
 
     Raises HTTPStatusError for a non-2xx status, HTTPTransportError when the connection fails or the
     reply is not a JSON object, and TimeoutError when the whole exchange takes over `timeout_s`.
     """
-    import aiohttp
-
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     async with asyncio.timeout(timeout_s):
-        try:
-            # Redirects are not followed (neither does the OpenAI SDK): a 3xx is an answer, not a hop.
-            async with session.post(url, data=payload, headers=headers, allow_redirects=False) as response:
-                raw = await response.read()
-                status = response.status
-                if status >= 300 or status < 200:
-                    raise HTTPStatusError(status, _error_message(raw), response.headers)
-        except TimeoutError:
-            raise  # aiohttp's own timeouts are OSErrors too; they are timeouts first
-        except (aiohttp.ClientError, OSError) as exc:
-            raise HTTPTransportError(f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(via, PlainPool):
+            raw, status, reply_headers = await _post_plain(via, url, payload, headers)
+        else:
+            raw, status, reply_headers = await _post_aiohttp(via, url, payload, headers)
+    if status >= 300 or status < 200:
+        # Redirects are not followed (neither does the OpenAI SDK): a 3xx is an answer, not a hop.
+        raise HTTPStatusError(status, _error_message(raw), reply_headers)
     try:
         reply = json.loads(raw)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError
@@ -188,6 +232,32 @@ async def post_json(
     if not isinstance(reply, dict):
         raise HTTPTransportError(f"reply is not a JSON object: {type(reply).__name__}")
     return reply
+
+
+async def _post_plain(
+    pool: PlainPool, url: str, payload: bytes, headers: dict[str, str]
+) -> tuple[bytes, int, Mapping[str, str]]:
+    try:
+        response = await pool.post(url, payload, headers)
+    except TimeoutError:
+        raise
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+        raise HTTPTransportError(f"{type(exc).__name__}: {exc}") from exc
+    return response.body, response.status, response.headers
+
+
+async def _post_aiohttp(
+    session: aiohttp.ClientSession, url: str, payload: bytes, headers: dict[str, str]
+) -> tuple[bytes, int, Mapping[str, str]]:
+    import aiohttp
+
+    try:
+        async with session.post(url, data=payload, headers=headers, allow_redirects=False) as response:
+            return await response.read(), response.status, response.headers
+    except TimeoutError:
+        raise  # aiohttp's own timeouts are OSErrors too; they are timeouts first
+    except (aiohttp.ClientError, OSError) as exc:
+        raise HTTPTransportError(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _error_message(raw: bytes) -> str:

@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from agentkit.llm._catalog import litellm_knows
-from agentkit.llm._http import HTTPStatusError, HTTPTransportError, SessionPool, post_json
+from agentkit.llm._http import HTTPStatusError, HTTPTransportError, SessionPool
 
 _OPENAI_PREFIX = "openai/"
 _start_lock = threading.Lock()
@@ -337,9 +337,8 @@ async def _direct_completion(
         json_mode=json_mode,
         json_schema=json_schema,
     )
-    session = await http.session()
     url = api_base.rstrip("/") + "/chat/completions"
-    response = await post_json(session, url, body, _headers(api_key), timeout_s)
+    response = await http.post_json(url, body, _headers(api_key), timeout_s)
     try:
         message = response["choices"][0]["message"]
         text = message.get("content") or ""

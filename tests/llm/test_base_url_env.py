@@ -112,4 +112,4 @@ def test_agentkit_eval_with_openai_base_url(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout)["n"] == 3 and requests == 3
     imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.count("|") == 2}
-    assert "aiohttp" in imported and "litellm" not in imported  # the direct path, as with --api-base
+    assert "agentkit.llm._plain" in imported and "litellm" not in imported  # direct, as with --api-base

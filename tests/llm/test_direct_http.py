@@ -198,15 +198,14 @@ async def test_one_session_per_loop_shared_and_closed_by_the_last_client(
     first, second = LLMClient(cache=False), LLMClient(cache=False)
     await asyncio.gather(first.complete(USER, fast), second.complete(USER, fast))
     entry = _http._by_loop[asyncio.get_running_loop()]
-    session = entry.session
     await first.aclose()
-    assert not session.closed  # the other client still uses it
+    assert not entry.closed  # the other client still uses it
     await second.aclose()
-    assert session.closed
+    assert entry.closed
     assert asyncio.get_running_loop() not in _http._by_loop
-    # A closed client is still usable: a new session opens on demand.
+    # A closed client is still usable: new connections open on demand.
     assert (await first.complete(USER, fast)).text == "ok"
-    assert not _http._by_loop[asyncio.get_running_loop()].session.closed
+    assert not _http._by_loop[asyncio.get_running_loop()].closed
     await first.aclose()
 
 
@@ -216,7 +215,7 @@ def test_sessions_close_with_their_loops(server: FakeOpenAIServer, fast: ModelCo
 
     async def call() -> None:
         await client.complete(USER, fast)
-        sessions.append(_http._by_loop[asyncio.get_running_loop()].session)
+        sessions.append(_http._by_loop[asyncio.get_running_loop()])
 
     for _ in range(2):  # no aclose: the loop's end closes what it opened
         asyncio.run(call())
@@ -226,6 +225,38 @@ def test_sessions_close_with_their_loops(server: FakeOpenAIServer, fast: ModelCo
     # The sync wrappers (a fresh loop per call) leave nothing open either.
     assert client.complete_sync(USER, fast).text == "ok"
     assert not any(loop.is_closed() for loop in _http._by_loop)
+
+
+async def test_plain_http_keeps_connections_alive_and_needs_no_aiohttp(
+    server: FakeOpenAIServer, fast: ModelConfig
+) -> None:
+    client = LLMClient(cache=False)
+    for _ in range(3):
+        assert (await client.complete(USER, fast)).text == "ok"
+    entry = _http._by_loop[asyncio.get_running_loop()]
+    assert entry.session is None  # an http:// server: no aiohttp session was opened
+    assert sum(len(conns) for conns in entry.plain._idle.values()) == 1  # one connection, reused
+    # A reply larger than a stream reader's buffer.
+    server.add_rule(lambda body: True, '{"thinking": "t", "answer": "' + "x" * 70_000 + '"}')
+    big = await client.complete_fields(USER, fast, ["thinking", "answer"])
+    assert big.fields["answer"] == "x" * 70_000
+    await client.aclose()
+    assert entry.closed and entry.plain._idle == {}
+
+
+async def test_a_connection_the_server_dropped_is_replaced(
+    server: FakeOpenAIServer, fast: ModelConfig
+) -> None:
+    client = LLMClient(cache=False)
+    assert (await client.complete(USER, fast)).text == "ok"
+    entry = _http._by_loop[asyncio.get_running_loop()]
+    for conns in entry.plain._idle.values():
+        for conn in conns:
+            conn.writer.transport.abort()  # as a server closing an idle connection would
+    await asyncio.sleep(0.05)
+    reply = await client.complete(USER, fast)
+    assert reply.text == "ok" and reply.attempts == 1  # a new connection, not a retried call
+    await client.aclose()
 
 
 def test_importing_agentkit_llm_does_not_import_aiohttp() -> None:

@@ -112,7 +112,7 @@ def test_background_import_is_joined_not_repeated() -> None:
     }
 
 
-def test_prepare_models_starts_only_the_http_client_for_self_hosted_models() -> None:
+def test_prepare_models_starts_only_the_https_client_for_self_hosted_models() -> None:
     out = _run(
         """
         import json, sys, threading
@@ -124,6 +124,10 @@ def test_prepare_models_starts_only_the_http_client_for_self_hosted_models() -> 
             resolve_model("openai/fake", api_base="http://127.0.0.1:9/v1"),
             None,
         ])
+        plain = "aiohttp" in sys.modules or any(
+            t.name == "agentkit-import-aiohttp" for t in threading.enumerate()
+        )
+        prepare_models([resolve_model("openai/fake", api_base="https://models.example/v1")])
         for thread in threading.enumerate():
             if thread.name == "agentkit-import-aiohttp":
                 thread.join()
@@ -131,10 +135,11 @@ def test_prepare_models_starts_only_the_http_client_for_self_hosted_models() -> 
             "started": _litellm.imports_started,
             "litellm": "litellm" in sys.modules,
             "aiohttp": "aiohttp" in sys.modules,
+            "aiohttp_for_plain_http": plain,
         }))
         """
     )
-    assert out == {"started": 0, "litellm": False, "aiohttp": True}
+    assert out == {"started": 0, "litellm": False, "aiohttp": True, "aiohttp_for_plain_http": False}
 
 
 @pytest.mark.parametrize(
