@@ -4,6 +4,7 @@ machine, one budget for the cluster, and a killed actor losing nothing."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -27,18 +28,31 @@ async def _evaluate(
     budget: Budget | None = None,
     on_result: object = None,
     seen: list[RayExecutor] | None = None,
+    cache_dir: Path | None = None,
 ) -> EvalResult:
     task = load_task("gen/arithmetic")
     model = model_config_for(server)
     sandbox = SandboxConfig(workers=2, wall_time_s=60)
     if not ray:
-        async with Session.open(model, sandbox=sandbox, cache=False, budget=budget) as s:
+        cached = cache_dir is not None
+        async with Session.open(
+            model, sandbox=sandbox, budget=budget, cache=cached, cache_dir=cache_dir
+        ) as s:
             return await evaluate_agent(
                 COT, task.examples[:n], task, client=s.client, model=s.model, runner=s.runner, concurrency=2
             )
     async with (
-        RayExecutor(actors=2, per_actor=2, sandbox=sandbox, cache=False, budget=budget) as ex,
-        Session.open(model, cache=False, budget=budget, executor=ex) as s,
+        RayExecutor(
+            actors=2,
+            per_actor=2,
+            sandbox=sandbox,
+            budget=budget,
+            cache=cache_dir is not None,
+            cache_dir=cache_dir,
+        ) as ex,
+        Session.open(
+            model, cache=cache_dir is not None, cache_dir=cache_dir, budget=budget, executor=ex
+        ) as s,
     ):
         if seen is not None:
             seen.append(ex)
@@ -100,3 +114,21 @@ def test_a_killed_actor_loses_nothing_and_keeps_what_it_finished(
     assert all(r.error is None for r in result.results)
     local = asyncio.run(_evaluate(server, 12, ray=False))
     assert [r.score for r in result.results] == [r.score for r in local.results]
+
+
+def test_the_cluster_shares_one_reply_cache_with_the_local_runs(
+    ray_cluster: str, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    cache_dir = tmp_path / "cache"
+    first = asyncio.run(_evaluate(server, 6, ray=True, cache_dir=cache_dir))
+    sent = len(server.requests)
+    assert sent == 6 and (cache_dir / "llm_cache.sqlite3").exists()  # the driver's own cache file
+    again = asyncio.run(_evaluate(server, 6, ray=True, cache_dir=cache_dir))
+    local = asyncio.run(_evaluate(server, 6, ray=False, cache_dir=cache_dir))
+    assert len(server.requests) == sent  # every actor found every reply, and so did the local run
+    assert all(call.cached for r in again.results + local.results for call in r.trace)
+    assert (
+        [r.answer for r in again.results]
+        == [r.answer for r in first.results]
+        == [r.answer for r in local.results]
+    )
