@@ -156,9 +156,22 @@ class RayExecutor:
             self.max_replacements = 3 * count
         self._free = asyncio.Condition()
         self._members = [self._new_member() for _ in range(count)]
-        # Every actor starts its sandbox now, together, before the first example's time runs.
-        levels = await asyncio.gather(*(m.handle.isolation_level.remote() for m in self._members))
-        self.isolation_level = str(levels[0])
+        # Every actor starts its sandbox now, together, before the first example's time runs. One lost
+        # on the way (its node gone, or never scheduled) is replaced like one lost later.
+        while True:
+            members = list(self._members)
+            levels = await asyncio.gather(
+                *(m.handle.isolation_level.remote() for m in members), return_exceptions=True
+            )
+            for member, level in zip(members, levels, strict=True):
+                if isinstance(level, BaseException):
+                    if not is_actor_lost(level):
+                        raise level
+                    self._lost(member)
+            started = [level for level in levels if isinstance(level, str)]
+            if len(started) == len(levels):
+                self.isolation_level = started[0]
+                return
 
     def _new_member(self) -> _Member:
         owner = f"agentkit-eval-{self._run}-{next(self._ids)}"
