@@ -292,6 +292,11 @@ async def run_search(
         raise ConfigError("give either a config (new run) or resume=True (stored config), not both")
     if not resume and config is None:
         raise ConfigError("a new search needs a SearchConfig")
+    if config is not None and config.executor != "local":
+        raise ConfigError(
+            'a search runs on this machine only for now (executor = "local"); eval, bench and sweep take '
+            "--executor ray"
+        )
     loaded: tuple[Task, TaskSplit] | None = None
     if config is not None:
         # Settings that cannot work are refused before the run directory exists: an archive left by a
