@@ -90,14 +90,16 @@ def _proposal(fields: dict[str, str], raw: str, parse_error: str | None, fallbac
 
 
 def _json_object(text: str) -> Any:
-    """The JSON object in a reply: the whole text, or the outermost {...} when a model wrapped it."""
+    """The JSON object in a reply: the whole text, or the outermost {...} when a model wrapped it.
+    Raw line breaks and tabs inside strings are accepted: llama.cpp's JSON grammar lets a model write
+    them, and they mean what they say."""
     try:
-        return json.loads(text)
+        return json.loads(text, strict=False)
     except ValueError:
         start, end = text.find("{"), text.rfind("}")
         if start < 0 or end <= start:
             raise
-        return json.loads(text[start : end + 1])
+        return json.loads(text[start : end + 1], strict=False)
 
 
 def _workflow_proposal(raw: str, fallback_name: str) -> Proposal:

@@ -66,7 +66,7 @@ def parse_workflow(data: str | Mapping[str, Any]) -> WorkflowSpec:
     """
     if isinstance(data, str):
         try:
-            data = json.loads(data)
+            data = json.loads(data, strict=False)  # a raw line break inside a string is still text
         except ValueError as exc:
             raise WorkflowProblem([f"the workflow is not valid JSON: {exc}"]) from exc
     if not isinstance(data, Mapping):

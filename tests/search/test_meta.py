@@ -39,3 +39,18 @@ def test_extract_code_and_reply_round_trip() -> None:
     assert extract_code("  def forward(self, t):\n    return t\n") == "def forward(self, t):\n    return t"
     p = Proposal(thought="why", name="N", code="def forward(self, t):\n    return t", raw="")
     assert '"code": "def forward' in p.as_reply()
+
+
+def test_a_workflow_reply_with_a_raw_line_break_in_a_string_is_a_workflow() -> None:
+    from agentkit.search._meta import _workflow_proposal
+
+    raw = (
+        '{"thought": "t", "name": "n", "first": {"op": "verify", "retries": 1}, '
+        '"then": [{"op": "step_back", "instruction": "Evaluate it.\nThen improve."}]}'
+    )
+    proposal = _workflow_proposal(raw, "fallback")
+    assert proposal.problem is None
+    assert proposal.workflow is not None and [s["op"] for s in proposal.workflow["steps"]] == [
+        "verify",
+        "step_back",
+    ]

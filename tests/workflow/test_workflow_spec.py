@@ -186,3 +186,10 @@ def test_the_call_budget_is_a_static_check_with_its_own_number() -> None:
     assert workflow_problems(spec, set(), max_calls=4) == [
         "the workflow makes up to 5 model calls per question; keep it at 4 or fewer"
     ]
+
+
+def test_a_raw_line_break_inside_a_string_is_read_as_text() -> None:
+    # llama.cpp's JSON grammar lets the embedded model put a real newline inside a string.
+    reply = '{"name": "s", "steps": [{"op": "step_back", "instruction": "Think.\nThen answer."}]}'
+    spec = parse_workflow(reply)
+    assert spec.steps[0].model_dump()["instruction"] == "Think.\nThen answer."
