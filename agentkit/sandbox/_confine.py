@@ -100,14 +100,16 @@ class Confinement:
         tempfile.tempdir = path
         self.child_tmp = path
 
-    def remove_child_tmp(self, path: str) -> None:
+    def remove_child_tmp(self, path: str, *, wait: bool = True) -> int | None:
         """After a child has ended: remove its temp directory (a helper with the child's credentials
-        empties it first when the child left anything there)."""
+        empties it first when the child left anything there). With `wait` False the helper's pid is
+        returned at once, for the caller to reap: emptying what an agent left (a million files, say)
+        must not hold up the examples running beside it."""
         try:
             os.rmdir(path)
-            return
+            return None
         except FileNotFoundError:
-            return
+            return None
         except OSError:
             pass
 
@@ -115,10 +117,10 @@ class Confinement:
             _remove_children(path)
             os.rmdir(path)
 
-        self._as_child(remove)
+        return self._as_child(remove, wait=wait)
 
-    def _as_child(self, work: Any) -> None:
-        """Run `work` in a forked helper with the children's credentials, and wait for it."""
+    def _as_child(self, work: Any, *, wait: bool = True) -> int | None:
+        """Run `work` in a forked helper with the children's credentials; wait for it, or return its pid."""
         pid = os.fork()
         if pid == 0:
             try:
@@ -129,7 +131,10 @@ class Confinement:
                 work()
             finally:
                 os._exit(0)
+        if not wait:
+            return pid
         os.waitpid(pid, 0)
+        return None
 
     def drop_privileges(self) -> None:
         if self.drop_uid is not None:

@@ -46,6 +46,7 @@ class Sandbox:
         self._landlock = False
         self._workers: list[WorkerProcess] = []
         self._starting: set[asyncio.Task[None]] = set()
+        self._closing: set[asyncio.Task[None]] = set()
         self._start_error: str | None = None
         self._changed = asyncio.Condition()
         self._examples = asyncio.Semaphore(self.config.max_examples)
@@ -136,7 +137,7 @@ class Sandbox:
             task.cancel()
         await asyncio.gather(*self._starting, return_exceptions=True)
         workers, self._workers = self._workers, []
-        await asyncio.gather(*(w.close() for w in workers), return_exceptions=True)
+        await asyncio.gather(*(w.close() for w in workers), *self._closing, return_exceptions=True)
         async with self._changed:
             self._changed.notify_all()
 
@@ -149,7 +150,9 @@ class Sandbox:
                     raise SandboxError("the sandbox is closed")
                 for worker in [w for w in self._workers if not w.alive or (w.load == 0 and not w.accepting)]:
                     self._workers.remove(worker)  # died, or retired and idle: replace it
-                    asyncio.get_running_loop().create_task(worker.close(graceful=False))
+                    closing = asyncio.get_running_loop().create_task(worker.close(graceful=False))
+                    self._closing.add(closing)
+                    closing.add_done_callback(self._closing.discard)
                 open_ = [w for w in self._workers if w.accepting]
                 busy = not open_ or min(w.load for w in open_) > 0
                 limit = self._worker_limit(self.worker_capacity)

@@ -109,6 +109,7 @@ class Worker:
         self.waiting: deque[dict[str, Any]] = deque()  # tasks past the capacity (the host avoids this)
         self.retiring = False
         self.children = 0
+        self.cleaners: set[int] = set()  # helpers emptying the temp directories of ended children
         self.spawner_fd: int | None = None
 
     def serve(self) -> None:
@@ -135,6 +136,7 @@ class Worker:
                 self._take_host_messages(dirty)
                 if self.spawner.exits:
                     self._on_spawner(dirty)
+                self._reap_cleaners()
                 now = time.monotonic()
                 for relay in list(self.relays.values()):
                     if (relay in dirty or relay.wake_at <= now) and relay.step(now):
@@ -163,7 +165,15 @@ class Worker:
             for relay in self.relays.values():
                 relay.kill("host_gone")
             self.spawner.stop()
+            self._reap_cleaners(block=True)
             self.box.remove_tmp()
+
+    def _reap_cleaners(self, *, block: bool = False) -> None:
+        for pid in list(self.cleaners):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, 0 if block else os.WNOHANG)[0] == 0:
+                    continue
+            self.cleaners.discard(pid)
 
     def _take_host_messages(self, dirty: set[Relay]) -> None:
         while self.host.inbox:
@@ -260,10 +270,16 @@ class Worker:
         for fd in (relay.c2w, relay.w2c, relay.out):
             self.by_fd.pop(fd, None)
         answer, error = relay.close()
-        if relay.tmp is not None:
-            self.box.remove_child_tmp(relay.tmp)
         if not self.box.shareable:
+            if relay.tmp is not None:
+                self.box.remove_child_tmp(relay.tmp)
             self.box.wipe_tmp()  # one child at a time, which could write anywhere in the temp dir
+        elif relay.tmp is not None:
+            # Landlock kept the child inside its own directory, which no later child uses: the others
+            # need not wait while a helper empties it
+            cleaner = self.box.remove_child_tmp(relay.tmp, wait=False)
+            if cleaner is not None:
+                self.cleaners.add(cleaner)
         done = {"t": "done", "seq": relay.seq, "answer": answer, "error": error, "stdout": relay.stdout()}
         if relay.reap_lost and self.spawner.alive:
             # it did not report a killed child: it cannot be trusted with more

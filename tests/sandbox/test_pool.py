@@ -222,3 +222,28 @@ async def test_agent_code_holds_no_descriptor_but_its_own_pipes(make_sandbox) ->
     assert run.error is None, run.error
     fds = [int(fd) for fd in (run.answer or "").split(",")]
     assert fds[:3] == [0, 1, 2] and len(fds) == 5, fds
+
+
+async def test_what_a_child_leaves_in_its_temp_directory_is_removed(make_sandbox, isolation: str) -> None:
+    """A child's directory, files and locked subdirectories included, is emptied and removed after it
+    ends (by a helper that does not hold up the examples beside it)."""
+    if isolation != "process":
+        pytest.skip("the temp directory of a bwrap worker is not visible from the host")
+    sandbox = await make_sandbox(workers=1)
+    litter = (
+        "import os\n\ndef forward(self, taskInfo):\n"
+        "    tmp = os.environ['TMPDIR']\n"
+        "    for i in range(50):\n"
+        "        open(os.path.join(tmp, 'f%d' % i), 'w').write('x')\n"
+        "    os.mkdir(os.path.join(tmp, 'locked'))\n"
+        "    os.chmod(os.path.join(tmp, 'locked'), 0)\n"
+        "    return tmp\n"
+    )
+    run = await sandbox.run(litter, "q", answer_format="", llm=instant_llm)
+    assert run.error is None and run.answer, run.error
+    assert os.path.dirname(run.answer) != "/tmp"  # its own directory, not the worker's
+    async with asyncio.timeout(30):
+        while os.path.exists(run.answer):
+            await asyncio.sleep(0.02)
+    after = await sandbox.run(NO_CALL_AGENT, "after", answer_format="", llm=instant_llm)
+    assert after.answer == "echo:after"
