@@ -89,7 +89,7 @@ async def _evaluate_many(
                 isolation=check_isolation(isolation),
                 cache=not no_cache,
                 budget=budget,
-                sandbox=SandboxConfig(workers=concurrency, wall_time_s=timeout),
+                sandbox=SandboxConfig(max_examples=concurrency, wall_time_s=timeout),
             ) as executor,
             Session.open(
                 model_cfg,

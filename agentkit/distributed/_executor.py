@@ -53,7 +53,7 @@ class RayExecutor:
     driver's own client shares the cluster's budget and cache too.
 
     Example:
-        >>> async with RayExecutor(sandbox=SandboxConfig(workers=4), per_actor=4) as ex:  # doctest: +SKIP
+        >>> async with RayExecutor(sandbox=SandboxConfig(max_examples=4), per_actor=4) as ex:  # doctest: +SKIP
         ...     async with Session.open(model, executor=ex) as s:
         ...         result = await evaluate_agent(code, examples, task, client=s.client, model=s.model,
         ...                                       runner=s.runner, executor=s.executor)
@@ -134,7 +134,7 @@ class RayExecutor:
             self.reply_store = RemoteReplyStore(self._cache_service)
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         count = self.actors_wanted or max(1, int(cpus))
-        settings = self.sandbox or SandboxConfig(workers=self.per_actor)
+        settings = self.sandbox or SandboxConfig(max_examples=self.per_actor)
         trusted = self.isolation == "trusted"
         if not trusted:
             settings = settings.model_copy(update={"isolation": self.isolation})

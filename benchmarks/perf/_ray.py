@@ -48,7 +48,7 @@ async def scenario_11(sizes: Sizes) -> list[Figure]:
         per_actor = conc // ACTORS
         async with (
             RayExecutor(
-                actors=ACTORS, per_actor=per_actor, sandbox=SandboxConfig(workers=per_actor), cache=False
+                actors=ACTORS, per_actor=per_actor, sandbox=SandboxConfig(max_examples=per_actor), cache=False
             ) as ex,
             Session.open(model_for(server, conc), cache=False, executor=ex) as remote,
         ):
