@@ -13,6 +13,7 @@ import typer
 from agentkit.cli import _flags as flags
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
+from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS
 
 if TYPE_CHECKING:
     from agentkit.search import SearchConfig, SearchOutcome
@@ -247,6 +248,9 @@ def search(
     reflect_model: str | None = _REFLECT_MODEL,
     manual_from: Path | None = _MANUAL_FROM,
     no_progress: bool = _NO_PROGRESS,
+    executor: str = EXECUTOR,
+    ray_address: str | None = RAY_ADDRESS,
+    ray_actors: int | None = RAY_ACTORS,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:
     """Discover agents for a task with Meta Agent Search (resumable; Ctrl-C stops cleanly).

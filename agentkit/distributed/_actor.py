@@ -10,9 +10,13 @@ it returns each example's result to the driver, which alone writes it down.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
-from agentkit.errors import ProviderAuthError
+from agentkit.errors import AgentkitError, BudgetExceeded, ProviderAuthError
+
+if TYPE_CHECKING:
+    from agentkit.llm import CallRecord
 
 
 class EvalActor:
@@ -40,6 +44,7 @@ class EvalActor:
         self._runner: Any = None
         self._starting: asyncio.Lock | None = None
         self._models: set[str] = set()
+        self._calls: list[CallRecord] = []
 
     async def _ready(self) -> None:
         if self._starting is None:
@@ -59,10 +64,20 @@ class EvalActor:
                 reply_store=RemoteReplyStore(self._cache_service)
                 if self._cache_service is not None
                 else None,
+                listeners=[self._heard],
             )
             runner = TrustedRunner(self._sandbox_config) if self._trusted else Sandbox(self._sandbox_config)
             await runner.__aenter__()
             self._runner = runner
+
+    def _heard(self, call: CallRecord) -> None:
+        # Sent back with the next result, so the driver can book every call (a search books each call's
+        # usage in its archive). Errors travel as plain agentkit errors: only their kind and text matter.
+        error = call.error
+        if error is not None:
+            kind = BudgetExceeded if isinstance(error, BudgetExceeded) else AgentkitError
+            error = kind(f"{type(error).__name__}: {error}")
+        self._calls.append(dataclasses.replace(call, error=error))
 
     async def isolation_level(self) -> str:
         """Start the sandbox (if not yet) and say how isolated agent code is here."""
@@ -72,8 +87,10 @@ class EvalActor:
     async def evaluate(
         self, code: str, example: Any, task: Any, model: Any, trace_chars: int
     ) -> tuple[Any, ...]:
-        """Run one example and return ``("ok", ExampleResult)``, or ``("auth", message, model, status,
-        key_variable)`` when the provider refused the credentials (the driver raises it)."""
+        """Run one example and return ``("ok", ExampleResult, calls)`` (`calls`: the `CallRecord` of every
+        model call this actor settled since its last answer, this example's and others'), or ``("auth",
+        message, model, status, key_variable)`` when the provider refused the credentials (the driver
+        raises it)."""
         from agentkit.evaluate import evaluate_one
 
         await self._ready()
@@ -96,7 +113,8 @@ class EvalActor:
             )
         except ProviderAuthError as exc:
             return ("auth", str(exc), exc.model, exc.status, exc.key_variable)
-        return ("ok", result)
+        calls, self._calls = self._calls, []
+        return ("ok", result, calls)
 
     async def stop(self) -> None:
         """Stop the sandbox workers and close the client."""

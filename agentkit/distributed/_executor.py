@@ -29,7 +29,7 @@ from agentkit.errors import ClusterError, ProviderAuthError
 
 if TYPE_CHECKING:
     from agentkit.evaluate._executor import ResultCallback
-    from agentkit.llm import Budget, BudgetGate, ModelConfig, ReplyStore, UsageReport
+    from agentkit.llm import Budget, BudgetGate, CallListener, ModelConfig, ReplyStore, UsageReport
     from agentkit.records import ExampleResult
     from agentkit.sandbox import SandboxConfig
     from agentkit.tasks import Example, Task
@@ -95,6 +95,17 @@ class RayExecutor:
         self._free: asyncio.Condition | None = None
         self._actor_class: Any = None
         self._actor_options: dict[str, Any] = {}
+        self._listeners: list[CallListener] = []
+
+    def add_listener(self, listener: CallListener) -> None:
+        """Call `listener` with the `CallRecord` of every model call an actor settles (they come back
+        with the results, so calls of an actor lost meanwhile are not heard; the budget charged them)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: CallListener) -> None:
+        """Stop calling `listener`."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     @property
     def actors(self) -> list[Any]:
@@ -254,6 +265,9 @@ class RayExecutor:
                 _, message, auth_model, status, variable = outcome
                 raise ProviderAuthError(message, model=auth_model, status=status, key_variable=variable)
             result: ExampleResult = outcome[1]
+            for call in outcome[2]:
+                for listener in tuple(self._listeners):
+                    listener(call)
             if on_result is not None:
                 on_result(result)
             return result

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from agentkit.llm import BudgetGate, ModelConfig, ReplyStore
+    from agentkit.llm import BudgetGate, CallListener, ModelConfig, ReplyStore
     from agentkit.records import ExampleResult
     from agentkit.tasks import Example, Task
 
@@ -41,4 +41,12 @@ class ExampleExecutor(Protocol):
         """Run `code` on every example, and return one result per example in the order given. Each
         example counts once: one lost with its worker is run again elsewhere, and `on_result` sees
         each result once, as it lands."""
+        ...
+
+    def add_listener(self, listener: CallListener) -> None:
+        """Hear of every model call made where the examples run (as `LLMClient.add_listener` does)."""
+        ...
+
+    def remove_listener(self, listener: CallListener) -> None:
+        """Stop hearing of them."""
         ...

@@ -17,6 +17,7 @@ from agentkit.errors import BudgetExceeded
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive
+    from agentkit.evaluate._executor import ExampleExecutor
     from agentkit.llm import CallRecord, LLMClient
     from agentkit.search._config import SearchConfig
 
@@ -25,10 +26,17 @@ class RunBook:
     """Usage booking, the budget signal and step commits of one search session over `archive`."""
 
     def __init__(
-        self, archive: Archive, client: LLMClient, *, spent_before: Mapping[str, float] | None = None
+        self,
+        archive: Archive,
+        client: LLMClient,
+        *,
+        spent_before: Mapping[str, float] | None = None,
+        executor: ExampleExecutor | None = None,
     ) -> None:
         self.archive = archive
         self.client = client
+        self.executor = executor
+        """Where the agents' examples run when not here (a Ray cluster): its calls are booked too."""
         self.generation = 0
         """Generation that the usage of the next settled call is booked to."""
         self.refused: BudgetExceeded | None = None
@@ -58,10 +66,14 @@ class RunBook:
     def attached(self) -> Iterator[RunBook]:
         """Listen to the client while the block runs (the client may be shared: it is left as found)."""
         self.client.add_listener(self.hear)
+        if self.executor is not None:
+            self.executor.add_listener(self.hear)
         try:
             yield self
         finally:
             self.client.remove_listener(self.hear)
+            if self.executor is not None:
+                self.executor.remove_listener(self.hear)
 
     # --- steps -------------------------------------------------------------------------------------------
 

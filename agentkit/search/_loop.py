@@ -40,6 +40,7 @@ from agentkit.search._state import GENERATION_STATE, GenerationState, SettingsSt
 
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord, Archive
+    from agentkit.evaluate._executor import ExampleExecutor
     from agentkit.evaluate._runner import AgentRunner
     from agentkit.llm import LLMClient, ModelConfig
     from agentkit.tasks import Example, Task
@@ -63,6 +64,7 @@ class SearchRun:
         hooks: SearchHooks | None = None,
         progress: SearchProgress | None = None,
         spent_before: Mapping[str, float] | None = None,
+        executor: ExampleExecutor | None = None,
     ) -> None:
         self.config = config
         self.archive = archive
@@ -79,7 +81,7 @@ class SearchRun:
             examples=search_examples,
         )
         self.hooks = HookDispatcher(hooks or NoHooks(), self.ctx)
-        self.book = RunBook(archive, client, spent_before=spent_before)
+        self.book = RunBook(archive, client, spent_before=spent_before, executor=executor)
         self.meta = MetaAgent(
             client,
             meta_model,

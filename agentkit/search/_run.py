@@ -292,11 +292,6 @@ async def run_search(
         raise ConfigError("give either a config (new run) or resume=True (stored config), not both")
     if not resume and config is None:
         raise ConfigError("a new search needs a SearchConfig")
-    if config is not None and config.executor != "local":
-        raise ConfigError(
-            'a search runs on this machine only for now (executor = "local"); eval, bench and sweep take '
-            "--executor ray"
-        )
     loaded: tuple[Task, TaskSplit] | None = None
     if config is not None:
         # Settings that cannot work are refused before the run directory exists: an archive left by a
@@ -324,9 +319,16 @@ async def run_search(
         agent_model, meta_model = model_configs(config)
         check_keys(needed_models(config))
         own_client = client is None
+        # With executor = "ray", the agents' examples run on a Ray cluster, whose budget ledger and reply
+        # cache the driver's client (the meta agent's calls) shares.
+        cluster = await _open_cluster(config, remaining_budget(config, spent), given_client=not own_client)
         if client is None:
             client = LLMClient(
-                cache=config.cache, cache_dir=config.cache_dir, budget=remaining_budget(config, spent)
+                cache=config.cache,
+                cache_dir=config.cache_dir,
+                budget=remaining_budget(config, spent),
+                budget_gate=cluster.budget_gate if cluster is not None else None,
+                reply_store=cluster.reply_store if cluster is not None else None,
             )
         progress = progress or SearchProgress("off")
         shown = progress
@@ -344,6 +346,7 @@ async def run_search(
                 cache=config.cache,
                 cache_dir=config.cache_dir,
                 client=client,
+                executor=cluster,
             ) as session:
                 run = SearchRun(
                     config=config,
@@ -358,6 +361,7 @@ async def run_search(
                     hooks=hooks,
                     progress=progress,
                     spent_before=spent,
+                    executor=session.executor,
                 )
                 if session.isolation_level:
                     archive.log_event("isolation", {"level": session.isolation_level})
@@ -367,8 +371,31 @@ async def run_search(
             client.remove_pause_listener(paused)
             if own_client:
                 await client.aclose()
+            if cluster is not None:
+                await cluster.__aexit__(None, None, None)
     finally:
         archive.close()
+
+
+async def _open_cluster(config: SearchConfig, budget: Budget | None, *, given_client: bool) -> Any:
+    """The started Ray executor of a search with ``executor = "ray"`` (None: examples run here)."""
+    if config.executor == "local":
+        return None
+    if given_client:
+        raise ConfigError('a search with executor = "ray" makes its own client (give none)')
+    from agentkit.distributed import RayExecutor
+
+    executor = RayExecutor(
+        address=config.ray_address,
+        actors=config.ray_actors,
+        per_actor=config.concurrency,
+        sandbox=config.sandbox.runner_config(),
+        isolation=config.sandbox.isolation,
+        cache=config.cache,
+        cache_dir=config.cache_dir,
+        budget=budget,
+    )
+    return await executor.__aenter__()
 
 
 def offline_run(archive: Archive, config: SearchConfig, *, hooks: SearchHooks | None = None) -> SearchRun:

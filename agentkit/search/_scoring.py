@@ -110,6 +110,7 @@ class Scoring:
                 done=given,
                 on_result=on_result,
                 seed=self.config.seed,
+                executor=book.executor,
             )
             if book.refused is not None or any(is_budget_failure(r) for r in result.results):
                 raise book.refused or BudgetExceeded("the budget refused a model call of the agent")
