@@ -287,6 +287,9 @@ class WorkerProcess:
             except TimeoutError:
                 pass
         self.kill()
+        if proc.stdin is not None:  # the transport closes once every pipe is: no late close at GC
+            with contextlib.suppress(ConnectionError, RuntimeError, OSError):
+                proc.stdin.close()
         await proc.wait()
         if self._reader is not None:
             with contextlib.suppress(TimeoutError, Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -179,6 +180,8 @@ class Sandbox:
             await worker.start()
         except asyncio.CancelledError:
             worker.kill()  # the sandbox is closing while this one starts
+            with contextlib.suppress(Exception):
+                await worker.close(graceful=False)
             raise
         except SandboxError as exc:
             logger.warning("a sandbox worker did not start: %s", exc)
