@@ -1,4 +1,4 @@
-"""One real Ray for the whole test session: two logical nodes of one CPU each (`ray.cluster_utils.Cluster`)
+"""One real Ray for the tests of this folder: two logical nodes of one CPU each (`ray.cluster_utils.Cluster`)
 on this machine, and fake OpenAI servers on loopback that answer the generated arithmetic tasks."""
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ def odd_is_wrong(request: dict[str, Any]) -> str | None:
     return json.dumps({"thinking": "worked it out", "answer": str(value)})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster() -> Iterator[str]:
-    """A Ray cluster with two logical nodes, joined by this process; yields its address."""
+    """A Ray cluster with two logical nodes, joined by this process; yields its address. Started once for
+    the tests of this folder and stopped after them (not left running through the rest of the suite)."""
     require_tool(
         "ray",
         importlib.util.find_spec("ray") is not None,
