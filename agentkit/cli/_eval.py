@@ -237,8 +237,6 @@ def eval_command(
 
     where = ExecutorChoice(executor, ray_address, ray_actors)
     if run is not None:
-        if where.kind != "local":
-            raise ConfigError("eval --run runs on this machine only (--executor local)")
         _eval_run(
             run,
             agent=agent,
@@ -259,6 +257,7 @@ def eval_command(
             as_json=as_json,
             judge_model=judge_model,
             judge_samples=judge_samples,
+            where=where,
         )
         return
     if agent is None or task is None:
@@ -348,8 +347,10 @@ def _eval_run(
     as_json: bool,
     judge_model: str | None = None,
     judge_samples: int = 3,
+    where: ExecutorChoice | None = None,
 ) -> None:
-    """`agentkit eval --run`: score a run's agents into the run (`agentkit.report.evaluate_run`)."""
+    """`agentkit eval --run`: score a run's agents into the run (`agentkit.report.evaluate_run`); with
+    ``--executor ray`` the examples run on the cluster and this process alone writes the run."""
     from rich.console import Console
     from rich.table import Table
 
@@ -359,9 +360,16 @@ def _eval_run(
     judge = judging.make_judge(
         judge_model, judge_samples, model_overrides=opt.model_overrides(api_base), budget=budget
     )
-    with opt.given_prices(price):
-        done = asyncio.run(
-            evaluate_run(
+
+    async def scored() -> RunEvaluation:
+        async with open_executor(
+            where or ExecutorChoice(),
+            per_actor=concurrency,
+            isolation=check_isolation(isolation),
+            cache=not no_cache,
+            budget=budget,
+        ) as executor:
+            return await evaluate_run(
                 run,
                 task=task,
                 agents=[agent] if agent else None,
@@ -379,8 +387,11 @@ def _eval_run(
                 wall_time_s=timeout,
                 budget=budget,
                 judge=judge,
+                executor=executor,
             )
-        )
+
+    with opt.given_prices(price):
+        done = asyncio.run(scored())
     if as_json:
         print(done.model_dump_json(indent=2))
         _exit_if_run_unscored(done, cached=not no_cache)

@@ -68,3 +68,38 @@ def test_bench_on_ray_with_a_budget_stops_at_the_limit(
     assert payload["executor"] == "ray"
     assert len(server.requests) == 6
     assert sum(row["llm_calls"] for row in payload["agents"]) == 6
+
+
+def _run_with_cot(run_dir: Path) -> None:
+    from agentkit.archive import Archive
+    from agentkit.evaluate import resolve_agent
+
+    spec = resolve_agent("cot")
+    with Archive.create(run_dir, {"task": "gen/arithmetic"}, lock=True) as archive:
+        archive.add_agent(spec.name, spec.code, origin="seed")
+
+
+def test_eval_run_on_ray_stores_the_local_scores_in_the_run(
+    ray_cluster: str, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    common = (
+        "--limit", "6", "--model", "openai/fake", "--api-base", server.base_url, "--json", "--no-cache",
+    )  # fmt: skip
+    _run_with_cot(tmp_path / "local")
+    _run_with_cot(tmp_path / "ray")
+    local = _agentkit("eval", "--run", str(tmp_path / "local"), *common, cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    on_ray = _agentkit(
+        "eval", "--run", str(tmp_path / "ray"), *common, "--executor", "ray", "--ray-address", ray_cluster,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert on_ray.returncode == 0, on_ray.stderr
+    a, b = json.loads(local.stdout)["agents"], json.loads(on_ray.stdout)["agents"]
+    assert [(r["n"], r["mean"]) for r in a] == [(r["n"], r["mean"]) for r in b]
+    assert b[0]["n"] == 6 and 0 < b[0]["mean"] < 1
+
+    from agentkit.archive import Archive
+
+    with Archive.open(tmp_path / "ray") as archive:  # the driver wrote every result into the run
+        (agent,) = archive.agents()
+        assert len(archive.results(agent.id, "eval")) == 6
