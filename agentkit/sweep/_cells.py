@@ -9,6 +9,7 @@ cell is complete: a cell with it is never run again; a cell without it is run (o
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,12 +104,16 @@ async def run_agent_cell(
     from agentkit.report import evaluate_run
 
     spec = resolve_agent(cell.run)
-    if not Archive.exists(cell_dir):
+    if not cell_dir.exists():
+        # Built aside and renamed into place: a sweep killed while creating it leaves no half-made run
+        # (only the aside folder, which the next start replaces).
+        aside = cell_dir.with_name(f".{cell_dir.name}.new")
+        if aside.exists():
+            shutil.rmtree(aside)
         config = {"task": cell.task, "source": "sweep", "sweep_cell": cell.model_dump()}
-        Archive.create(cell_dir, config, lock=True).close()
-    with Archive.open(cell_dir, lock=True) as archive:
-        if not archive.agents():  # a start stopped between creating the run and storing its agent
+        with Archive.create(aside, config, lock=True) as archive:
             archive.add_agent(spec.name, spec.code, origin="seed", meta={"source": spec.source})
+        aside.rename(cell_dir)
     done = await evaluate_run(
         cell_dir,
         task=cell.task,

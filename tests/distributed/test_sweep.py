@@ -96,3 +96,23 @@ def test_a_sweep_completes_resumes_after_a_kill_and_summarises(
     assert table.returncode == 0, table.stderr
     assert "8 of 8 cells finished" in table.stdout
     assert table.stdout.count("agent: cot_sc") == 4 and "index.html" in table.stdout
+
+
+def test_a_cell_killed_while_its_run_was_created_starts_again_cleanly(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from agentkit.sweep import SweepGrid, run_sweep
+
+    grid = SweepGrid(
+        tasks=["gen/arithmetic"], agents=["cot"], models=["openai/fake"], limit=2, api_base=server.base_url
+    )
+    (cell,) = grid.cells()
+    out = tmp_path / "sweep"
+    aside = out / f".{cell.name}.new"  # what a kill during the run's creation leaves
+    aside.mkdir(parents=True)
+    (aside / "archive.sqlite").write_bytes(b"SQLite format 3\x00 half written")
+    (row,) = asyncio.run(run_sweep(grid, out, isolation="process", cache=False))
+    assert row is not None and row.n == 2 and not aside.exists()
+    assert (out / cell.name / "report.html").exists()
