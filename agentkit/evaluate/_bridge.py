@@ -50,18 +50,21 @@ class ExampleCalls:
         once the example ends, whatever agent code made of the failed call."""
         self._retrying: dict[int, str] = {}
         self._stalled: str | None = None
+        self._delayed: str | None = None
         self._next_call = 0
 
     def provider_trouble(self) -> str | None:
         """Why this example cannot be scored fairly, if the provider is to blame: a call failed because
-        of it, or a call was being retried (the provider failing) when the example ended. None else."""
+        of it, a call was being retried (the provider failing) when the example ended, or some call had
+        to wait for the provider (retries, a paused model) and so used up part of the example's time.
+        None else; the evaluator only blames the provider for a failure or a time-out."""
         if self.provider_error is not None:
             return self.provider_error
         if self._stalled is not None:
             return self._stalled
         if self._retrying:
             return next(iter(self._retrying.values()))
-        return None
+        return self._delayed
 
     def _sample_index(self, request: dict[str, Any]) -> int:
         key = hashlib.sha256(
@@ -94,6 +97,8 @@ class ExampleCalls:
 
         def on_retry(reason: str) -> None:
             self._retrying[call_id] = f"{self._model.model}: still retrying when the example ended ({reason})"
+            if self._delayed is None:
+                self._delayed = f"{self._model.model}: the provider delayed a call ({reason}) and the example ran out of time"
 
         try:
             if fields:

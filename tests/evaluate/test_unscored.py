@@ -224,3 +224,44 @@ async def test_time_limit_running_out_while_the_provider_fails_is_unscored(
     for r in result.results:
         assert r.unscored and r.error is not None and r.error.kind == "provider", r.error
         assert "still retrying" in r.error.message
+
+
+SLOW_AFTER_ITS_CALL = """
+import time
+
+def forward(self, taskInfo):
+    cot = LLMAgentBase(["thinking", "answer"], "CoT Agent")
+    thinking, answer = cot([taskInfo], "Think step by step, then answer.")
+    time.sleep(1.5)
+    return answer
+"""
+
+
+@pytest.mark.parametrize("isolation", ISOLATIONS)
+async def test_time_lost_waiting_for_the_provider_does_not_become_the_agents_timeout(
+    arithmetic_server: FakeOpenAIServer, cache_dir: Path, isolation: str
+) -> None:
+    """An agent that fits its time limit on a healthy provider, but not after its call was retried for
+    a while, is unscored (to be run again); the same agent too slow on a healthy provider times out."""
+    task = load_task("gen/arithmetic")
+    server = arithmetic_server
+    model = _fast(server, retry_for_s=30.0)
+    async with Session.open(
+        model,
+        isolation=isolation,
+        cache_dir=cache_dir,
+        wall_time_s=3.0,
+        workers=1,  # type: ignore[arg-type]
+    ) as s:
+        server.inject(Fault.status(503, retry_after=2.0))  # the first call waits 2 s, then is answered
+        delayed = await evaluate_agent(
+            SLOW_AFTER_ITS_CALL, task.examples[:1], task, client=s.client, model=s.model, runner=s.runner
+        )
+        healthy = await evaluate_agent(
+            SLOW_AFTER_ITS_CALL, task.examples[1:2], task, client=s.client, model=s.model, runner=s.runner
+        )
+    (first,) = delayed.results
+    assert first.unscored and first.error is not None and "delayed a call" in first.error.message, first
+    # Without the provider's delay the same agent answers in time (so the test above is about the delay).
+    (second,) = healthy.results
+    assert second.error is None and not second.unscored, second.error
