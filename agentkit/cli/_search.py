@@ -304,8 +304,9 @@ def demo_config() -> SearchConfig:
     # Boolean expressions: short answers keep the tiny model fast, and it gets about half of them right,
     # so the seed scores above zero and a better workflow has room to show. The model proposes workflows
     # (its grammar makes every reply parse). The embedded server answers one call at a time, so time is
-    # calls: a workflow may cost 6 per question, an ensemble 8, and reflection replies stay short; a
-    # measured run with workflows of 5 to 14 calls and long reflections took 34 minutes.
+    # calls: a workflow may cost 6 per question, an ensemble 5, agent replies 256 tokens, and reflection
+    # replies stay short. Measured: with workflows of 5 to 14 calls and long reflections, 34 minutes
+    # (the test suite running beside it); quiet, with an 8-call ensemble and 20 test questions, 12.8.
     return SearchConfig.model_validate(
         {
             "task": "gen/boolean",
@@ -318,10 +319,10 @@ def demo_config() -> SearchConfig:
             # Answers are a word; 256 tokens leave room for reasoning and stop a reply that never ends
             # (a router's one-word choice ran to the model's 1024 tokens on most questions).
             "agent_max_tokens": 256,
-            "ensemble_max_calls": 8,
+            "ensemble_max_calls": 5,
             "generations": DEMO_GENERATIONS,
             "search_size": 12,
-            "test_size": 20,
+            "test_size": 16,
             "screen_size": 4,
             "parallel": 1,
             "self_review": 0,
@@ -337,7 +338,7 @@ def demo_config() -> SearchConfig:
             "sandbox": {"wall_time_s": 300.0, "workers": 2},
             # Reflection prompts are mostly prompt tokens, which a CPU reads slowly: show less of each.
             "reflect": {
-                "max_tokens": 300,
+                "max_tokens": 200,
                 "code_chars": 800,
                 "example_chars": 200,
                 "trace_chars": 300,
