@@ -67,10 +67,20 @@ def read_cell(cell_dir: Path) -> CellRow | None:
     return CellRow.model_validate_json(path.read_text())
 
 
-def _finish(cell_dir: Path, row: CellRow) -> CellRow:
+def _finish(cell_dir: Path, cell: SweepCell, **outcome: Any) -> CellRow:
+    """The cell's row (its identity and `outcome`), written beside its run with the run's report."""
     from agentkit.archive import write_atomic
     from agentkit.report import write_report
 
+    row = CellRow(
+        cell=cell.name,
+        task=cell.task,
+        model=cell.model,
+        kind=cell.kind,
+        run=cell.run,
+        seed=cell.seed,
+        **outcome,
+    )
     write_report(cell_dir)
     write_atomic(cell_dir / CELL_FILE, row.model_dump_json(indent=2))
     return row
@@ -133,20 +143,13 @@ async def run_agent_cell(
         return None
     return _finish(
         cell_dir,
-        CellRow(
-            cell=cell.name,
-            task=cell.task,
-            model=cell.model,
-            kind=cell.kind,
-            run=cell.run,
-            seed=cell.seed,
-            status="done",
-            n=row.n,
-            mean=row.mean,
-            low=row.low,
-            high=row.high,
-            cost_usd=row.cost_usd,
-        ),
+        cell,
+        status="done",
+        n=row.n,
+        mean=row.mean,
+        low=row.low,
+        high=row.high,
+        cost_usd=row.cost_usd,
     )
 
 
@@ -179,19 +182,12 @@ async def run_search_cell(cell: SweepCell, grid: SweepGrid, cell_dir: Path, *, c
     spent = outcome.spent.get("cost_usd")
     return _finish(
         cell_dir,
-        CellRow(
-            cell=cell.name,
-            task=cell.task,
-            model=cell.model,
-            kind=cell.kind,
-            run=cell.run,
-            seed=cell.seed,
-            status=outcome.status,
-            agents=outcome.agents,
-            mean=chosen.search_mean if chosen else None,
-            low=chosen.search_low if chosen else None,
-            high=chosen.search_high if chosen else None,
-            test_mean=chosen.test_mean if chosen else None,
-            cost_usd=spent if isinstance(spent, int | float) else None,
-        ),
+        cell,
+        status=outcome.status,
+        agents=outcome.agents,
+        mean=chosen.search_mean if chosen else None,
+        low=chosen.search_low if chosen else None,
+        high=chosen.search_high if chosen else None,
+        test_mean=chosen.test_mean if chosen else None,
+        cost_usd=spent if isinstance(spent, int | float) else None,
     )
