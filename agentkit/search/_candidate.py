@@ -18,6 +18,8 @@ from agentkit.search._prompt import prompt_tokens
 from agentkit.search._state import GENERATION_STATE, GenerationState, SlotState
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from agentkit.archive import AgentRecord, Archive
     from agentkit.records import ExampleResult
     from agentkit.search._book import RunBook
@@ -51,8 +53,11 @@ class CandidateLifecycle:
 
     # --- proposal and fixes ------------------------------------------------------------------------------
 
-    async def propose(self, state: GenerationState, slot: SlotState) -> None:
-        """Ask for a new agent for `slot`, let the meta agent review it, store the result."""
+    async def propose(
+        self, state: GenerationState, slot: SlotState, *, turn: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Ask for a new agent for `slot`, let the meta agent review it, store the result (once `turn`,
+        if given, has returned)."""
         generation, rounds = state.generation, self.config.self_review
         messages = self.briefing.meta_prompt(slot, generation)
         sample = slot.sample_index(generation)
@@ -86,6 +91,8 @@ class CandidateLifecycle:
                         form=revised.form,
                         workflow=revised.workflow,
                     )
+        if turn is not None:
+            await turn()
         with self.book.step(generation, "proposed") as event:
             pre_review = pre_review_meta(before, proposal, len(reviews)) if reviews else None
             agent = self._store(generation, slot, proposal, attempt=0, fix_of=None, pre_review=pre_review)

@@ -219,7 +219,14 @@ class SearchRun:
         else:
             self.progress.log(f"resuming generation {generation}")
         self.meta.temperature = state.settings.meta_temperature
-        await _run_all([self._slot(state, s) for s in state.slots if not s.done])
+        # Proposals are stored in slot order, whatever order the meta agent's replies arrive in: the
+        # ids they get are in the next prompts, so a rerun (or one whose calls were retried) sends the
+        # same prompts, hits the same cache entries and, with a deterministic meta model, proposes alike.
+        stored = {s.slot: asyncio.Event() for s in state.slots}
+        for s in state.slots:
+            if s.agent_id is not None:
+                stored[s.slot].set()
+        await _run_all([self._slot(state, s, stored) for s in state.slots if not s.done])
         await self.hooks.after_generation(generation)
         leader = best_evaluated(self.archive)
         self.book.commit(
@@ -277,15 +284,24 @@ class SearchRun:
                 )
         return state
 
-    async def _slot(self, state: GenerationState, slot: SlotState) -> None:
+    async def _slot(self, state: GenerationState, slot: SlotState, stored: dict[int, asyncio.Event]) -> None:
         """Carry one candidate through proposal, checks, evaluation and fixes to a stored end."""
         generation = state.generation
         key = f"g{generation}/{slot.slot}"
+        earlier = [event for number, event in stored.items() if number < slot.slot]
+
+        async def turn() -> None:
+            for event in earlier:
+                await event.wait()
+
         try:
             while True:
                 if slot.agent_id is None:
                     self.progress.slot(key, "proposing")
-                    await self.candidates.propose(state, slot)
+                    try:
+                        await self.candidates.propose(state, slot, turn=turn)
+                    finally:
+                        stored[slot.slot].set()
                 assert slot.agent_id is not None
                 agent = self.archive.agent(slot.agent_id)
                 if agent.status in SCORED and agent.id not in self.scoring.hooks_done():
