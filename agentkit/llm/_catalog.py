@@ -24,23 +24,50 @@ _REASONING_ANY = re.compile(r"gpt-?([5-9]|\d\d)", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=1)
-def listed_names() -> frozenset[str] | None:
-    """The model keys of litellm's bundled price map (the one agentkit makes it use), None when the map
-    cannot be found or read. Read once per process, without importing litellm."""
+def _map_bytes() -> bytes | None:
+    """The bundled price map's raw text (the one agentkit makes litellm use), None when there is none."""
     try:
         spec = importlib.util.find_spec("litellm")
     except (ImportError, ValueError):
         return None
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     for location in locations:
-        path = Path(location) / _MAP_FILE
         try:
-            data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+            return (Path(location) / _MAP_FILE).read_bytes()
+        except OSError:
             continue
-        if isinstance(data, dict):
-            return frozenset(str(key) for key in data)
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def listed_names() -> frozenset[str] | None:
+    """The model keys of litellm's bundled price map, None when the map cannot be found or read. Read
+    once per process, without importing litellm."""
+    raw = _map_bytes()
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return frozenset(str(key) for key in data) if isinstance(data, dict) else None
+
+
+# A top-level key as litellm writes the map (indented, one model per object).
+_FIRST_KEY = re.compile(rb'\A\{\s*"([^"\\]+)": \{')
+_PLAIN_NAME = re.compile(r"[\x20-\x7e]+")
+
+
+def _listed(name: str) -> bool:
+    """Whether `name` is a key of the map. Parsing the map's 3 MB of JSON took 40 ms of every command's
+    start, so a plain name is looked up in its text, when the text is laid out as litellm writes it;
+    anything else takes the parsed keys."""
+    raw = _map_bytes()
+    if raw is None:
+        return True
+    plain = _PLAIN_NAME.fullmatch(name) and '"' not in name and "\\" not in name
+    if plain and _FIRST_KEY.match(raw):
+        return b'"' + name.encode() + b'": {' in raw
+    listed = listed_names()
+    return listed is None or name in listed
 
 
 @functools.lru_cache(maxsize=1024)
@@ -48,8 +75,7 @@ def litellm_knows(name: str) -> bool:
     """True when litellm may price ``openai/<name>`` or change the parameters sent for it: the name (or
     a ``/``-suffix of it, with or without ``openai/``) is in its price map, it is a fine-tune
     (``ft:``), or it is named like an OpenAI reasoning model. Also True when the map is unreadable."""
-    listed = listed_names()
-    if listed is None:
+    if _map_bytes() is None:
         return True
     if name.startswith("ft:") or _REASONING_ANY.search(name):
         return True
@@ -58,6 +84,6 @@ def litellm_knows(name: str) -> bool:
         return True
     for start in range(len(parts)):
         suffix = "/".join(parts[start:])
-        if suffix in listed or f"openai/{suffix}" in listed:
+        if _listed(suffix) or _listed(f"openai/{suffix}"):
             return True
     return False

@@ -77,6 +77,9 @@ class _LoopSession:
         self.session: aiohttp.ClientSession | None = None
         self.closer: AsyncGenerator[None, None] | None = None
         self.users: weakref.WeakSet[SessionPool] = weakref.WeakSet()
+        # Read once per loop, as httpx reads it once per client: scanning the whole environment on
+        # every request cost more CPU than the rest of the request's plumbing.
+        self.proxied = _proxies()
 
     @property
     def closed(self) -> bool:
@@ -147,7 +150,7 @@ class SessionPool:
         """`post_json` on this loop's connections: plain ``http://`` URLs, when the environment names
         no proxy, go over `agentkit.llm._plain` (no aiohttp import); everything else over aiohttp."""
         entry = await self.entry()
-        if not needs_aiohttp(url):
+        if url.startswith("http://") and not entry.proxied:
             return await post_json(entry.plain, url, body, headers, timeout_s)
         return await post_json(await entry.aiohttp_session(), url, body, headers, timeout_s)
 

@@ -114,6 +114,7 @@ class Relay:
         self.max_calls = int(self.limits.get("llm_calls", DEFAULT_LLM_CALLS))
         # JSON (ASCII) takes up to 12 bytes for a character; the host checks the exact count
         self.max_request = 12 * int(self.limits.get("request_chars", DEFAULT_REQUEST_CHARS)) + 65536
+        self.started = started
         self.deadline = started + float(self.limits["wall"]) + KILL_GRACE_S
         self.child_decoder = FrameDecoder(max_frame=max(self.max_request, 12 * self.out_limit + 2**20))
         for fd in fds:
@@ -129,6 +130,7 @@ class Relay:
         self.pending: dict[int, Any] = {}  # our request id -> the child's
         self.calls = 0
         self.reading_child = False
+        self.heard = False  # the child has sent something (so it is past its start-up)
         self.captured = bytearray()
         self.total_out = 0
         self.final: dict[str, Any] | None = None
@@ -167,6 +169,10 @@ class Relay:
         """`fd` (one of the child's pipes) is ready."""
         if fd in (self.c2w, self.out):
             self._read_child(fd)
+
+    def starting(self, now: float, window: float) -> bool:
+        """Forked less than `window` seconds ago and not yet heard from: still setting itself up."""
+        return not self.heard and self.status is None and self.killed is None and now < self.started + window
 
     def on_exit(self, status: int, cpu: float) -> None:
         """The spawner reaped the child."""
@@ -270,6 +276,7 @@ class Relay:
                 self.kill("output")
                 self._stop_reading(fd)
         else:
+            self.heard = True
             try:
                 self.held.extend(self.child_decoder.feed_sized(data))
             except ProtocolError as exc:

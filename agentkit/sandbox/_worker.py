@@ -34,6 +34,12 @@ from ._protocol import encode, write_all
 from ._relay import HostChannel, Relay
 from ._spawner import Spawner
 
+# Children of one worker setting themselves up at once (see `Worker._may_start`; the host starts about
+# one worker per core), and how long a child counts as doing so at most: one that computes (or hangs)
+# before its first model call must not hold the others back for longer.
+START_LIMIT = 4
+START_WINDOW_S = 0.25
+
 # Imported once in the worker so that children start with them warm, and so that they work where
 # the child (another uid) cannot read the interpreter's directory. Importing socket or subprocess
 # grants nothing: seccomp and the namespaces are what refuse their system calls.
@@ -97,6 +103,7 @@ class Worker:
         self.failure_kinds = frozenset(cfg["failure_kinds"])
         self.box = Confinement(cfg, libc())
         self.capacity = max(1, int(cfg.get("max_children", 1))) if self.box.shareable else 1
+        self.start_limit = max(1, int(cfg.get("start_limit", START_LIMIT)))
         for name in (*PRELOAD, *cfg.get("preload", ())):
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
@@ -147,6 +154,13 @@ class Worker:
                 # everything for the host from this round in one write
                 self.host.flush()
                 wake = min((r.wake_at for r in self.relays.values()), default=None)
+                if self.waiting:  # held back by `_may_start`: look again when a start window ends
+                    ends = [
+                        r.started + START_WINDOW_S
+                        for r in self.relays.values()
+                        if r.starting(now, START_WINDOW_S)
+                    ]
+                    wake = min([*ends, *([] if wake is None else [wake])], default=None)
                 timeout = -1.0 if wake is None else max(0.0, wake - now) + 0.001
                 for fd, _ev in self.poller.poll(timeout):
                     if fd == self.host.ctl_in:
@@ -196,13 +210,20 @@ class Worker:
             elif kind == "exit":
                 self.retiring = True
             # anything else (a late reply for a finished task) is dropped
-        while self.waiting and len(self.relays) < self.capacity and not self.retiring:
+        while self.waiting and len(self.relays) < self.capacity and not self.retiring and self._may_start():
             relay = self.start_task(self.waiting.popleft(), dirty)
             if relay is not None:
                 dirty.add(relay)
         if self.retiring:
             while self.waiting:
                 self.host.send(_gone(self.waiting.popleft().get("seq")))
+
+    def _may_start(self) -> bool:
+        # Children set themselves up on the CPU (fork, confinement, compiling the agent): a few at a
+        # time per core, so the first ones reach their model calls (and the first results come back)
+        # without waiting for every example of a large batch to be set up.
+        now = time.monotonic()
+        return sum(1 for r in self.relays.values() if r.starting(now, START_WINDOW_S)) < self.start_limit
 
     def _on_spawner(self, dirty: set[Relay]) -> None:
         reports = self.spawner.reports()

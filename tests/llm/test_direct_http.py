@@ -244,6 +244,20 @@ async def test_plain_http_keeps_connections_alive_and_needs_no_aiohttp(
     assert entry.closed and entry.plain._idle == {}
 
 
+async def test_a_proxy_in_the_environment_sends_plain_http_through_aiohttp(
+    server: FakeOpenAIServer, fast: ModelConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read when the loop's connections are made (not per request): a proxy named in the environment
+    # takes http:// calls to aiohttp, which honours it (and NO_PROXY, which lets this one through).
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client = LLMClient(cache=False)
+    assert (await client.complete(USER, fast)).text == "ok"
+    entry = _http._by_loop[asyncio.get_running_loop()]
+    assert entry.proxied and entry.session is not None and entry.plain._idle == {}
+    await client.aclose()
+
+
 async def test_a_connection_the_server_dropped_is_replaced(
     server: FakeOpenAIServer, fast: ModelConfig
 ) -> None:

@@ -164,6 +164,15 @@ def _listed_price(litellm: Any, model: str) -> float:
     return float(info.get("input_cost_per_token") or 0.0)
 
 
+def test_looking_names_up_in_the_maps_text_agrees_with_its_parsed_keys() -> None:
+    listed = _catalog.listed_names()
+    assert listed is not None
+    keys = sorted(listed)[::7]
+    others = [f"{k}-x" for k in keys[:200]] + [k.upper() for k in keys[:200]] + ["fake", "max_tokens"]
+    for name in [*keys, *others]:
+        assert _catalog._listed(name) == (name in listed), name
+
+
 def test_a_name_litellm_is_not_asked_about_is_one_it_has_nothing_for() -> None:
     """Against litellm itself: for every OpenAI model in its price map and the last part of every
     other name in it (the names a self-hosted server is most likely to use), a name the catalog lets go

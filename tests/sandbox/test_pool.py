@@ -247,3 +247,39 @@ async def test_what_a_child_leaves_in_its_temp_directory_is_removed(make_sandbox
             await asyncio.sleep(0.02)
     after = await sandbox.run(NO_CALL_AGENT, "after", answer_format="", llm=instant_llm)
     assert after.answer == "echo:after"
+
+
+def _sleeper(seconds: float) -> str:
+    # Busy (asleep) before any model call: counts as still starting, until the start window ends.
+    return (
+        "import time\n\n"
+        "def forward(self, taskInfo):\n"
+        "    started = time.time()\n"
+        f"    time.sleep({seconds})\n"
+        "    return repr(started)\n"
+    )
+
+
+async def _start_times(sandbox: Sandbox, code: str, n: int) -> list[float]:
+    async with asyncio.timeout(120):
+        runs = await asyncio.gather(
+            *(sandbox.run(code, f"q{i}", answer_format="", llm=instant_llm) for i in range(n))
+        )
+    assert all(r.error is None for r in runs), [r.error for r in runs if r.error]
+    return sorted(float(r.answer or "nan") for r in runs)
+
+
+async def test_a_worker_sets_up_a_few_children_at_a_time(make_sandbox) -> None:
+    """Children that have not reached their first model call hold the next ones back (so the first
+    results of a large batch come early), but only for the start window."""
+    from agentkit.sandbox._worker import START_LIMIT, START_WINDOW_S
+
+    n = 3 * START_LIMIT
+    sandbox = await make_sandbox(workers=1, max_examples=n)
+    require_shared_workers(sandbox)
+    starts = await _start_times(sandbox, _sleeper(1.5), n)
+    # The first START_LIMIT start at once; the next must wait for a window to end.
+    assert starts[START_LIMIT] - starts[0] >= START_WINDOW_S * 0.6, starts
+    # A child that is busy for longer than the window does not hold the others back for longer:
+    # all have started before the first one wakes (they would start in waves of 1.5 s).
+    assert starts[-1] - starts[0] < 1.4, starts
