@@ -17,7 +17,7 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice
-from agentkit.cli._eval import _evaluate_many, _fmt_cost, _summary_row, _unique_names
+from agentkit.cli._eval import EvalSettings, _evaluate_many, _fmt_cost, _summary_row, _unique_names
 
 
 @app.command("bench")
@@ -105,28 +105,25 @@ def bench_command(
         return
     assert task is not None
     with opt.given_prices(price):
-        results, level, model_name = asyncio.run(
-            _evaluate_many(
-                specs,
-                task,
-                model=model,
-                api_base=api_base,
-                data_dir=data_dir,
-                task_opts=opt.parse_task_opts(task_opt),
-                limit=limit,
-                concurrency=concurrency,
-                max_inflight=max_inflight,
-                isolation=isolation,
-                no_cache=no_cache,
-                seed=seed,
-                timeout=timeout,
-                show_progress=not as_json and sys.stderr.isatty(),
-                budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-                judge_model=judge_model,
-                judge_samples=judge_samples,
-                where=where,
-            )
+        settings = EvalSettings(
+            model=model,
+            api_base=api_base,
+            data_dir=data_dir,
+            task_opts=opt.parse_task_opts(task_opt),
+            limit=limit,
+            concurrency=concurrency,
+            max_inflight=max_inflight,
+            isolation=isolation,
+            no_cache=no_cache,
+            seed=seed,
+            timeout=timeout,
+            show_progress=not as_json and sys.stderr.isatty(),
+            budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+            judge_model=judge_model,
+            judge_samples=judge_samples,
+            where=where,
         )
+        results, level, model_name = asyncio.run(_evaluate_many(specs, task, settings))
     if all_unscored(results):
         exit_if_unscored(results, cached=not no_cache)  # nothing was scored: no table
     best = max(results, key=lambda r: r.summary.accuracy.mean)

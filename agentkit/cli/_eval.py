@@ -6,6 +6,8 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +18,14 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
+from agentkit.cli._startup import EarlySandbox, import_evaluation
 from agentkit.cli._unscored import show_pauses
 
 if TYPE_CHECKING:
     from agentkit.evaluate import AgentSpec, EvalResult, Session
     from agentkit.llm import Budget
     from agentkit.report import RunEvaluation
+    from agentkit.sandbox import Sandbox
     from agentkit.tasks import Example, Task
 
 
@@ -60,26 +64,47 @@ def _progress(enabled: bool, total: int, label: str) -> Any:
     return progress, bar
 
 
+@dataclass(frozen=True)
+class EvalSettings:
+    """The settings `eval` and `bench` evaluate agents with (their command-line options)."""
+
+    model: str | None
+    api_base: str | None
+    data_dir: Path | None
+    task_opts: dict[str, Any]
+    limit: int
+    concurrency: int
+    isolation: str
+    no_cache: bool
+    seed: int
+    timeout: float
+    show_progress: bool
+    max_inflight: int | None = None
+    budget: Budget | None = None
+    judge_model: str | None = None
+    judge_samples: int = 3
+    where: ExecutorChoice | None = None
+
+
 async def _evaluate_many(
-    specs: list[Any],
-    task_name: str,
-    *,
-    model: str | None,
-    api_base: str | None,
-    data_dir: Path | None,
-    task_opts: dict[str, Any],
-    limit: int,
-    concurrency: int,
-    max_inflight: int | None = None,
-    isolation: str,
-    no_cache: bool,
-    seed: int,
-    timeout: float,
-    show_progress: bool,
-    budget: Budget | None = None,
-    judge_model: str | None = None,
-    judge_samples: int = 3,
-    where: ExecutorChoice | None = None,
+    specs: list[Any] | Callable[[], list[Any]], task_name: str, settings: EvalSettings
+) -> tuple[list[EvalResult], str, str]:
+    """Evaluate the agents of `specs` (or of what the callable returns: resolving agents imports the
+    evaluation code, which then overlaps with the sandbox's start) on the first examples of a task."""
+    s = settings
+    early = EarlySandbox.maybe(s.isolation, s.concurrency, s.timeout, s.where)
+    try:
+        resolved = await asyncio.to_thread(import_evaluation, specs)
+        if early is not None:
+            await early.starting  # its error (no isolation level works, say), if any, once
+        return await _evaluate_loaded(resolved, task_name, s, early.sandbox if early is not None else None)
+    finally:
+        if early is not None:
+            await early.aclose()
+
+
+async def _evaluate_loaded(
+    specs: list[Any], task_name: str, s: EvalSettings, sandbox: Sandbox | None
 ) -> tuple[list[EvalResult], str, str]:
     from agentkit.evaluate import Session
     from agentkit.evaluate._session import check_isolation
@@ -88,37 +113,41 @@ async def _evaluate_many(
     from agentkit.tasks import load_task
 
     # One --concurrency: examples at once, and as many requests in flight to the model (and judge).
-    overrides = opt.model_overrides(api_base, inflight=opt.inflight(concurrency, max_inflight))
-    model_cfg = resolve_model(model, **overrides)
-    judge_cfg = resolve_model(judge_model, **overrides) if judge_model else None
+    overrides = opt.model_overrides(s.api_base, inflight=opt.inflight(s.concurrency, s.max_inflight))
+    model_cfg = resolve_model(s.model, **overrides)
+    judge_cfg = resolve_model(s.judge_model, **overrides) if s.judge_model else None
     prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with what follows
-    task = load_task(task_name, data_dir=data_dir, **task_opts)
-    task = judging.attach_judge(task, judge_model, judge_samples, model_overrides=overrides, budget=budget)
-    examples = task.examples[:limit]
+    task = load_task(task_name, data_dir=s.data_dir, **s.task_opts)
+    task = judging.attach_judge(
+        task, s.judge_model, s.judge_samples, model_overrides=overrides, budget=s.budget
+    )
+    examples = task.examples[: s.limit]
+    isolation = check_isolation(s.isolation)
     # Checked while the sandbox starts (the check may wait for litellm's import), before any example.
     keys = asyncio.ensure_future(asyncio.to_thread(check_keys, [model_cfg]))
     try:
         async with (
             open_executor(
-                where or ExecutorChoice(),
-                per_actor=concurrency,
-                isolation=check_isolation(isolation),
-                cache=not no_cache,
-                budget=budget,
-                sandbox=SandboxConfig(max_examples=concurrency, wall_time_s=timeout),
+                s.where or ExecutorChoice(),
+                per_actor=s.concurrency,
+                isolation=isolation,
+                cache=not s.no_cache,
+                budget=s.budget,
+                sandbox=SandboxConfig(max_examples=s.concurrency, wall_time_s=s.timeout),
             ) as executor,
             Session.open(
                 model_cfg,
-                isolation=check_isolation(isolation),
-                workers=concurrency,
-                cache=not no_cache,
-                wall_time_s=timeout,
-                budget=budget,
+                isolation=isolation,
+                workers=s.concurrency,
+                cache=not s.no_cache,
+                wall_time_s=s.timeout,
+                budget=s.budget,
                 executor=executor,
+                runner=sandbox,
             ) as session,
         ):
             await keys  # a key the provider needs and that is not set: stop before anything runs
-            return await _run_specs(session, specs, task, examples, concurrency, seed, show_progress)
+            return await _run_specs(session, specs, task, examples, s.concurrency, s.seed, s.show_progress)
     finally:
         await asyncio.gather(keys, return_exceptions=True)
 
@@ -160,6 +189,12 @@ async def _run_specs(
             )
         )
     return list(results), session.isolation_level, session.model.model
+
+
+def _resolve_agent(name: str) -> AgentSpec:
+    from agentkit.evaluate import resolve_agent
+
+    return resolve_agent(name)
 
 
 def _unique_names(specs: list[AgentSpec]) -> list[AgentSpec]:
@@ -244,12 +279,8 @@ def eval_command(
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Score one agent on the first N examples of a task (or, with --run, the agents of a run, into it)."""
-    from rich.console import Console
-    from rich.table import Table
-
     from agentkit.cli._unscored import all_unscored, exit_if_unscored
     from agentkit.errors import ConfigError
-    from agentkit.evaluate import resolve_agent
 
     where = ExecutorChoice(executor, ray_address, ray_actors)
     if run is not None:
@@ -278,30 +309,29 @@ def eval_command(
         return
     if agent is None or task is None:
         raise ConfigError("agentkit eval needs --agent and --task (or --run RUN_DIR to score a run's agents)")
-    spec = resolve_agent(agent)
+    chosen: str = agent
+    settings = EvalSettings(
+        model=model,
+        api_base=api_base,
+        data_dir=data_dir,
+        task_opts=opt.parse_task_opts(task_opt),
+        limit=limit,
+        concurrency=concurrency,
+        max_inflight=max_inflight,
+        isolation=isolation,
+        no_cache=no_cache,
+        seed=seed,
+        timeout=timeout,
+        show_progress=not as_json and sys.stderr.isatty(),
+        budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+        judge_model=judge_model,
+        judge_samples=judge_samples,
+        where=where,
+    )
     started = time.perf_counter()
     with opt.given_prices(price):
         (result,), level, model_name = asyncio.run(
-            _evaluate_many(
-                [spec],
-                task,
-                model=model,
-                api_base=api_base,
-                data_dir=data_dir,
-                task_opts=opt.parse_task_opts(task_opt),
-                limit=limit,
-                concurrency=concurrency,
-                max_inflight=max_inflight,
-                isolation=isolation,
-                no_cache=no_cache,
-                seed=seed,
-                timeout=timeout,
-                show_progress=not as_json and sys.stderr.isatty(),
-                budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-                judge_model=judge_model,
-                judge_samples=judge_samples,
-                where=where,
-            )
+            _evaluate_many(lambda: [_resolve_agent(chosen)], task, settings)
         )
     row = _summary_row(result) | {"task": result.task, "model": model_name, "isolation": level}
     row["executor"] = where.kind
@@ -313,7 +343,10 @@ def eval_command(
         return
     if all_unscored([result]):
         exit_if_unscored([result], cached=not no_cache)  # nothing was scored: no table
-    table = Table(title=f"{spec.name} on {result.task} ({model_name})")
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result.agent} on {result.task} ({model_name})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     s = result.summary

@@ -19,7 +19,7 @@ from agentkit.evaluate._runner import AgentRunner, LLMHandler
 
 if TYPE_CHECKING:
     from agentkit.llm import Budget, LLMClient, ModelConfig
-    from agentkit.sandbox import AgentRun, SandboxConfig
+    from agentkit.sandbox import AgentRun, Sandbox, SandboxConfig, TrustedRunner
 
 Isolation = Literal["auto", "bwrap", "process", "trusted"]
 ISOLATIONS: tuple[str, ...] = ("auto", "bwrap", "process", "trusted")
@@ -57,6 +57,7 @@ class Session:
         wall_time_s: float | None = None,
         sandbox: SandboxConfig | None = None,
         executor: ExampleExecutor | None = None,
+        runner: Sandbox | TrustedRunner | None = None,
     ) -> SessionOpener:
         """Prepare a session; entering it starts the sandbox workers, leaving it stops them.
 
@@ -66,7 +67,9 @@ class Session:
         search passes its ``sandbox`` section); then `workers` and `wall_time_s` are not used. `isolation`
         always chooses the runner: ``"trusted"`` runs agent code in-process. With an `executor` (a
         cluster, already started) no runner starts here: examples run on the executor, and the client
-        made here reserves through the executor's shared budget and reads its shared cache.
+        made here reserves through the executor's shared budget and reads its shared cache. A `runner`
+        (a sandbox the caller started early, say) is used as it is, and left for the caller to stop;
+        `isolation`, `workers`, `wall_time_s` and `sandbox` then do not apply.
 
         Example:
             >>> async with Session.open("local", workers=4) as s:  # doctest: +SKIP
@@ -84,6 +87,7 @@ class Session:
             wall_time_s=wall_time_s,
             sandbox=sandbox,
             executor=executor,
+            runner=runner,
         )
 
 
@@ -101,6 +105,7 @@ class SessionOpener:
     wall_time_s: float | None
     sandbox: SandboxConfig | None = None
     executor: ExampleExecutor | None = None
+    runner: Sandbox | TrustedRunner | None = None
     _stack: contextlib.AsyncExitStack | None = None
 
     async def __aenter__(self) -> Session:
@@ -136,11 +141,16 @@ class SessionOpener:
             runner: Sandbox | TrustedRunner | _Elsewhere
             if self.executor is not None:
                 runner = _Elsewhere(self.executor.isolation_level)
+            elif self.runner is not None:
+                runner = self.runner
+                if isinstance(runner, Sandbox):
+                    await runner.start()  # waits for a start under way; a no-op once started
             elif self.isolation == "trusted":
                 runner = TrustedRunner(settings)
             else:
                 runner = Sandbox(settings.model_copy(update={"isolation": self.isolation}))
-            await stack.enter_async_context(runner)
+            if runner is not self.runner:
+                await stack.enter_async_context(runner)
             # The model library's import takes seconds: paid here, not by the first example's time limit
             # (an example that ran out of time inside it would be scored as the agent's timeout). Started
             # in the background before the runner, it overlapped with the runner's start.

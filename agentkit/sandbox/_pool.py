@@ -142,6 +142,9 @@ class WorkerProcess:
             await self.close(graceful=False)
             detail = self.stderr_tail().strip() or repr(exc)
             raise SandboxError(f"a {self.spec.level} worker failed to start: {detail}") from None
+        except asyncio.CancelledError:  # a start cut short (Ctrl-C, a failed command) leaves no worker
+            await asyncio.shield(self.close(graceful=False))
+            raise
         if not isinstance(msg, dict) or msg.get("t") != "ready":
             await self.close(graceful=False)
             tb = msg.get("traceback", "") if isinstance(msg, dict) else ""

@@ -283,3 +283,23 @@ async def test_a_worker_sets_up_a_few_children_at_a_time(make_sandbox) -> None:
     # A child that is busy for longer than the window does not hold the others back for longer:
     # all have started before the first one wakes (they would start in waves of 1.5 s).
     assert starts[-1] - starts[0] < 1.4, starts
+
+
+async def test_a_start_cut_short_leaves_no_worker_behind(isolation: str) -> None:
+    from sandbox_helpers import runtime_dir
+
+    from agentkit.sandbox import SandboxConfig
+
+    before = host_children()
+    sandbox = Sandbox(SandboxConfig(isolation=isolation, workers=1), runtime_dir=runtime_dir())  # type: ignore[arg-type]
+    starting = asyncio.ensure_future(sandbox.start())
+    async with asyncio.timeout(30):
+        while not host_children() - before:  # the worker process exists
+            await asyncio.sleep(0.002)
+    await asyncio.sleep(0.02)  # past its spawn, waiting for its "ready" (it takes 50 ms and more)
+    assert not starting.done()
+    starting.cancel()
+    await asyncio.gather(starting, return_exceptions=True)
+    assert starting.cancelled()
+    assert host_children() - before == set()
+    await sandbox.aclose()
