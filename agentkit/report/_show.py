@@ -97,7 +97,9 @@ def agent_detail(archive: Archive, id_or_name: str) -> AgentDetail:
     best = selected_agent(archive)
     return AgentDetail(
         agent=agent,
-        row=agent_row(agent, selected_id=best.id if best else None),
+        row=agent_row(
+            agent, selected_id=best.id if best else None, unscored=archive.unscored_counts().get(agent.id)
+        ),
         reviews=archive.reviews(agent.id),
         reflections=archive.reflections(agent_id=agent.id),
         failure=failure_view(archive, agent) if agent.status == "failed" else None,
@@ -156,6 +158,10 @@ def render_table(table: RunTable) -> RenderableType:
         out.add_column("eval [95% CI]", justify="right", no_wrap=True)
     if has_adas:
         out.add_column("ADAS reported", justify="right", no_wrap=True)
+    # The provider failed these examples, not the agent: no score counts them.
+    has_unscored = any(r.unscored for r in table.agents)
+    if has_unscored:
+        out.add_column("unscored", justify="right", no_wrap=True)
     out.add_column("cost", justify="right", no_wrap=True)
     out.add_column("parents", overflow="ellipsis", no_wrap=True, max_width=14)
     for r in table.agents:
@@ -176,6 +182,8 @@ def render_table(table: RunTable) -> RenderableType:
             cells.append(_short_score(r.eval))
         if has_adas:
             cells.append(_adas_cell(r))
+        if has_unscored:
+            cells.append(_unscored_cell(r))
         cells += [fmt_cost(r.cost_usd), ", ".join(r.parents) or "-"]
         out.add_row(*cells)
     notes = []
@@ -189,6 +197,15 @@ def render_table(table: RunTable) -> RenderableType:
         notes.append("eval = scored here by `agentkit eval --run`")
     if has_adas:
         notes.append("ADAS reported = ADAS's own median [interval] (its examples and model), test if given")
+    unscored = [r for r in table.agents if r.unscored]
+    if unscored:
+        note = (
+            f"{sum(r.unscored for r in unscored)} example(s) of {len(unscored)} agent(s) unscored: the "
+            "provider failed them, no score counts them"
+        )
+        if any(r.waiting for r in unscored):
+            note += f"; `agentkit search --resume {table.run_dir}` scores them"
+        notes.append(note)
     if not table.agents:
         notes.append("no agents yet")
     elif table.selected:
@@ -207,6 +224,15 @@ def render_table(table: RunTable) -> RenderableType:
     from rich.console import Group
 
     return Group(*parts)
+
+
+def _unscored_cell(row: AgentRow) -> RenderableType:
+    if not row.unscored:
+        return "-"
+    if row.waiting:
+        # Not compared or selected until they are scored.
+        return _safe_text(f"{row.unscored} (waiting)", style="yellow")
+    return str(row.unscored)
 
 
 def render_imported(rules: list[ImportedRule]) -> RenderableType:
@@ -272,6 +298,11 @@ def render_detail(detail: AgentDetail) -> RenderableType:
         if r.adas.test_fitness is not None:
             facts.add_row("ADAS reported test", _safe_text(_adas_text(r.adas.test_fitness)))
     facts.add_row("cost", fmt_cost(r.cost_usd))
+    if r.unscored:
+        wait = "; not compared or selected until `agentkit search --resume` scores them" if r.waiting else ""
+        facts.add_row(
+            "unscored", _safe_text(f"{r.unscored} example(s) the provider failed{wait}", style="yellow")
+        )
     if detail.failure is not None:
         kinds = ", ".join(f"{k} ×{n}" if n else k for k, n in detail.failure.error_kinds.items()) or "unknown"
         message = detail.failure.message or "-"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agentkit.archive import Archive
 from agentkit.evaluate._summary import summarize
 from agentkit.records import AgentFailure, ExampleResult
@@ -82,3 +84,42 @@ def test_no_unscored_line_when_every_example_has_a_score(tmp_path: Path) -> None
     with Archive.open(tmp_path / "run") as archive:
         html = build_report(archive)
     assert "unscored (provider failures)" not in html and 'class="unscored"' not in html
+
+
+def test_show_prints_unscored_counts_in_its_table_and_agent_view(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("show")
+    from typer.testing import CliRunner
+
+    from agentkit.cli import app
+
+    ids = _build(tmp_path / "run")
+    runner = CliRunner()
+    table = runner.invoke(app, ["show", str(tmp_path / "run")], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    lines = {agent: next(ln for ln in table.output.splitlines() if ids[agent] in ln) for agent in ids}
+    assert "2 (waiting)" in lines["waiting"]
+    assert lines["partly"].split()[-3] == "1"  # unscored, cost, parents are the last three cells
+    assert "unscored" not in lines["done"] and "waiting" not in lines["done"]
+    assert "3 example(s) of 2 agent(s) unscored" in " ".join(table.output.split())
+    assert f"agentkitsearch--resume{tmp_path / 'run'}`" in "".join(table.output.split())  # wrapped
+
+    detail = runner.invoke(app, ["show", str(tmp_path / "run"), ids["waiting"]], env={"COLUMNS": "200"})
+    assert detail.exit_code == 0, detail.output
+    assert "2 example(s) the provider failed" in detail.output and "search --resume" in detail.output
+    done = runner.invoke(app, ["show", str(tmp_path / "run"), ids["done"]], env={"COLUMNS": "200"})
+    assert "unscored" not in done.output
+
+
+def test_show_has_no_unscored_column_when_every_example_has_a_score(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("show")
+    from typer.testing import CliRunner
+
+    from agentkit.cli import app
+
+    _build(tmp_path / "run", with_unscored=False)
+    out = CliRunner().invoke(app, ["show", str(tmp_path / "run")], env={"COLUMNS": "200"})
+    assert out.exit_code == 0 and "unscored" not in out.output
