@@ -17,7 +17,8 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice
-from agentkit.cli._eval import EvalSettings, _evaluate_many, _fmt_cost, _summary_row, _unique_names
+from agentkit.cli._eval import _evaluate_many, _fmt_cost, _summary_row, _unique_names
+from agentkit.cli._settings import EvalSettings
 
 
 @app.command("bench")
@@ -74,55 +75,32 @@ def bench_command(
         raise ConfigError("agentkit bench needs --task NAME or --tasks NAME,NAME,... (one of them)")
     specs = _unique_names(resolve_agent_refs(agents))
     where = ExecutorChoice(executor, ray_address, ray_actors)
+    settings = EvalSettings(
+        model=model,
+        api_base=api_base,
+        data_dir=data_dir,
+        task_opts=opt.parse_task_opts(task_opt),
+        limit=limit,
+        concurrency=concurrency,
+        max_inflight=max_inflight,
+        isolation=isolation,
+        no_cache=no_cache,
+        seed=seed,
+        timeout=timeout,
+        show_progress=not as_json and sys.stderr.isatty(),
+        budget=opt.budget(budget_usd, budget_calls, budget_tokens),
+        judge_model=judge_model,
+        judge_samples=judge_samples,
+        where=where,
+    )
     if tasks is not None:
-        if where.kind != "local":
-            raise ConfigError(
-                "bench --tasks runs on this machine only for now; use --task with --executor ray"
-            )
         if task_opt:
             raise ConfigError("--opt sets options of one task; it cannot be used with --tasks")
         with opt.given_prices(price):
-            run_transfer(
-                specs,
-                tasks,
-                model=model,
-                model_overrides=opt.model_overrides(
-                    api_base, inflight=opt.inflight(concurrency, max_inflight)
-                ),
-                data_dir=data_dir,
-                limit=limit,
-                concurrency=concurrency,
-                isolation=isolation,
-                no_cache=no_cache,
-                seed=seed,
-                timeout=timeout,
-                budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-                out=out,
-                as_json=as_json,
-                judge_model=judge_model,
-                judge_samples=judge_samples,
-            )
+            run_transfer(specs, tasks, settings, out=out, as_json=as_json)
         return
     assert task is not None
     with opt.given_prices(price):
-        settings = EvalSettings(
-            model=model,
-            api_base=api_base,
-            data_dir=data_dir,
-            task_opts=opt.parse_task_opts(task_opt),
-            limit=limit,
-            concurrency=concurrency,
-            max_inflight=max_inflight,
-            isolation=isolation,
-            no_cache=no_cache,
-            seed=seed,
-            timeout=timeout,
-            show_progress=not as_json and sys.stderr.isatty(),
-            budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-            judge_model=judge_model,
-            judge_samples=judge_samples,
-            where=where,
-        )
         results, level, model_name = asyncio.run(_evaluate_many(specs, task, settings))
     if all_unscored(results):
         exit_if_unscored(results, cached=not no_cache)  # nothing was scored: no table

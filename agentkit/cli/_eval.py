@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
+from agentkit.cli._settings import EvalSettings
 from agentkit.cli._startup import EarlySandbox, import_evaluation
 from agentkit.cli._unscored import show_pauses
 
@@ -64,28 +64,6 @@ def _progress(enabled: bool, total: int, label: str) -> Any:
     return progress, bar
 
 
-@dataclass(frozen=True)
-class EvalSettings:
-    """The settings `eval` and `bench` evaluate agents with (their command-line options)."""
-
-    model: str | None
-    api_base: str | None
-    data_dir: Path | None
-    task_opts: dict[str, Any]
-    limit: int
-    concurrency: int
-    isolation: str
-    no_cache: bool
-    seed: int
-    timeout: float
-    show_progress: bool
-    max_inflight: int | None = None
-    budget: Budget | None = None
-    judge_model: str | None = None
-    judge_samples: int = 3
-    where: ExecutorChoice | None = None
-
-
 async def _evaluate_many(
     specs: list[Any] | Callable[[], list[Any]], task_name: str, settings: EvalSettings
 ) -> tuple[list[EvalResult], str, str]:
@@ -112,8 +90,7 @@ async def _evaluate_loaded(
     from agentkit.sandbox import SandboxConfig
     from agentkit.tasks import load_task
 
-    # One --concurrency: examples at once, and as many requests in flight to the model (and judge).
-    overrides = opt.model_overrides(s.api_base, inflight=opt.inflight(s.concurrency, s.max_inflight))
+    overrides = s.model_overrides()
     model_cfg = resolve_model(s.model, **overrides)
     judge_cfg = resolve_model(s.judge_model, **overrides) if s.judge_model else None
     prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with what follows

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from agentkit.errors import ConfigError
 
 if TYPE_CHECKING:
+    from agentkit.cli._settings import EvalSettings
     from agentkit.evaluate import AgentSpec, BenchTable
-    from agentkit.llm import Budget
 
 SELECTED = "selected"
 
@@ -56,68 +56,68 @@ def resolve_agent_refs(text: str) -> list[AgentSpec]:
     return specs
 
 
-async def _run(
-    specs: list[AgentSpec],
-    task_names: list[str],
-    *,
-    model: str | None,
-    model_overrides: dict[str, object],
-    data_dir: Path | None,
-    limit: int,
-    concurrency: int,
-    isolation: str,
-    no_cache: bool,
-    seed: int,
-    timeout: float,
-    budget: Budget | None,
-    judge_model: str | None = None,
-    judge_samples: int = 3,
-) -> tuple[BenchTable, str]:
+async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -> tuple[BenchTable, str]:
+    from agentkit.cli._cluster import ExecutorChoice, open_executor
     from agentkit.cli._judge import attach_judge
     from agentkit.evaluate import Session, bench
     from agentkit.evaluate._judge import JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
     from agentkit.llm import check_keys, prepare_models, resolve_model
+    from agentkit.sandbox import SandboxConfig
     from agentkit.tasks import load_task
 
-    model_cfg = resolve_model(model, **model_overrides)
-    judge_cfg = resolve_model(judge_model, **model_overrides) if judge_model else None
+    overrides = s.model_overrides()
+    model_cfg = resolve_model(s.model, **overrides)
+    judge_cfg = resolve_model(s.judge_model, **overrides) if s.judge_model else None
     prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with loading the tasks
     # Every task loads (and finds its judge) before any call; --judge-model goes to the judged ones.
-    loaded = [load_task(name, data_dir=data_dir) for name in task_names]
+    loaded = [load_task(name, data_dir=s.data_dir) for name in task_names]
     judged = [t.name for t in loaded if t.scorer_name == JUDGE_SCORER]
-    if judge_model is not None and not judged:
+    if s.judge_model is not None and not judged:
         raise ConfigError(
             f"--judge-model applies to tasks scored by a judge; none of {', '.join(task_names)} is"
         )
     tasks = [
         attach_judge(
             t,
-            judge_model if t.name in judged else None,
-            judge_samples,
-            model_overrides=model_overrides,
-            budget=budget,
+            s.judge_model if t.name in judged else None,
+            s.judge_samples,
+            model_overrides=overrides,
+            budget=s.budget,
         )
         for t in loaded
     ]
     check_keys([model_cfg])  # a key the provider needs and that is not set: stop before anything runs
-    async with Session.open(
-        model_cfg,
-        isolation=check_isolation(isolation),
-        workers=concurrency,
-        cache=not no_cache,
-        wall_time_s=timeout,
-        budget=budget,
-    ) as session:
+    isolation = check_isolation(s.isolation)
+    async with (
+        open_executor(
+            s.where or ExecutorChoice(),
+            per_actor=s.concurrency,
+            isolation=isolation,
+            cache=not s.no_cache,
+            budget=s.budget,
+            sandbox=SandboxConfig(max_examples=s.concurrency, wall_time_s=s.timeout),
+        ) as executor,
+        Session.open(
+            model_cfg,
+            isolation=isolation,
+            workers=s.concurrency,
+            cache=not s.no_cache,
+            wall_time_s=s.timeout,
+            budget=s.budget,
+            executor=executor,
+        ) as session,
+    ):
         table = await bench(
             specs,
             tasks,
             client=session.client,
             model=session.model,
             runner=session.runner,
-            limit=limit,
-            concurrency=concurrency,
-            seed=seed,
+            limit=s.limit,
+            concurrency=s.concurrency,
+            seed=s.seed,
+            executor=session.executor,
         )
         return table, session.isolation_level
 
@@ -153,23 +153,7 @@ def table_rows(table: BenchTable) -> list[dict[str, Any]]:
 
 
 def run_transfer(
-    specs: list[AgentSpec],
-    tasks_text: str,
-    *,
-    model: str | None,
-    model_overrides: dict[str, object],
-    data_dir: Path | None,
-    limit: int,
-    concurrency: int,
-    isolation: str,
-    no_cache: bool,
-    seed: int,
-    timeout: float,
-    budget: Budget | None,
-    out: Path | None,
-    as_json: bool,
-    judge_model: str | None = None,
-    judge_samples: int = 3,
+    specs: list[AgentSpec], tasks_text: str, settings: EvalSettings, *, out: Path | None, as_json: bool
 ) -> None:
     """`agentkit bench --tasks`: run `agentkit.evaluate.bench`, save results.json and results.csv, print."""
     names = [t.strip() for t in tasks_text.split(",") if t.strip()]
@@ -178,24 +162,7 @@ def run_transfer(
     if len(set(names)) != len(names):
         raise ConfigError(f"--tasks names a task twice: {tasks_text}")
     started = time.perf_counter()
-    table, level = asyncio.run(
-        _run(
-            specs,
-            names,
-            model=model,
-            model_overrides=model_overrides,
-            data_dir=data_dir,
-            limit=limit,
-            concurrency=concurrency,
-            isolation=isolation,
-            no_cache=no_cache,
-            seed=seed,
-            timeout=timeout,
-            budget=budget,
-            judge_model=judge_model,
-            judge_samples=judge_samples,
-        )
-    )
+    table, level = asyncio.run(_run(specs, names, settings))
     rows = table_rows(table)
     out_dir = out or Path("archives") / f"transfer-{time.strftime('%Y%m%d-%H%M%S')}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -203,8 +170,9 @@ def run_transfer(
         "tasks": names,
         "model": table.model,
         "isolation": level,
+        "executor": settings.where.kind if settings.where is not None else "local",
         "baseline": table.baseline,
-        "limit": limit,
+        "limit": settings.limit,
         "wall_s": round(time.perf_counter() - started, 2),
     }
     (out_dir / "results.json").write_text(json.dumps(meta | {"rows": rows}, indent=2))
@@ -214,7 +182,7 @@ def run_transfer(
         writer.writerows(rows)
     if as_json:
         print(json.dumps(meta | {"rows": rows, "out": str(out_dir)}, indent=2))
-        _exit_if_unscored(table, cached=not no_cache)
+        _exit_if_unscored(table, cached=not settings.no_cache)
         return
     from rich.console import Console
 
@@ -225,7 +193,7 @@ def run_transfer(
         f"[95% CI] and its p-value (McNemar's exact test, or the paired bootstrap for partial credit); "
         f"results saved to {out_dir}/results.json and results.csv"
     )
-    _exit_if_unscored(table, cached=not no_cache)
+    _exit_if_unscored(table, cached=not settings.no_cache)
 
 
 def _exit_if_unscored(table: BenchTable, *, cached: bool) -> None:

@@ -22,6 +22,7 @@ from agentkit.records import EvalResult, EvalSummary, ExampleResult
 from agentkit.tasks._stats import PairedComparison
 
 if TYPE_CHECKING:
+    from agentkit.evaluate._executor import ExampleExecutor
     from agentkit.evaluate._runner import AgentRunner
     from agentkit.llm import LLMClient, ModelConfig
     from agentkit.tasks import Task
@@ -130,9 +131,11 @@ async def bench(
     concurrency: int = 8,
     seed: int = 0,
     on_result: Callable[[ExampleResult], None] | None = None,
+    executor: ExampleExecutor | None = None,
 ) -> BenchTable:
     """Evaluate every agent on the first `limit` examples (None: all) of every task and compare each with
-    the baseline per task (see `pick_baseline` and the module docstring).
+    the baseline per task (see `pick_baseline` and the module docstring). With an `executor` (e.g.
+    `agentkit.distributed.RayExecutor`) the examples run where it sends them, as in `evaluate_agent`.
 
     `tasks` are `Task` objects: built-in ones from `agentkit.load_task`, or your own from
     `agentkit.Task.from_records`. Agent names must be distinct (they key the rows).
@@ -168,6 +171,7 @@ async def bench(
                     concurrency=concurrency,
                     seed=seed,
                     on_result=on_result,
+                    executor=executor,
                 )
                 for spec in agents
             )

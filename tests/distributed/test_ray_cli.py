@@ -103,3 +103,33 @@ def test_eval_run_on_ray_stores_the_local_scores_in_the_run(
     with Archive.open(tmp_path / "ray") as archive:  # the driver wrote every result into the run
         (agent,) = archive.agents()
         assert len(archive.results(agent.id, "eval")) == 6
+
+
+def test_bench_on_several_tasks_on_ray_gives_the_local_table(
+    ray_cluster: str, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    common = (
+        "bench", "--agents", "cot,cot_sc", "--tasks", "gen/arithmetic,gen/boolean", "--limit", "6",
+        "--model", "openai/fake", "--api-base", server.base_url, "--json", "--no-cache",
+    )  # fmt: skip
+    local = _agentkit(*common, "--out", str(tmp_path / "local"), cwd=tmp_path)
+    assert local.returncode == 0, local.stderr
+    calls_local = len(server.requests)
+    on_ray = _agentkit(
+        *common,
+        "--out",
+        str(tmp_path / "ray"),
+        "--executor",
+        "ray",
+        "--ray-address",
+        ray_cluster,
+        cwd=tmp_path,
+    )
+    assert on_ray.returncode == 0, on_ray.stderr
+    a, b = json.loads(local.stdout), json.loads(on_ray.stdout)
+    assert (a["executor"], b["executor"]) == ("local", "ray")
+    cells = [(r["task"], r["agent"], r["n"], r["score"], r["llm_calls"]) for r in a["rows"]]
+    assert cells == [(r["task"], r["agent"], r["n"], r["score"], r["llm_calls"]) for r in b["rows"]]
+    assert {c[0] for c in cells} == {"gen/arithmetic", "gen/boolean"} and len(cells) == 4
+    assert len(server.requests) == 2 * calls_local  # the actors' calls reached the same server
+    assert json.loads((tmp_path / "ray" / "results.json").read_text())["rows"] == b["rows"]
