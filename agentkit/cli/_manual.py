@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from agentkit.cli._app import app
+
+if TYPE_CHECKING:
+    from agentkit.archive import RuleOrigin
 
 
 @app.command("manual")
@@ -50,7 +54,11 @@ def manual_command(
         from rich.table import Table
 
         table = Table(title=f"rules of {run_dir}", show_lines=False)
-        for column in ("id", "type", "status", "rule", "evidence", "lift", "gens"):
+        carried = any(r.imported_from is not None for r in rules)
+        columns = ("id", "type", "status", "rule", "evidence", "lift", "gens") + (
+            ("from",) if carried else ()
+        )
+        for column in columns:
             table.add_column(column, overflow="fold")
         for r in rules:
             lift = "-" if r.lift is None else f"{r.lift:+.3f}"
@@ -65,5 +73,14 @@ def manual_command(
                 cited or "-",
                 f"{lift} ({r.shown_count} shown / {r.hidden_count} hidden)",
                 f"g{r.created_gen}-g{r.last_confirmed_gen}",
+                *((_origin(r.imported_from),) if carried else ()),
             )
         Console().print(table)
+
+
+def _origin(origin: RuleOrigin | None) -> str:
+    """Where a rule imported with ``--manual-from`` came from ("this run" for the run's own)."""
+    if origin is None:
+        return "this run"
+    lift = "" if origin.lift is None else f", lift {origin.lift:+.3f} there"
+    return f"{Path(origin.run_dir).name} {origin.rule_id}{lift}"

@@ -130,6 +130,17 @@ def test_a_second_run_starts_from_the_first_runs_rules(first_run: Path, tmp_path
     fates = {r["text"]: r["status"] for r in data["effects"]["imported"]}
     assert fates == {KEPT: "active", DOUBTED: "retired"}
 
+    listed = cli.invoke(app, ["manual", str(second), "--all"], env={"COLUMNS": "240"})
+    assert listed.exit_code == 0, listed.output
+    rows = {ln.split()[1]: ln for ln in listed.stdout.splitlines() if ln.strip().startswith("│ r0")}
+    with Archive.open(second, repair_files=False) as archive:
+        origins = {r.id: r.imported_from for r in archive.rules()}
+    for rule_id, row in rows.items():
+        origin = origins[rule_id]
+        expected = f"first-run {origin.rule_id}" if origin is not None else "this run"
+        assert expected in row, row
+    assert len(rows) == len(origins) and any(o is not None for o in origins.values())
+
     html = write_report(second).read_text()
     section = html[html.index('id="imported-rules"') :]
     assert "Imported rules: 1 of 2 survived" in section
