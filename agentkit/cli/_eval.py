@@ -144,7 +144,7 @@ async def _run_specs(
     if show_progress:
         print(f"isolation: {session.isolation_level}", file=sys.stderr)
     progress, bar = _progress(show_progress, len(examples) * len(specs), f"{task.name}")
-    show_pauses(session.client, progress)
+    show_pauses(session.client, progress, session.executor)
     with progress:
         results = await asyncio.gather(
             *(

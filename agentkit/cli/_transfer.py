@@ -59,6 +59,7 @@ def resolve_agent_refs(text: str) -> list[AgentSpec]:
 async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -> tuple[BenchTable, str]:
     from agentkit.cli._cluster import ExecutorChoice, open_executor
     from agentkit.cli._judge import attach_judge
+    from agentkit.cli._unscored import show_pauses
     from agentkit.evaluate import Session, bench
     from agentkit.evaluate._judge import JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
@@ -108,6 +109,7 @@ async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -
             executor=executor,
         ) as session,
     ):
+        show_pauses(session.client, None, session.executor)  # "model X not answering, pausing Ns"
         table = await bench(
             specs,
             tasks,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from agentkit.evaluate._executor import ExampleExecutor
     from agentkit.llm import LLMClient
     from agentkit.records import EvalResult
 
@@ -62,7 +63,7 @@ def exit_unscored(count: int, total: int, first: str, *, cached: bool, again: st
     raise typer.Exit(UNSCORED_EXIT)
 
 
-def show_pauses(client: LLMClient, progress: Any) -> None:
+def show_pauses(client: LLMClient, progress: Any, executor: ExampleExecutor | None = None) -> None:
     """Say on stderr (above the live progress bar when one is shown) when a model of `client` stops
     answering and its calls pause, and when they continue."""
     from agentkit.llm._breaker import ModelPause
@@ -74,3 +75,5 @@ def show_pauses(client: LLMClient, progress: Any) -> None:
             progress.console.print(pause.describe(), highlight=False, markup=False)
 
     client.add_pause_listener(said)
+    if executor is not None:  # the cluster's actors: their clients' pauses, polled by the driver
+        executor.add_pause_listener(said)

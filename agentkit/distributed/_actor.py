@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.errors import AgentkitError, BudgetExceeded, ProviderAuthError
 
 if TYPE_CHECKING:
-    from agentkit.llm import CallRecord
+    from agentkit.llm import CallRecord, ModelPause
 
 
 class EvalActor:
@@ -45,6 +45,7 @@ class EvalActor:
         self._starting: asyncio.Lock | None = None
         self._models: set[str] = set()
         self._calls: list[CallRecord] = []
+        self._pauses: list[ModelPause] = []
 
     async def _ready(self) -> None:
         if self._starting is None:
@@ -66,6 +67,7 @@ class EvalActor:
                 else None,
                 listeners=[self._heard],
             )
+            self._client.add_pause_listener(self._pauses.append)
             runner = TrustedRunner(self._sandbox_config) if self._trusted else Sandbox(self._sandbox_config)
             await runner.__aenter__()
             self._runner = runner
@@ -78,6 +80,13 @@ class EvalActor:
             kind = BudgetExceeded if isinstance(error, BudgetExceeded) else AgentkitError
             error = kind(f"{type(error).__name__}: {error}")
         self._calls.append(dataclasses.replace(call, error=error))
+
+    async def pauses(self) -> list[ModelPause]:
+        """The pauses and resumptions of models on this actor since the last ask (the driver polls them
+        while examples run: results come back only once a pause is over)."""
+        got = list(self._pauses)
+        self._pauses.clear()  # the same list: the client's listener appends to it
+        return got
 
     async def isolation_level(self) -> str:
         """Start the sandbox (if not yet) and say how isolated agent code is here."""

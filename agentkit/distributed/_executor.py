@@ -29,12 +29,23 @@ from agentkit.errors import ClusterError, ProviderAuthError
 
 if TYPE_CHECKING:
     from agentkit.evaluate._executor import ResultCallback
-    from agentkit.llm import Budget, BudgetGate, CallListener, ModelConfig, ReplyStore, UsageReport
+    from agentkit.llm import (
+        Budget,
+        BudgetGate,
+        CallListener,
+        ModelConfig,
+        ModelPause,
+        PauseListener,
+        ReplyStore,
+        UsageReport,
+    )
     from agentkit.records import ExampleResult
     from agentkit.sandbox import SandboxConfig
     from agentkit.tasks import Example, Task
 
 _STOP_TIMEOUT_S = 30.0
+_PAUSE_POLL_S = 1.0
+"""How often the driver asks the actors whether a model paused there (while someone listens)."""
 
 
 class _Member:
@@ -96,6 +107,10 @@ class RayExecutor:
         self._actor_class: Any = None
         self._actor_options: dict[str, Any] = {}
         self._listeners: list[CallListener] = []
+        self._pause_listeners: list[PauseListener] = []
+        self._pause_watch: asyncio.Task[None] | None = None
+        self._paused_on: dict[str, set[str]] = {}  # model -> owners of the actors where it is paused
+        self._pause_shown: dict[str, float] = {}  # model -> the pause last said
 
     def add_listener(self, listener: CallListener) -> None:
         """Call `listener` with the `CallRecord` of every model call an actor settles (they come back
@@ -106,6 +121,54 @@ class RayExecutor:
         """Stop calling `listener`."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def add_pause_listener(self, listener: PauseListener) -> None:
+        """Call `listener` when a model pauses on the cluster (its breaker opened on an actor) and when it
+        answers again on every actor, as `LLMClient.add_pause_listener` does on one machine. The driver
+        asks the actors every second while anyone listens."""
+        self._pause_listeners.append(listener)
+        if self._pause_watch is None:
+            self._pause_watch = asyncio.ensure_future(self._watch_pauses())
+
+    def remove_pause_listener(self, listener: PauseListener) -> None:
+        """Stop calling `listener` (the polling stops with the last one)."""
+        if listener in self._pause_listeners:
+            self._pause_listeners.remove(listener)
+        if not self._pause_listeners and self._pause_watch is not None:
+            self._pause_watch.cancel()
+            self._pause_watch = None
+
+    async def _watch_pauses(self) -> None:
+        while True:
+            await asyncio.sleep(_PAUSE_POLL_S)
+            await self._poll_pauses()
+
+    async def _poll_pauses(self) -> None:
+        members = list(self._members)
+        asked = await asyncio.gather(*(m.handle.pauses.remote() for m in members), return_exceptions=True)
+        for member, pauses in zip(members, asked, strict=True):
+            if isinstance(pauses, BaseException):
+                continue  # a lost actor: its examples are handled by `_run_one`
+            for pause in pauses:
+                self._pause_heard(member.owner, pause)
+
+    def _pause_heard(self, owner: str, pause: ModelPause) -> None:
+        # Said once for the cluster: when a model first pauses on some actor, when a pause grows longer
+        # (a probe failed), and when it answers again on every actor where it had paused.
+        where = self._paused_on.setdefault(pause.model, set())
+        if pause.paused:
+            say = not where or pause.pause_s > self._pause_shown.get(pause.model, 0.0)
+            where.add(owner)
+            if say:
+                self._pause_shown[pause.model] = pause.pause_s
+        else:
+            say = owner in where and len(where) == 1
+            where.discard(owner)
+            if say:
+                self._pause_shown.pop(pause.model, None)
+        if say:
+            for listener in tuple(self._pause_listeners):
+                listener(pause)
 
     @property
     def actors(self) -> list[Any]:
@@ -190,6 +253,13 @@ class RayExecutor:
         return _Member(handle, owner)
 
     async def _shutdown(self, ray: Any) -> None:
+        if self._pause_watch is not None:
+            self._pause_watch.cancel()
+            await asyncio.gather(self._pause_watch, return_exceptions=True)
+            self._pause_watch = None
+            # What happened since the last poll (a model that answered again just before the end).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._poll_pauses(), _STOP_TIMEOUT_S)
         members, self._members = self._members, []
         if members:
             stops = [

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from agentkit.llm import BudgetGate, CallListener, ModelConfig, ReplyStore
+    from agentkit.llm import BudgetGate, CallListener, ModelConfig, PauseListener, ReplyStore
     from agentkit.records import ExampleResult
     from agentkit.tasks import Example, Task
 
@@ -48,5 +48,14 @@ class ExampleExecutor(Protocol):
         ...
 
     def remove_listener(self, listener: CallListener) -> None:
+        """Stop hearing of them."""
+        ...
+
+    def add_pause_listener(self, listener: PauseListener) -> None:
+        """Hear when a model pauses where the examples run, and when it answers again (as
+        `LLMClient.add_pause_listener` does)."""
+        ...
+
+    def remove_pause_listener(self, listener: PauseListener) -> None:
         """Stop hearing of them."""
         ...

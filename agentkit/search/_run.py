@@ -363,6 +363,8 @@ async def run_search(
                     spent_before=spent,
                     executor=session.executor,
                 )
+                if session.executor is not None:  # pauses on the cluster's actors, as the driver polls them
+                    session.executor.add_pause_listener(paused)
                 if session.isolation_level:
                     archive.log_event("isolation", {"level": session.isolation_level})
                     progress.log(f"sandbox isolation: {session.isolation_level}")

@@ -133,3 +133,43 @@ def test_bench_on_several_tasks_on_ray_gives_the_local_table(
     assert {c[0] for c in cells} == {"gen/arithmetic", "gen/boolean"} and len(cells) == 4
     assert len(server.requests) == 2 * calls_local  # the actors' calls reached the same server
     assert json.loads((tmp_path / "ray" / "results.json").read_text())["rows"] == b["rows"]
+
+
+def test_an_outage_on_the_cluster_is_said_on_the_driver_and_the_eval_finishes(
+    ray_cluster: str, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    import threading
+
+    from agentkit.testing import Fault
+
+    server.set_down(Fault.status(503))
+    finished = threading.Event()
+
+    def outage() -> None:
+        # Down until both actors' breakers have had their failures (the actors take a few seconds to
+        # start, so a fixed time would race them), then for one pause more.
+        while len(server.requests) < 12 and not finished.wait(0.1):
+            pass
+        finished.wait(6.0)
+        server.set_up()
+
+    watcher = threading.Thread(target=outage, daemon=True)
+    watcher.start()
+    try:
+        out = _agentkit(
+            "eval", "--agent", "cot", "--task", "gen/arithmetic", "--limit", "4", "--model", "openai/fake",
+            "--api-base", server.base_url, "--concurrency", "2", "--example-timeout", "120", "--json",
+            "--no-cache", "--executor", "ray", "--ray-address", ray_cluster, "--ray-actors", "2",
+            cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        finished.set()
+        watcher.join()
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert (payload["executor"], payload["unscored"], payload["error_rate"]) == ("ray", 0, 0.0)
+    lines = [ln for ln in out.stderr.splitlines() if "model openai/fake" in ln]
+    # Said once for the cluster (both actors paused), then once when it answered again everywhere.
+    assert lines[0].startswith("model openai/fake not answering") and "pausing 4s" in lines[0], lines
+    assert lines[-1] == "model openai/fake answers again; calls continue", lines
+    assert sum("pausing 4s" in ln for ln in lines) == 1, lines
