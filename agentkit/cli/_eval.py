@@ -17,7 +17,7 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
-from agentkit.cli._settings import EvalSettings
+from agentkit.cli._settings import EvalSettings, open_session
 from agentkit.cli._startup import EarlySandbox, import_evaluation
 from agentkit.cli._unscored import show_pauses
 
@@ -84,10 +84,7 @@ async def _evaluate_many(
 async def _evaluate_loaded(
     specs: list[Any], task_name: str, s: EvalSettings, sandbox: Sandbox | None
 ) -> tuple[list[EvalResult], str, str]:
-    from agentkit.evaluate import Session
-    from agentkit.evaluate._session import check_isolation
     from agentkit.llm import check_keys, prepare_models, resolve_model
-    from agentkit.sandbox import SandboxConfig
     from agentkit.tasks import load_task
 
     overrides = s.model_overrides()
@@ -99,30 +96,10 @@ async def _evaluate_loaded(
         task, s.judge_model, s.judge_samples, model_overrides=overrides, budget=s.budget
     )
     examples = task.examples[: s.limit]
-    isolation = check_isolation(s.isolation)
     # Checked while the sandbox starts (the check may wait for litellm's import), before any example.
     keys = asyncio.ensure_future(asyncio.to_thread(check_keys, [model_cfg]))
     try:
-        async with (
-            open_executor(
-                s.where or ExecutorChoice(),
-                per_actor=s.concurrency,
-                isolation=isolation,
-                cache=not s.no_cache,
-                budget=s.budget,
-                sandbox=SandboxConfig(max_examples=s.concurrency, wall_time_s=s.timeout),
-            ) as executor,
-            Session.open(
-                model_cfg,
-                isolation=isolation,
-                workers=s.concurrency,
-                cache=not s.no_cache,
-                wall_time_s=s.timeout,
-                budget=s.budget,
-                executor=executor,
-                runner=sandbox,
-            ) as session,
-        ):
+        async with open_session(s, model_cfg, runner=sandbox) as session:
             await keys  # a key the provider needs and that is not set: stop before anything runs
             return await _run_specs(session, specs, task, examples, s.concurrency, s.seed, s.show_progress)
     finally:

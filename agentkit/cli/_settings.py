@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,7 +12,9 @@ from agentkit.cli import _options as opt
 
 if TYPE_CHECKING:
     from agentkit.cli._cluster import ExecutorChoice
-    from agentkit.llm import Budget
+    from agentkit.evaluate import Session
+    from agentkit.llm import Budget, ModelConfig
+    from agentkit.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -38,3 +42,38 @@ class EvalSettings:
         """ModelConfig fields of these options. One --concurrency: examples at once, and as many
         requests in flight to the model (and judge), unless --max-inflight says otherwise."""
         return opt.model_overrides(self.api_base, inflight=opt.inflight(self.concurrency, self.max_inflight))
+
+
+@contextlib.asynccontextmanager
+async def open_session(
+    s: EvalSettings, model: ModelConfig, *, runner: Sandbox | None = None
+) -> AsyncIterator[Session]:
+    """The session an evaluation command runs in: on this machine (in `runner` when one was started
+    early), or with its examples on the Ray cluster the settings name."""
+    from agentkit.cli._cluster import ExecutorChoice, open_executor
+    from agentkit.evaluate import Session
+    from agentkit.evaluate._session import check_isolation
+    from agentkit.sandbox import SandboxConfig
+
+    isolation = check_isolation(s.isolation)
+    async with (
+        open_executor(
+            s.where or ExecutorChoice(),
+            per_actor=s.concurrency,
+            isolation=isolation,
+            cache=not s.no_cache,
+            budget=s.budget,
+            sandbox=SandboxConfig(max_examples=s.concurrency, wall_time_s=s.timeout),
+        ) as executor,
+        Session.open(
+            model,
+            isolation=isolation,
+            workers=s.concurrency,
+            cache=not s.no_cache,
+            wall_time_s=s.timeout,
+            budget=s.budget,
+            executor=executor,
+            runner=runner,
+        ) as session,
+    ):
+        yield session

@@ -57,14 +57,12 @@ def resolve_agent_refs(text: str) -> list[AgentSpec]:
 
 
 async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -> tuple[BenchTable, str]:
-    from agentkit.cli._cluster import ExecutorChoice, open_executor
     from agentkit.cli._judge import attach_judge
+    from agentkit.cli._settings import open_session
     from agentkit.cli._unscored import show_pauses
-    from agentkit.evaluate import Session, bench
+    from agentkit.evaluate import bench
     from agentkit.evaluate._judge import JUDGE_SCORER
-    from agentkit.evaluate._session import check_isolation
     from agentkit.llm import check_keys, prepare_models, resolve_model
-    from agentkit.sandbox import SandboxConfig
     from agentkit.tasks import load_task
 
     overrides = s.model_overrides()
@@ -89,26 +87,7 @@ async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -
         for t in loaded
     ]
     check_keys([model_cfg])  # a key the provider needs and that is not set: stop before anything runs
-    isolation = check_isolation(s.isolation)
-    async with (
-        open_executor(
-            s.where or ExecutorChoice(),
-            per_actor=s.concurrency,
-            isolation=isolation,
-            cache=not s.no_cache,
-            budget=s.budget,
-            sandbox=SandboxConfig(max_examples=s.concurrency, wall_time_s=s.timeout),
-        ) as executor,
-        Session.open(
-            model_cfg,
-            isolation=isolation,
-            workers=s.concurrency,
-            cache=not s.no_cache,
-            wall_time_s=s.timeout,
-            budget=s.budget,
-            executor=executor,
-        ) as session,
-    ):
+    async with open_session(s, model_cfg) as session:
         show_pauses(session.client, None, session.executor)  # "model X not answering, pausing Ns"
         table = await bench(
             specs,
