@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agentkit.cli._cluster import ExecutorChoice
 
+SANDBOXED = ("auto", "bwrap", "process")
+"""The isolation values that start a sandbox on this machine (``trusted`` runs agent code in-process)."""
+
 
 class EarlySandbox:
     """The sandbox of an `eval` or `bench` started before the rest of agentkit is imported: its first
@@ -33,9 +36,6 @@ class EarlySandbox:
         """Stop it (once its start is over: a start cut short could leave a worker behind)."""
         await asyncio.gather(self.starting, return_exceptions=True)
         await self.sandbox.aclose()
-
-
-SANDBOXED = ("auto", "bwrap", "process")
 
 
 def import_evaluation(specs: list[Any] | Callable[[], list[Any]]) -> list[Any]:
