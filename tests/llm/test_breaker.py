@@ -175,3 +175,26 @@ async def test_without_the_breaker_the_same_outage_is_hammered() -> None:
         requests, events, _ = await _outage(server, _model(server, breaker_failures=None), 3.0)
     assert requests > 40, requests  # what the breaker saves (each call retries every 0.2 s at most)
     assert events == []
+
+
+async def test_a_new_server_on_a_port_an_outage_left_paused_is_not_held_once_forgotten() -> None:
+    from agentkit.llm._breaker import breaker_for
+    from agentkit.llm._endpoint_memory import forget_endpoints
+
+    with FakeOpenAIServer() as server:
+        model = model_config_for(server, retry_base_s=0.01, retry_for_s=0.2, max_attempts=8)
+        breaker = breaker_for(model)
+        for _ in range(5):
+            _send(breaker, True)
+        assert breaker.state == "open"
+        # What the next test would inherit from this process if its server got the same port:
+        assert breaker_for(model).state == "open"
+        forget_endpoints()  # what tests/conftest.py does between tests
+        assert breaker_for(model).state == "closed"
+        client = LLMClient(cache=False)
+        try:
+            started = time.perf_counter()
+            await client.complete([{"role": "user", "content": "hi"}], model)
+            assert time.perf_counter() - started < breaker.wait_s()  # not held for the old pause
+        finally:
+            await client.aclose()
