@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 ONE_CALL_AGENT = """
@@ -32,7 +33,7 @@ def forward(self, taskInfo):
 
 
 async def _batch(
-    n: int, concurrency: int, latency_s: float, isolation: str, workers: int | None
+    n: int, concurrency: int, latency_s: float, isolation: str, workers: int | None, code: str
 ) -> dict[str, Any]:
     from agentkit.sandbox import Sandbox, SandboxConfig
 
@@ -53,10 +54,10 @@ async def _batch(
 
     async def one(i: int) -> bool:
         async with gate:
-            run = await sandbox.run(ONE_CALL_AGENT, f"q{i}", answer_format="", llm=llm)
+            run = await sandbox.run(code, f"q{i}", answer_format="", llm=llm)
         if not first:
             first.append(time.perf_counter() - started)
-        return run.answer == "42"
+        return run.error is None
 
     async with Sandbox(config) as sandbox:
         up = time.perf_counter() - started
@@ -79,7 +80,8 @@ def _measured(args: argparse.Namespace, n: int) -> dict[str, Any]:
     bubblewrap's namespaces included, which getrusage does not see) when perf is installed."""
     inner = [sys.executable, "-m", "benchmarks.sandbox_throughput", "--inner", str(n)]
     inner += ["--concurrency", str(args.concurrency), "--latency", str(args.latency)]
-    inner += ["--isolation", args.isolation] + (["--workers", str(args.workers)] if args.workers else [])
+    inner += ["--isolation", args.isolation] + (["--agent", args.agent] if args.agent else [])
+    inner +=  [] + (["--workers", str(args.workers)] if args.workers else [])
     perf = shutil.which("perf")
     # CPU time varies with the machine's load; page faults and system calls do not
     events = "task-clock,page-faults,raw_syscalls:sys_enter"
@@ -103,10 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="model delay in seconds")
     parser.add_argument("--isolation", default="auto")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--agent", default=None, help="a file of agent code (default: a one-call agent)")
     parser.add_argument("--inner", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner is not None:
-        result = asyncio.run(_batch(args.inner, args.concurrency, args.latency, args.isolation, args.workers))
+        code = Path(args.agent).read_text(encoding="utf-8") if args.agent else ONE_CALL_AGENT
+        result = asyncio.run(
+            _batch(args.inner, args.concurrency, args.latency, args.isolation, args.workers, code)
+        )
         print(json.dumps(result))
         return 0
     # The small batch starts as many workers as the big one: the difference is the examples' own cost.
