@@ -85,6 +85,7 @@ class FakeOpenAIServer:
         self._fault_rng = random.Random(seed)
         self._down: Fault | None = None
         self._requests: list[dict[str, Any]] = []
+        self._delays: list[float] = []
         self._responder_errors: list[str] = []
         self._in_flight = 0
         self._max_in_flight = 0
@@ -192,6 +193,14 @@ class FakeOpenAIServer:
             return list(self._requests)
 
     @property
+    def delays(self) -> list[float]:
+        """Seconds each answered request was held before its reply (latency plus jitter, or the
+        `FakeReply`'s own), in the order the waits began: what a test checks instead of timing a reply
+        on a loaded machine."""
+        with self._lock:
+            return list(self._delays)
+
+    @property
     def in_flight(self) -> int:
         """Chat requests received and not yet answered."""
         return self._in_flight
@@ -267,9 +276,10 @@ class FakeOpenAIServer:
             self._gathering = None if count is None else (max(1, count), timeout_s)
 
     def reset(self) -> None:
-        """Forget recorded requests, responder errors, pending faults and the in-flight maximum."""
+        """Forget recorded requests and delays, responder errors, pending faults and the in-flight maximum."""
         with self._lock:
             self._requests.clear()
+            self._delays.clear()
             self._responder_errors.clear()
             self._faults.clear()
             self._max_in_flight = self._in_flight
@@ -355,6 +365,8 @@ class FakeOpenAIServer:
                 return web.json_response(_error_body(500, f"responder raised {exc!r}"), status=500)
             await self._gather()
             delay = reply.latency_s if reply.latency_s is not None else self._delay()
+            with self._lock:
+                self._delays.append(delay)
             if delay > 0:
                 await asyncio.sleep(delay)
             return web.json_response(self._completion(body, reply))

@@ -38,7 +38,8 @@ async def test_limit_4_with_20_requests(slow_server: FakeOpenAIServer, fast_conf
     elapsed = time.perf_counter() - started
     assert len(replies) == 20
     assert slow_server.max_in_flight == 4
-    assert 0.9 <= elapsed <= 2.0, elapsed  # 5 waves of 200 ms
+    # 5 waves of 200 ms at least; no upper bound, which only a loaded machine would test
+    assert elapsed >= 0.9, elapsed
 
 
 async def test_limit_is_shared_by_clients(slow_server: FakeOpenAIServer, fast_config: ConfigFactory) -> None:

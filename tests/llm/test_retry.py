@@ -119,7 +119,7 @@ async def test_hang_hits_the_timeout_and_is_retried(
     assert reply.text == "ok"
     assert reply.attempts == 2
     assert len(server.requests) == 2
-    assert 0.3 <= elapsed < 3.0
+    assert 0.3 <= elapsed < 8.0  # the 10 s hang was cut at the timeout
 
 
 async def test_attempt_cap_holds(
@@ -145,7 +145,7 @@ async def test_total_time_stops_retrying(
     with pytest.raises(ProviderError) as info:
         await uncached.complete(USER, model)
     assert info.value.attempts < 50
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 8.0
 
 
 def test_backoff_grows_with_jitter() -> None:

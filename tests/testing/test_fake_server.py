@@ -136,7 +136,7 @@ def test_hang_makes_the_client_time_out_then_the_server_recovers(server: FakeOpe
     started = time.monotonic()
     with pytest.raises(TimeoutError):
         post(server, body(), timeout=0.3)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # gave up on its own timeout, not when the hang ended
     status, _, _ = post(server, body())
     assert status == 200
 
@@ -180,16 +180,21 @@ def test_stream_requests_are_refused_explicitly(server: FakeOpenAIServer) -> Non
 
 
 def test_latency_with_jitter_stays_within_bounds_and_reply_latency_overrides() -> None:
+    # The waits the server chose are checked, and the wall time only from below: a loaded machine can
+    # make any reply late, never early.
     with FakeOpenAIServer(latency_s=0.15, jitter_s=0.05, seed=3) as server:
         for _ in range(3):
             started = time.monotonic()
             post(server, body())
             elapsed = time.monotonic() - started
-            assert 0.1 <= elapsed < 0.6
+            assert elapsed >= server.delays[-1]
+        assert all(0.1 <= d <= 0.2 for d in server.delays)
+        assert len(set(server.delays)) == 3  # jittered, not one fixed wait
         server.add_rule(lambda r: True, FakeReply(content="fast", latency_s=0.0))
-        started = time.monotonic()
         post(server, body())
-        assert time.monotonic() - started < 0.1
+        assert server.delays[-1] == 0.0
+        server.reset()
+        assert server.delays == []
 
 
 async def test_max_in_flight_under_concurrent_load() -> None:
@@ -209,7 +214,7 @@ async def test_max_in_flight_under_concurrent_load() -> None:
         assert replies == ["ok"] * 20
         assert server.max_in_flight == 20
         assert server.in_flight == 0
-        assert elapsed < 1.0  # concurrent, not 20 x 0.2 s
+        assert elapsed >= 0.2
         assert sorted(r["messages"][0]["content"] for r in server.requests) == sorted(
             f"request {i}" for i in range(20)
         )
@@ -237,7 +242,7 @@ def test_stop_is_quick_with_a_hanging_request_and_frees_the_port() -> None:
     assert server.in_flight == 1
     started = time.monotonic()
     server.stop()
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 15.0  # did not wait out the 30 s hang
     thread.join(5.0)
     assert outcome and not isinstance(outcome[0], tuple)  # the client got no normal reply
     # Nothing listens any more (binding again could still hit TIME_WAIT of the cut connection).
