@@ -162,6 +162,44 @@ async def scenario_1(sizes: Sizes) -> list[Figure]:
                         },
                     )
                 )
+        figures += await _in_process_ceiling(server, task, agents, sizes)
+    return figures
+
+
+async def _in_process_ceiling(
+    server: ServerProcess, task: Task, agents: list[tuple[str, str, str, int]], sizes: Sizes
+) -> list[Figure]:
+    """The same runs with the agent code in the host (`--isolation trusted`): what this machine gives
+    with no sandbox at all, so that a miss above can be told apart from a machine too small for the
+    target. Reported, not judged."""
+    conc, lat = sizes.concurrency, sizes.latency_s
+    figures = []
+    async with open_session(server, conc, isolation="trusted") as session:
+        await warm_up(session, conc)
+        for sid, label, code, calls in agents:
+            t = await timed_eval(session, code, task.examples, task, concurrency=conc)
+            ratio = _limit_ratio(t, calls_per_example=calls, latency_s=lat, concurrency=conc)
+            figures.append(
+                Figure(
+                    scenario=f"{sid}*",
+                    title=f"evaluation vs limit, {label}, in-process (no sandbox)",
+                    value=round(ratio, 3),
+                    shown=f"{ratio:.2f} of limit ({t.seconds:.2f} s)",
+                    target="reference for " + sid,
+                    status="info",
+                    notes=(
+                        f"as {sid} with --isolation trusted; {t.calls} calls, {t.errors} errors; "
+                        f"{t.cpu.describe()}"
+                    ),
+                    details={
+                        "seconds": t.seconds,
+                        "calls": t.calls,
+                        "errors": t.errors,
+                        "host_cores": t.cpu.host_cores,
+                        "machine_cores": t.cpu.machine_cores,
+                    },
+                )
+            )
     return figures
 
 

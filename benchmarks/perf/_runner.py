@@ -25,7 +25,7 @@ async def _scenarios_5_and_7(sizes: Sizes) -> list[Figure]:
 SCENARIOS: dict[str, tuple[tuple[str, ...], Scenario]] = {
     "6": (("6a", "6b"), _startup.scenario_6),
     "3": (("3",), _evaluation.scenario_3),
-    "1": (("1a", "1b"), _evaluation.scenario_1),
+    "1": (("1a", "1b", "1a*", "1b*"), _evaluation.scenario_1),
     "8": (("8",), _evaluation.scenario_8),
     "2": (("2",), _peer.scenario_2),
     "4": (("4",), _search.scenario_4),
@@ -38,6 +38,8 @@ SCENARIOS: dict[str, tuple[tuple[str, ...], Scenario]] = {
 _TITLES = {
     "1a": "evaluation vs limit, one-call agent",
     "1b": "evaluation vs limit, five-call agent",
+    "1a*": "evaluation vs limit, one-call agent, in-process (no sandbox)",
+    "1b*": "evaluation vs limit, five-call agent, in-process (no sandbox)",
     "2": _peer.TITLE,
     "3": "sandbox overhead per example (warm)",
     "4": "agent calls saved by cascade+cache",

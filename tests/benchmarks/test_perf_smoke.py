@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-IDS = ["6a", "6b", "3", "1a", "1b", "8", "2", "4", "5", "7", "9a", "9b", "9c"]
+IDS = ["6a", "6b", "3", "1a", "1b", "1a*", "1b*", "8", "2", "4", "5", "7", "9a", "9b", "9c"]
 IDS += ["10a", "10b", "10c", "10d", "10e", "10f", "10g"]
 IDS += ["11"]  # the Ray executor against the local one
 # Scenario 10's peers are the 'bench' extra: missing, or not running here, they are reported skipped.
@@ -43,7 +43,7 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
         assert figure["value"] is not None and figure["shown"] and figure["target"], figure
 
     # Every evaluation ran without agent errors, and the searches picked the same agent.
-    for sid in ("1a", "1b"):
+    for sid in ("1a", "1b", "1a*", "1b*"):
         assert figures[sid]["details"]["errors"] == 0
     assert all(level["errors"] == 0 for level in figures["8"]["details"]["levels"])
     search = figures["4"]["details"]
