@@ -81,7 +81,7 @@ def _measured(args: argparse.Namespace, n: int) -> dict[str, Any]:
     inner = [sys.executable, "-m", "benchmarks.sandbox_throughput", "--inner", str(n)]
     inner += ["--concurrency", str(args.concurrency), "--latency", str(args.latency)]
     inner += ["--isolation", args.isolation] + (["--agent", args.agent] if args.agent else [])
-    inner +=  [] + (["--workers", str(args.workers)] if args.workers else [])
+    inner += [] + (["--workers", str(args.workers)] if args.workers else [])
     perf = shutil.which("perf")
     # CPU time varies with the machine's load; page faults and system calls do not
     events = "task-clock,page-faults,raw_syscalls:sys_enter"
