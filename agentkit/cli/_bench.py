@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from agentkit.cli import _flags as flags
 from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
-from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice
+from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS
 from agentkit.cli._eval import _evaluate_many, _fmt_cost, _summary_row, _unique_names
 from agentkit.cli._settings import EvalSettings
 
@@ -74,25 +73,7 @@ def bench_command(
     if (task is None) == (tasks is None):
         raise ConfigError("agentkit bench needs --task NAME or --tasks NAME,NAME,... (one of them)")
     specs = _unique_names(resolve_agent_refs(agents))
-    where = ExecutorChoice(executor, ray_address, ray_actors)
-    settings = EvalSettings(
-        model=model,
-        api_base=api_base,
-        data_dir=data_dir,
-        task_opts=opt.parse_task_opts(task_opt),
-        limit=limit,
-        concurrency=concurrency,
-        max_inflight=max_inflight,
-        isolation=isolation,
-        no_cache=no_cache,
-        seed=seed,
-        timeout=timeout,
-        show_progress=not as_json and sys.stderr.isatty(),
-        budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-        judge_model=judge_model,
-        judge_samples=judge_samples,
-        where=where,
-    )
+    settings = EvalSettings.from_options(locals())
     if tasks is not None:
         if task_opt:
             raise ConfigError("--opt sets options of one task; it cannot be used with --tasks")
@@ -130,7 +111,7 @@ def bench_command(
         "task": task,
         "model": model_name,
         "isolation": level,
-        "executor": where.kind,
+        "executor": settings.where.kind,
         "n": results[0].summary.n,
         "best": best.agent,
     }

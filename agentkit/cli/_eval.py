@@ -16,14 +16,13 @@ from agentkit.cli import _flags as flags
 from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
-from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
+from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, open_executor
 from agentkit.cli._settings import EvalSettings, open_session
 from agentkit.cli._startup import EarlySandbox, import_evaluation
 from agentkit.cli._unscored import show_pauses
 
 if TYPE_CHECKING:
     from agentkit.evaluate import AgentSpec, EvalResult, Session
-    from agentkit.llm import Budget
     from agentkit.report import RunEvaluation
     from agentkit.sandbox import Sandbox
     from agentkit.tasks import Example, Task
@@ -236,59 +235,20 @@ def eval_command(
     from agentkit.cli._unscored import all_unscored, exit_if_unscored
     from agentkit.errors import ConfigError
 
-    where = ExecutorChoice(executor, ray_address, ray_actors)
+    settings = EvalSettings.from_options(locals())
     if run is not None:
-        _eval_run(
-            run,
-            agent=agent,
-            task=task,
-            model=model,
-            api_base=api_base,
-            limit=limit,
-            concurrency=concurrency,
-            max_inflight=max_inflight,
-            isolation=isolation,
-            no_cache=no_cache,
-            data_dir=data_dir,
-            task_opt=task_opt,
-            seed=seed,
-            timeout=timeout,
-            budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-            price=price,
-            as_json=as_json,
-            judge_model=judge_model,
-            judge_samples=judge_samples,
-            where=where,
-        )
+        _eval_run(run, agent=agent, task=task, settings=settings, price=price, as_json=as_json)
         return
     if agent is None or task is None:
         raise ConfigError("agentkit eval needs --agent and --task (or --run RUN_DIR to score a run's agents)")
     chosen: str = agent
-    settings = EvalSettings(
-        model=model,
-        api_base=api_base,
-        data_dir=data_dir,
-        task_opts=opt.parse_task_opts(task_opt),
-        limit=limit,
-        concurrency=concurrency,
-        max_inflight=max_inflight,
-        isolation=isolation,
-        no_cache=no_cache,
-        seed=seed,
-        timeout=timeout,
-        show_progress=not as_json and sys.stderr.isatty(),
-        budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-        judge_model=judge_model,
-        judge_samples=judge_samples,
-        where=where,
-    )
     started = time.perf_counter()
     with opt.given_prices(price):
         (result,), level, model_name = asyncio.run(
             _evaluate_many(lambda: [_resolve_agent(chosen)], task, settings)
         )
     row = _summary_row(result) | {"task": result.task, "model": model_name, "isolation": level}
-    row["executor"] = where.kind
+    row["executor"] = settings.where.kind
     row["wall_s"] = round(time.perf_counter() - started, 2)
     if as_json:
         payload = row | {"results": [r.model_dump(exclude={"trace"}) for r in result.results]}
@@ -330,27 +290,7 @@ def eval_command(
 
 
 def _eval_run(
-    run: Path,
-    *,
-    agent: str | None,
-    task: str | None,
-    model: str | None,
-    api_base: str | None,
-    limit: int,
-    concurrency: int,
-    max_inflight: int | None = None,
-    isolation: str,
-    no_cache: bool,
-    data_dir: Path | None,
-    task_opt: list[str],
-    seed: int,
-    timeout: float,
-    budget: Budget | None,
-    price: list[str],
-    as_json: bool,
-    judge_model: str | None = None,
-    judge_samples: int = 3,
-    where: ExecutorChoice | None = None,
+    run: Path, *, agent: str | None, task: str | None, settings: EvalSettings, price: list[str], as_json: bool
 ) -> None:
     """`agentkit eval --run`: score a run's agents into the run (`agentkit.report.evaluate_run`); with
     ``--executor ray`` the examples run on the cluster and this process alone writes the run."""
@@ -360,35 +300,34 @@ def _eval_run(
     from agentkit.evaluate._session import check_isolation
     from agentkit.report import evaluate_run
 
+    st = settings
+    isolation = check_isolation(st.isolation)
     judge = judging.make_judge(
-        judge_model, judge_samples, model_overrides=opt.model_overrides(api_base), budget=budget
+        st.judge_model,
+        st.judge_samples,
+        model_overrides=opt.model_overrides(st.api_base),
+        budget=st.budget,
     )
 
     async def scored() -> RunEvaluation:
         async with open_executor(
-            where or ExecutorChoice(),
-            per_actor=concurrency,
-            isolation=check_isolation(isolation),
-            cache=not no_cache,
-            budget=budget,
+            st.where, per_actor=st.concurrency, isolation=isolation, cache=not st.no_cache, budget=st.budget
         ) as executor:
             return await evaluate_run(
                 run,
                 task=task,
                 agents=[agent] if agent else None,
-                model=model,
-                model_overrides=opt.model_overrides(
-                    api_base, inflight=opt.inflight(concurrency, max_inflight)
-                ),
-                data_dir=data_dir,
-                task_options=opt.parse_task_opts(task_opt),
-                limit=limit,
-                concurrency=concurrency,
-                isolation=check_isolation(isolation),
-                cache=not no_cache,
-                seed=seed,
-                wall_time_s=timeout,
-                budget=budget,
+                model=st.model,
+                model_overrides=st.model_overrides(),
+                data_dir=st.data_dir,
+                task_options=st.task_opts,
+                limit=st.limit,
+                concurrency=st.concurrency,
+                isolation=isolation,
+                cache=not st.no_cache,
+                seed=st.seed,
+                wall_time_s=st.timeout,
+                budget=st.budget,
                 judge=judge,
                 executor=executor,
             )
@@ -397,7 +336,7 @@ def _eval_run(
         done = asyncio.run(scored())
     if as_json:
         print(done.model_dump_json(indent=2))
-        _exit_if_run_unscored(done, cached=not no_cache)
+        _exit_if_run_unscored(done, cached=not st.no_cache)
         return
     table = Table(
         title=f"{done.run_dir} on {done.task} ({done.model}), {done.limit} examples, split {done.split}"
@@ -416,7 +355,7 @@ def _eval_run(
     console = Console()
     console.print(table)
     console.print(f"isolation: {done.isolation}; stored in the run: agentkit show {done.run_dir}")
-    _exit_if_run_unscored(done, cached=not no_cache)
+    _exit_if_run_unscored(done, cached=not st.no_cache)
 
 
 def _exit_if_run_unscored(done: RunEvaluation, *, cached: bool) -> None:

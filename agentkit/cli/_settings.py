@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentkit.cli import _options as opt
+from agentkit.cli._cluster import ExecutorChoice
 
 if TYPE_CHECKING:
-    from agentkit.cli._cluster import ExecutorChoice
     from agentkit.evaluate import Session
     from agentkit.llm import Budget, ModelConfig
     from agentkit.sandbox import Sandbox
@@ -36,7 +37,32 @@ class EvalSettings:
     budget: Budget | None = None
     judge_model: str | None = None
     judge_samples: int = 3
-    where: ExecutorChoice | None = None
+    where: ExecutorChoice = field(default_factory=ExecutorChoice)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> EvalSettings:
+        """The settings from a command's parameters, by their names: `eval` and `bench` declare the
+        same options, and each makes its settings with ``EvalSettings.from_options(locals())`` (before
+        it rebinds any of them). Other names in `options` are not read."""
+        o = options
+        return cls(
+            model=o["model"],
+            api_base=o["api_base"],
+            data_dir=o["data_dir"],
+            task_opts=opt.parse_task_opts(o["task_opt"]),
+            limit=o["limit"],
+            concurrency=o["concurrency"],
+            max_inflight=o["max_inflight"],
+            isolation=o["isolation"],
+            no_cache=o["no_cache"],
+            seed=o["seed"],
+            timeout=o["timeout"],
+            show_progress=not o["as_json"] and sys.stderr.isatty(),
+            budget=opt.budget(o["budget_usd"], o["budget_calls"], o["budget_tokens"]),
+            judge_model=o["judge_model"],
+            judge_samples=o["judge_samples"],
+            where=ExecutorChoice(o["executor"], o["ray_address"], o["ray_actors"]),
+        )
 
     def model_overrides(self) -> dict[str, object]:
         """ModelConfig fields of these options. One --concurrency: examples at once, and as many
@@ -50,7 +76,7 @@ async def open_session(
 ) -> AsyncIterator[Session]:
     """The session an evaluation command runs in: on this machine (in `runner` when one was started
     early), or with its examples on the Ray cluster the settings name."""
-    from agentkit.cli._cluster import ExecutorChoice, open_executor
+    from agentkit.cli._cluster import open_executor
     from agentkit.evaluate import Session
     from agentkit.evaluate._session import check_isolation
     from agentkit.sandbox import SandboxConfig
@@ -58,7 +84,7 @@ async def open_session(
     isolation = check_isolation(s.isolation)
     async with (
         open_executor(
-            s.where or ExecutorChoice(),
+            s.where,
             per_actor=s.concurrency,
             isolation=isolation,
             cache=not s.no_cache,

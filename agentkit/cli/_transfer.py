@@ -151,7 +151,7 @@ def run_transfer(
         "tasks": names,
         "model": table.model,
         "isolation": level,
-        "executor": settings.where.kind if settings.where is not None else "local",
+        "executor": settings.where.kind,
         "baseline": table.baseline,
         "limit": settings.limit,
         "wall_s": round(time.perf_counter() - started, 2),
