@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentkit.records import CODE_FAILURE_KINDS, clip
 from agentkit.search._checks import code_problems, duplicate_of
 from agentkit.search._controls import pre_review_meta, store_review_control
-from agentkit.search._meta import MetaAgent, Proposal
+from agentkit.search._meta import MetaAgent, Proposal, ReplyShape
 from agentkit.search._prompt import prompt_tokens
 from agentkit.search._state import GENERATION_STATE, GenerationState, SlotState
 
@@ -62,23 +62,16 @@ class CandidateLifecycle:
         messages = self.briefing.meta_prompt(slot, generation)
         sample = slot.sample_index(generation)
         fallback = f"Agent g{generation}-{slot.slot}"
-        ids = self._callable_ids(slot, generation)
+        shape = self._shape(slot, generation, attempt=0)
         proposal = self._rendered(
-            await self.meta.propose(
-                messages,
-                sample_index=sample,
-                fallback_name=fallback,
-                form=slot.form,
-                agent_ids=ids,
-                first=self.config.first_operator(generation, slot.slot),
-            )
+            await self.meta.propose(messages, sample_index=sample, fallback_name=fallback, shape=shape)
         )
         before = proposal
         reviews: list[tuple[int, Proposal]] = []
         if proposal.code:
             for round_ in range(1, rounds + 1):
                 revised, _ = await self.meta.review(
-                    messages, proposal, round=round_, rounds=rounds, sample_index=sample, agent_ids=ids
+                    messages, proposal, round=round_, rounds=rounds, sample_index=sample, shape=shape
                 )
                 revised = self._rendered(revised)
                 reviews.append((round_, revised))
@@ -140,8 +133,7 @@ class CandidateLifecycle:
             attempt=attempt,
             attempts=self.config.debug_attempts,
             sample_index=slot.sample_index(generation),
-            agent_ids=self._callable_ids(slot, generation),
-            first=self.config.first_operator(generation, slot.slot, attempt),
+            shape=self._shape(slot, generation, attempt=attempt),
         )
         fixed = self._rendered(fixed)
         payload = {"slot": slot.slot, "broken": agent.id, "attempt": attempt, "error": clip(error, 500)}
@@ -157,10 +149,17 @@ class CandidateLifecycle:
 
     # --- workflows -------------------------------------------------------------------------------------
 
-    def _callable_ids(self, slot: SlotState, generation: int) -> list[str]:
-        if slot.form != "workflow" or not self.config.workflow_calls:
-            return []
-        return [a.id for a in self.briefing.callable_agents(generation)]
+    def _shape(self, slot: SlotState, generation: int, *, attempt: int) -> ReplyShape:
+        """What the meta agent replies with for `slot`: its form and, for a workflow, the archive agents
+        it may call and the operator it starts with."""
+        if slot.form != "workflow":
+            return ReplyShape()
+        calls = self.briefing.callable_agents(generation) if self.config.workflow_calls else []
+        return ReplyShape(
+            form="workflow",
+            agent_ids=tuple(a.id for a in calls),
+            first=self.config.first_operator(generation, slot.slot, attempt),
+        )
 
     def _rendered(self, proposal: Proposal) -> Proposal:
         """A workflow proposal with its code rendered from the spec; a spec that names agents the archive

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentkit._resources import read_prompt, render
@@ -56,6 +56,16 @@ class Proposal:
                 {"thought": self.thought, "name": self.name, "steps": steps}, ensure_ascii=False
             )
         return json.dumps({"thought": self.thought, "name": self.name, "code": self.code}, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ReplyShape:
+    """What the meta agent is asked to reply with for one slot: agent code, or a workflow that may call
+    the archive agents `agent_ids` and starts with operator `first` (when given)."""
+
+    form: ProposalForm = "code"
+    agent_ids: tuple[str, ...] = ()
+    first: str | None = None
 
 
 def extract_code(text: str) -> str:
@@ -154,19 +164,12 @@ class MetaAgent:
         *,
         sample_index: int,
         fallback_name: str,
-        form: ProposalForm = "code",
-        agent_ids: list[str] | None = None,
-        first: str | None = None,
+        shape: ReplyShape,
     ) -> Proposal:
         try:
-            if form == "workflow":
+            if shape.form == "workflow":
                 return await self._ask_workflow(
-                    messages,
-                    sample_index,
-                    fallback_name,
-                    agent_ids or [],
-                    review="reflection" in fields,
-                    first=first,
+                    messages, sample_index, fallback_name, shape, review="reflection" in fields
                 )
             result = await self.client.complete_fields(
                 messages,
@@ -194,10 +197,9 @@ class MetaAgent:
         messages: list[dict[str, str]],
         sample_index: int,
         fallback_name: str,
-        agent_ids: list[str],
+        shape: ReplyShape,
         *,
         review: bool,
-        first: str | None = None,
     ) -> Proposal:
         from agentkit.workflow import workflow_schema
 
@@ -212,7 +214,7 @@ class MetaAgent:
             # Enforced as a grammar by the embedded model (every reply parses); other servers get JSON
             # mode and the operator reference in the prompt.
             json_schema=workflow_schema(
-                agent_ids, max_calls=self.workflow_max_calls, reflection=review, first=first
+                list(shape.agent_ids), max_calls=self.workflow_max_calls, reflection=review, first=shape.first
             ),
         )
         return _workflow_proposal(completion.text, fallback_name)
@@ -223,20 +225,11 @@ class MetaAgent:
         *,
         sample_index: int,
         fallback_name: str,
-        form: ProposalForm = "code",
-        agent_ids: list[str] | None = None,
-        first: str | None = None,
+        shape: ReplyShape = ReplyShape(),
     ) -> Proposal:
-        """Ask for a new agent with the prompt `messages` (system + user). A workflow may call the
-        archive agents `agent_ids`, and must start with operator `first` when one is given."""
+        """Ask for a new agent, shaped as `shape` says, with the prompt `messages` (system + user)."""
         return await self._ask(
-            messages,
-            PROPOSAL_FIELDS,
-            sample_index=sample_index,
-            fallback_name=fallback_name,
-            form=form,
-            agent_ids=agent_ids,
-            first=first,
+            messages, PROPOSAL_FIELDS, sample_index=sample_index, fallback_name=fallback_name, shape=shape
         )
 
     async def review(
@@ -247,9 +240,10 @@ class MetaAgent:
         round: int,
         rounds: int,
         sample_index: int,
-        agent_ids: list[str] | None = None,
+        shape: ReplyShape = ReplyShape(),
     ) -> tuple[Proposal, list[dict[str, str]]]:
-        """One self-review round of `current`; returns the revised proposal and the messages sent."""
+        """One self-review round of `current` (in its own form, with no operator it must start with);
+        returns the revised proposal and the messages sent."""
         form = current.form
         template = "meta_review_workflow.md" if form == "workflow" else "meta_review.md"
         sent = [
@@ -262,8 +256,7 @@ class MetaAgent:
             REVIEW_FIELDS,
             sample_index=sample_index,
             fallback_name=current.name,
-            form=form,
-            agent_ids=agent_ids,
+            shape=replace(shape, form=form, first=None),
         )
         return revised, sent
 
@@ -276,10 +269,10 @@ class MetaAgent:
         attempt: int,
         attempts: int,
         sample_index: int,
-        agent_ids: list[str] | None = None,
-        first: str | None = None,
+        shape: ReplyShape = ReplyShape(),
     ) -> tuple[Proposal, list[dict[str, str]]]:
-        """Show the meta agent what went wrong with `current` and ask for a corrected version."""
+        """Show the meta agent what went wrong with `current` and ask for a corrected version (in the
+        form of `current`)."""
         form = current.form
         usable = current.workflow is not None or current.code
         shown = current.as_reply() if usable else clip(current.raw, 3000) or "(empty reply)"
@@ -300,8 +293,6 @@ class MetaAgent:
             PROPOSAL_FIELDS,
             sample_index=sample_index,
             fallback_name=current.name,
-            form=form,
-            agent_ids=agent_ids,
-            first=first,
+            shape=replace(shape, form=form),
         )
         return fixed, sent
