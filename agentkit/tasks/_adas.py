@@ -132,9 +132,7 @@ def _gzip_json_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 try:
                     row = json.loads(raw)
                 except json.JSONDecodeError as exc:
-                    raise DatasetFormatError(
-                        f"invalid JSON ({exc.msg})", path=str(path), line=lineno
-                    ) from None
+                    raise DatasetFormatError(_data.json_problem(exc), path=str(path), line=lineno) from None
                 if not isinstance(row, dict):
                     raise DatasetFormatError("a line must hold a JSON object", path=str(path), line=lineno)
                 rows.append((lineno, row))
@@ -199,7 +197,7 @@ def _svamp_examples(path: Path) -> list[Example]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DatasetFormatError(f"invalid JSON ({exc.msg})", path=str(path), line=exc.lineno) from None
+        raise DatasetFormatError(_data.json_problem(exc), path=str(path), line=exc.lineno) from None
     if not isinstance(doc, list) or not doc:
         raise DatasetFormatError("expected a non-empty JSON array of problems", path=str(path))
     examples: list[Example] = []

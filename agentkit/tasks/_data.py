@@ -118,6 +118,17 @@ def _kind(value: Any) -> str | None:
     return "object"
 
 
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """What is wrong with a line or file that is not JSON, with the column (``json`` puts the position
+    after its message, which then ends in a bare "at")."""
+    return f"invalid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})"
+
+
+def utf8_problem(exc: UnicodeDecodeError) -> str:
+    """What is wrong with bytes that are not UTF-8 text."""
+    return f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at column {exc.start + 1})"
+
+
 def check_jsonl(path: Path, required: Sequence[str]) -> list[int]:
     """Check a JSONL file line by line; return the 1-based line number of each row.
 
@@ -128,17 +139,21 @@ def check_jsonl(path: Path, required: Sequence[str]) -> list[int]:
     lines: list[int] = []
     kinds: dict[str, tuple[str, int]] = {}
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise DatasetFormatError(f"cannot read: {exc}", path=str(path)) from exc
     with handle:
-        for lineno, raw in enumerate(handle, start=1):
+        for lineno, data in enumerate(handle, start=1):
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetFormatError(utf8_problem(exc), path=str(path), line=lineno) from None
             if not raw.strip():
                 continue
             try:
                 row = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise DatasetFormatError(f"invalid JSON ({exc.msg})", path=str(path), line=lineno) from None
+                raise DatasetFormatError(json_problem(exc), path=str(path), line=lineno) from None
             if not isinstance(row, dict):
                 raise DatasetFormatError("a line must hold a JSON object", path=str(path), line=lineno)
             for field in required:
@@ -166,7 +181,9 @@ def check_bbh_json(path: Path) -> int:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DatasetFormatError(f"invalid JSON ({exc.msg})", path=str(path), line=exc.lineno) from None
+        raise DatasetFormatError(json_problem(exc), path=str(path), line=exc.lineno) from None
+    except UnicodeDecodeError as exc:
+        raise DatasetFormatError(utf8_problem(exc), path=str(path)) from None
     except OSError as exc:
         raise DatasetFormatError(f"cannot read: {exc}", path=str(path)) from exc
     examples = doc.get("examples") if isinstance(doc, dict) else None

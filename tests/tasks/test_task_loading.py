@@ -70,6 +70,19 @@ def test_malformed_jsonl_names_file_and_line(tmp_path: Path) -> None:
     assert f"{path}:4" in str(info.value)
 
 
+def test_jsonl_lines_that_are_not_text_or_not_json_say_where(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.jsonl"
+    path.write_bytes(json.dumps({"input": "a", "target": "b"}).encode() + b'\n{"input": "\xff\xfe"}\n')
+    with pytest.raises(DatasetFormatError, match=r"not UTF-8 text \(byte 0xff at column 12\)") as info:
+        load_task(f"jsonl:{path}")
+    assert info.value.line == 2
+    path.write_text('{"input": "a", "target": "b"}\n{"input": "tab\there", "target": "c"}\n')
+    with pytest.raises(DatasetFormatError) as info:
+        load_task(f"jsonl:{path}")
+    assert str(info.value).endswith("invalid JSON: Invalid control character (column 15)")
+    assert info.value.line == 2
+
+
 @pytest.mark.parametrize(
     ("second_line", "message"),
     [
