@@ -35,12 +35,38 @@ class AgentSpec(BaseModel):
     """Where it came from: a file path or a seed name."""
 
 
-def parse_agent_source(code: str, *, source: str) -> AgentSpec:
-    """Read name and thought from the module docstring of agent code."""
+def _binds_forward(tree: ast.Module) -> bool:
+    """Whether the module binds the name `forward` at its top level to something that may be a
+    function (a def, an import, or an assignment of anything but a literal)."""
+    value: ast.expr | None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "forward":
+            return True
+        if isinstance(node, ast.Import | ast.ImportFrom) and any(
+            (alias.asname or alias.name) == "forward" for alias in node.names
+        ):
+            return True
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        else:
+            continue
+        named = any(isinstance(t, ast.Name) and t.id == "forward" for t in targets)
+        if named and value is not None and not isinstance(value, ast.Constant):
+            return True
+    return False
+
+
+def parse_agent_source(code: str, *, source: str, require_forward: bool = False) -> AgentSpec:
+    """Read name and thought from the module docstring of agent code. With `require_forward`, code
+    that defines no `forward` is refused here (an agent file a user names), not in every example."""
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
         raise AgentCodeError(f"{source}: agent code does not parse: line {exc.lineno}: {exc.msg}") from exc
+    if require_forward and not _binds_forward(tree):
+        raise AgentCodeError(f"{source}: defines no function forward(self, taskInfo), which an agent must")
     doc = ast.get_docstring(tree) or ""
     name = Path(source).stem
     lines = doc.splitlines()
@@ -60,8 +86,9 @@ def parse_agent_source(code: str, *, source: str) -> AgentSpec:
     return AgentSpec(name=name, thought="\n".join(body).strip(), code=code, source=source)
 
 
-def read_agent_file(path: str | Path) -> AgentSpec:
-    """Parse an agent file from disk."""
+def read_agent_file(path: str | Path, *, require_forward: bool = True) -> AgentSpec:
+    """Parse an agent file from disk; one that defines no `forward` is refused unless
+    `require_forward` is False."""
     p = Path(path)
     try:
         code = p.read_text(encoding="utf-8")
@@ -71,7 +98,7 @@ def read_agent_file(path: str | Path) -> AgentSpec:
         raise AgentCodeError(
             f"agent file {p} is not UTF-8 text (byte {exc.start}): is it Python source?"
         ) from exc
-    return parse_agent_source(code, source=str(p))
+    return parse_agent_source(code, source=str(p), require_forward=require_forward)
 
 
 def seed_names() -> list[str]:

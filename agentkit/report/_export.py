@@ -174,7 +174,7 @@ def export_agent(
     text = render_export(record, config=config, run_dir=run_path, file_name=path.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text)
-    spec = read_agent_file(path)
+    spec = read_agent_file(path, require_forward=False)  # any agent of the run may be exported
     if spec.name != (_one_line(record.name) or record.id):  # the format must round-trip, or the file lies
         path.unlink(missing_ok=True)
         raise AgentCodeError(

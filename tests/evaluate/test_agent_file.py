@@ -49,3 +49,24 @@ def test_a_binary_file_is_one_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe not python")
     with pytest.raises(AgentCodeError, match="not UTF-8"):
         read_agent_file(path)
+
+
+def test_a_file_without_forward_is_refused_before_any_example(tmp_path: Path) -> None:
+    import pytest
+
+    from agentkit.errors import AgentCodeError
+
+    for body in ("", "x = 1\n", "forward = 3\n", "def forwards(self, taskInfo):\n    return 1\n"):
+        path = tmp_path / "agent.py"
+        path.write_text(body)
+        with pytest.raises(AgentCodeError, match=r"agent.py: defines no function forward\(self, taskInfo\)"):
+            read_agent_file(path)
+    for body in (
+        "def forward(self, taskInfo):\n    return 1\n",
+        "from helpers import forward\n",
+        "forward = make_forward()\n",
+    ):
+        path.write_text(body)
+        assert read_agent_file(path).code == body
+    path.write_text("x = 1\n")
+    assert read_agent_file(path, require_forward=False).code == "x = 1\n"
