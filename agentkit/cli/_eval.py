@@ -254,6 +254,7 @@ def eval_command(
         payload = row | {"results": [r.model_dump(exclude={"trace"}) for r in result.results]}
         print(json.dumps(payload, indent=2))
         exit_if_unscored([result], cached=not no_cache)
+        _exit_if_all_failed(result)
         return
     if all_unscored([result]):
         exit_if_unscored([result], cached=not no_cache)  # nothing was scored: no table
@@ -279,7 +280,7 @@ def eval_command(
     table.add_row("wall time", f"{row['wall_s']}s")
     Console().print(table)
     errors = [r for r in result.results if r.error is not None and not r.unscored]
-    if errors:
+    if errors and len(errors) < sum(1 for r in result.results if not r.unscored):  # else said below
         first = errors[0]
         assert first.error is not None
         Console(stderr=True).print(
@@ -287,6 +288,26 @@ def eval_command(
             f"{first.error.kind}: {first.error.message}[/]"
         )
     exit_if_unscored([result], cached=not no_cache)
+    _exit_if_all_failed(result)
+
+
+AGENT_FAILED_EXIT = 4
+"""Exit status of `eval` when the agent failed every example it was scored on: a broken agent, or one
+that cannot run on this task, which a script or CI job should not take for a score of 0."""
+
+
+def _exit_if_all_failed(result: EvalResult) -> None:
+    scored = [r for r in result.results if not r.unscored]
+    if not scored or any(r.error is None for r in scored):
+        return
+    first = scored[0]
+    assert first.error is not None
+    print(
+        f"error: the agent failed all {len(scored)} example(s) (first: {first.example_id}: "
+        f"{first.error.kind}: {first.error.message})",
+        file=sys.stderr,
+    )
+    raise typer.Exit(AGENT_FAILED_EXIT)
 
 
 def _eval_run(

@@ -160,3 +160,27 @@ def test_a_perfect_score_on_few_questions_keeps_an_honest_lower_bound(
     payload = json.loads(out.stdout)
     assert payload["n"] == limit and payload["accuracy"] == 1.0 and payload["ci_high"] == 1.0
     assert payload["ci_low"] < below
+
+
+def test_eval_exits_4_when_the_agent_fails_every_example(arithmetic_server, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("def forward(self, taskInfo):\n    raise ValueError('boom from the agent')\n")
+    flaky = tmp_path / "flaky.py"  # fails only the questions that mention a 3
+    flaky.write_text(
+        "def forward(self, taskInfo):\n"
+        "    if '3' in str(taskInfo.content):\n"
+        "        raise ValueError('no threes')\n"
+        "    return LLMAgentBase(['answer'], 'A')([taskInfo], 'Answer.')[0].content\n"
+    )
+    common = ["--task", "gen/arithmetic", "--model", "openai/fake", "--api-base", arithmetic_server.base_url]
+    out = _agentkit("eval", "--agent", str(broken), *common, "--limit", "4", cwd=tmp_path)
+    assert out.returncode == 4, out.stderr
+    assert "error: the agent failed all 4 example(s) (first: " in out.stderr
+    assert "ValueError: boom from the agent" in out.stderr
+    assert "errors" in out.stdout  # the table is still shown
+    as_json = _agentkit("eval", "--agent", str(broken), *common, "--limit", "4", "--json", cwd=tmp_path)
+    assert as_json.returncode == 4 and json.loads(as_json.stdout)["error_rate"] == 1.0
+    partly = _agentkit("eval", "--agent", str(flaky), *common, "--limit", "8", "--json", cwd=tmp_path)
+    results = json.loads(partly.stdout)["results"]
+    assert 0 < sum(r["error"] is not None for r in results) < 8, results  # some failed, not all
+    assert partly.returncode == 0, partly.stderr
