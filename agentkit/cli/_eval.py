@@ -83,7 +83,7 @@ async def _evaluate_many(
 async def _evaluate_loaded(
     specs: list[Any], task_name: str, s: EvalSettings, sandbox: Sandbox | None
 ) -> tuple[list[EvalResult], str, str]:
-    from agentkit.llm import check_keys, prepare_models, resolve_model
+    from agentkit.llm import check_models, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
     overrides = s.model_overrides()
@@ -96,10 +96,10 @@ async def _evaluate_loaded(
     )
     examples = task.examples[: s.limit]
     # Checked while the sandbox starts (the check may wait for litellm's import), before any example.
-    keys = asyncio.ensure_future(asyncio.to_thread(check_keys, [model_cfg]))
+    keys = asyncio.ensure_future(asyncio.to_thread(check_models, [model_cfg]))
     try:
         async with open_session(s, model_cfg, runner=sandbox) as session:
-            await keys  # a key the provider needs and that is not set: stop before anything runs
+            await keys  # a key that is not set, a server not running: stop before anything runs
             return await _run_specs(session, specs, task, examples, s.concurrency, s.seed, s.show_progress)
     finally:
         await asyncio.gather(keys, return_exceptions=True)

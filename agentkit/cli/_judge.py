@@ -70,13 +70,12 @@ def make_judge(
     if judge_model is None:
         return None
     from agentkit.evaluate import Judge
-    from agentkit.llm import resolve_model
-    from agentkit.llm._keys import check_keys
+    from agentkit.llm import check_models, resolve_model
     from agentkit.llm._prices import check_budget
 
     judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
     check_budget(budget, [judge.model])
-    check_keys([judge.model])  # a key the judge's provider needs and that is not set: stop now
+    check_models([judge.model])  # a key the judge's provider needs, or its server: stop now
     return judge
 
 
@@ -99,8 +98,7 @@ async def _check(
     from agentkit.evaluate import Judge, Session, agreement, evaluate_agent, judge_answer
     from agentkit.evaluate._judge import CHECK_RUBRIC, JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
-    from agentkit.llm import prepare_models, resolve_model
-    from agentkit.llm._keys import check_keys
+    from agentkit.llm import check_models, prepare_models, resolve_model
     from agentkit.llm._prices import check_budget
 
     agent_model = resolve_model(model, **model_overrides)
@@ -110,7 +108,7 @@ async def _check(
     examples = task.examples[:limit]
     spec = resolve_agent_ref(agent)
     check_budget(budget, [judge.model])
-    check_keys([agent_model, judge.model])  # a key that is not set: stop now
+    check_models([agent_model, judge.model])  # a key that is not set, a server not running: stop now
     judged_task = task.model_copy(update={"scorer_name": JUDGE_SCORER, "rubric": CHECK_RUBRIC})
     async with Session.open(
         agent_model,

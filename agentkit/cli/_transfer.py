@@ -62,7 +62,7 @@ async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -
     from agentkit.cli._unscored import show_pauses
     from agentkit.evaluate import bench
     from agentkit.evaluate._judge import JUDGE_SCORER
-    from agentkit.llm import check_keys, prepare_models, resolve_model
+    from agentkit.llm import check_models, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
     overrides = s.model_overrides()
@@ -86,7 +86,7 @@ async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -
         )
         for t in loaded
     ]
-    check_keys([model_cfg])  # a key the provider needs and that is not set: stop before anything runs
+    check_models([model_cfg])  # a key not set, a server not running: stop before anything runs
     async with open_session(s, model_cfg) as session:
         show_pauses(session.client, None, session.executor)  # "model X not answering, pausing Ns"
         table = await bench(

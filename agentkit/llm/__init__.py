@@ -25,6 +25,7 @@ from agentkit.llm._client import CallListener, LLMClient
 from agentkit.llm._config import DEFAULT_MAX_INFLIGHT, LOCAL_MODEL, ModelConfig, inflight_limit, resolve_model
 from agentkit.llm._endpoints import prepare_models
 from agentkit.llm._keys import check_keys
+from agentkit.llm._preflight import check_endpoints, check_models
 from agentkit.llm._prices import set_price, unset_price
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._shared import BudgetGate, ReplyStore
@@ -56,7 +57,9 @@ __all__ = [
     "StructuredOutputError",
     "UsageReport",
     "UsageStats",
+    "check_endpoints",
     "check_keys",
+    "check_models",
     "inflight_limit",
     "parse_fields",
     "prepare_models",

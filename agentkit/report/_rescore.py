@@ -128,7 +128,7 @@ async def evaluate_run(
     from agentkit.archive import Archive
     from agentkit.evaluate._evaluator import evaluate_agent
     from agentkit.evaluate._session import Session
-    from agentkit.llm import prepare_models, resolve_model
+    from agentkit.llm import check_models, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
     model_cfg = resolve_model(model, **(model_overrides or {}))
@@ -163,6 +163,7 @@ async def evaluate_run(
         loaded = _judged(load_task(task_name, data_dir=data_dir, **dict(task_options or {})), judge)
         examples = list(loaded.examples[:limit])
         wanted = {e.id for e in examples}
+        check_models([model_cfg])  # a key that is not set, a server not running: before the run changes
         changes: dict[str, Any] = {"eval": {**settings, "limit": len(examples), "seed": seed}}
         if not stored_task:
             changes["task"] = task_name

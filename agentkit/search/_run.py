@@ -285,7 +285,7 @@ async def run_search(
         >>> outcome.selected.name  # doctest: +SKIP
     """
     from agentkit.evaluate._session import Session
-    from agentkit.llm import LLMClient, check_keys, prepare_models
+    from agentkit.llm import LLMClient, check_models, prepare_models
 
     run_dir = Path(run_dir)
     if resume and config is not None:
@@ -299,7 +299,7 @@ async def run_search(
         prepare_models(model_configs(config))  # litellm's import, if needed, overlaps with the loading
         loaded = load_search_task(config)
         load_seeds(config.seeds)
-        check_keys(needed_models(config))  # a provider key that is not set: refused here, one message
+        check_models(needed_models(config))  # a key not set, a server not running: refused here
     archive, config = _open_archive(None if resume else config, run_dir, overrides)
     prepare_models(model_configs(config))  # a resumed run's models are known from here on
     try:
@@ -317,7 +317,7 @@ async def run_search(
             )
         spent = _spent(archive)
         agent_model, meta_model = model_configs(config)
-        check_keys(needed_models(config))
+        check_models(needed_models(config))
         own_client = client is None
         # With executor = "ray", the agents' examples run on a Ray cluster, whose budget ledger and reply
         # cache the driver's client (the meta agent's calls) shares.
