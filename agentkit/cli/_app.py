@@ -11,6 +11,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain text: with rich markup, "pip install 'agentkit[ray]'" lost its "[ray]".
+    rich_markup_mode=None,
 )
 
 

@@ -62,9 +62,9 @@ def bench_command(
 ) -> None:
     """Compare prompt strategies on the same examples, with a paired test of each against the best
     (with --tasks: on several tasks, each against chain of thought)."""
-    from rich.console import Console
     from rich.table import Table
 
+    from agentkit.cli._console import plain_console
     from agentkit.cli._transfer import resolve_agent_refs, run_transfer
     from agentkit.cli._unscored import all_unscored, exit_if_unscored
     from agentkit.errors import ConfigError
@@ -146,7 +146,7 @@ def bench_command(
             _fmt_cost(row["cost_usd"]),
             f"{row['latency_p50_s']:.2f}s",
         )
-    console = Console()
+    console = plain_console()
     console.print(table)
     console.print(f"isolation: {level}; results saved to {out_dir}/results.json and results.csv")
     exit_if_unscored(results, cached=not no_cache)

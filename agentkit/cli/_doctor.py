@@ -51,13 +51,15 @@ def _sandbox_level() -> tuple[str | None, str]:
 @app.command()
 def doctor() -> None:
     """Check Python, litellm, the embedded local model, sandbox tools and provider keys (names only)."""
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    rows: list[tuple[str, str, str]] = []
+    from agentkit.cli._console import plain_console
+
+    rows: list[tuple[str, Text, str]] = []
 
     def add(name: str, ok: bool, detail: str) -> None:
-        rows.append((name, "[green]ok[/]" if ok else "[yellow]missing[/]", detail))
+        rows.append((name, Text("ok", style="green") if ok else Text("missing", style="yellow"), detail))
 
     add("python", sys.version_info >= (3, 11), f"{platform.python_version()} at {sys.executable}")
     lv = _version("litellm")
@@ -87,4 +89,4 @@ def doctor() -> None:
     table.add_column("detail")
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    plain_console().print(table)

@@ -53,7 +53,7 @@ def _progress(enabled: bool, total: int, label: str) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # the label names an agent
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -258,8 +258,9 @@ def eval_command(
         return
     if all_unscored([result]):
         exit_if_unscored([result], cached=not no_cache)  # nothing was scored: no table
-    from rich.console import Console
     from rich.table import Table
+
+    from agentkit.cli._console import plain_console
 
     table = Table(title=f"{result.agent} on {result.task} ({model_name})")
     table.add_column("metric")
@@ -278,14 +279,15 @@ def eval_command(
     table.add_row("latency p50 / p95", f"{s.latency_p50_s:.2f}s / {s.latency_p95_s:.2f}s")
     table.add_row("isolation", level)
     table.add_row("wall time", f"{row['wall_s']}s")
-    Console().print(table)
+    plain_console().print(table)
     errors = [r for r in result.results if r.error is not None and not r.unscored]
     if errors and len(errors) < sum(1 for r in result.results if not r.unscored):  # else said below
         first = errors[0]
         assert first.error is not None
-        Console(stderr=True).print(
-            f"[yellow]{len(errors)} example(s) failed; first: {first.example_id}: "
-            f"{first.error.kind}: {first.error.message}[/]"
+        plain_console(stderr=True).print(
+            f"{len(errors)} example(s) failed; first: {first.example_id}: "
+            f"{first.error.kind}: {first.error.message}",
+            style="yellow",
         )
     exit_if_unscored([result], cached=not no_cache)
     _exit_if_all_failed(result)
@@ -315,9 +317,9 @@ def _eval_run(
 ) -> None:
     """`agentkit eval --run`: score a run's agents into the run (`agentkit.report.evaluate_run`); with
     ``--executor ray`` the examples run on the cluster and this process alone writes the run."""
-    from rich.console import Console
     from rich.table import Table
 
+    from agentkit.cli._console import plain_console
     from agentkit.evaluate._session import check_isolation
     from agentkit.report import evaluate_run
 
@@ -373,7 +375,7 @@ def _eval_run(
             str(row.reused),
             _fmt_cost(row.cost_usd),
         )
-    console = Console()
+    console = plain_console()
     console.print(table)
     console.print(f"isolation: {done.isolation}; stored in the run: agentkit show {done.run_dir}")
     _exit_if_run_unscored(done, cached=not st.no_cache)

@@ -50,8 +50,9 @@ def manual_command(
         typer.echo(text if text else f"{run_dir}: no active rules (yet).")
         if not all_rules:
             return
-        from rich.console import Console
         from rich.table import Table
+
+        from agentkit.cli._console import plain_console
 
         table = Table(title=f"rules of {run_dir}", show_lines=False)
         carried = any(r.imported_from is not None for r in rules)
@@ -75,7 +76,7 @@ def manual_command(
                 f"g{r.created_gen}-g{r.last_confirmed_gen}",
                 *((_origin(r.imported_from),) if carried else ()),
             )
-        Console().print(table)
+        plain_console().print(table)
 
 
 def _origin(origin: RuleOrigin | None) -> str:

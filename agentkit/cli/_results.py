@@ -39,9 +39,9 @@ def show_command(
     if renderable is None:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
+    from agentkit.cli._console import plain_console
 
-    Console().print(renderable)
+    plain_console().print(renderable)
 
 
 @app.command("report")

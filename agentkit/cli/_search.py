@@ -28,9 +28,11 @@ def _default_run_dir(task: str) -> Path:
 
 
 def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
-    from rich.console import Console
+    from rich.text import Text
 
-    console = Console()
+    from agentkit.cli._console import plain_console
+
+    console = plain_console()
     if as_json:
         typer.echo(json.dumps(outcome.model_dump(mode="json"), indent=2))
     else:
@@ -40,9 +42,10 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
             console.print(render_table(run_table(archive)))
         spent = outcome.spent
         console.print(
-            f"[bold]{outcome.status}[/] after {outcome.generations_done} generations; "
+            Text(outcome.status, style="bold"),
+            f"after {outcome.generations_done} generations; "
             f"{outcome.agents} agents ({', '.join(f'{k}: {v}' for k, v in sorted(outcome.agents_by_status.items()))}); "
-            f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, ${spent.get('cost_usd', 0.0):.4f}"
+            f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, ${spent.get('cost_usd', 0.0):.4f}",
         )
         console.print(outcome.reason, highlight=False)
         console.print(f"run directory: {outcome.run_dir}")

@@ -35,9 +35,9 @@ def sweep_command(
     """Run every cell of a grid (tasks x models x agents or search configs x seeds), each into its own
     run directory under the sweep directory; run it again to go on after a stop (finished cells are
     kept). Ends with a summary table and the sweep's index.html."""
-    from rich.console import Console
     from rich.table import Table
 
+    from agentkit.cli._console import plain_console
     from agentkit.evaluate._session import check_isolation
     from agentkit.sweep import read_grid, run_sweep, sweep_rows, write_index
 
@@ -45,7 +45,7 @@ def sweep_command(
     where = ExecutorChoice(executor, ray_address, ray_actors)
     sweep_dir = out or Path("archives") / f"sweep-{grid.stem}"
     level = check_isolation(isolation)
-    err = Console(stderr=True)
+    err = plain_console(stderr=True)
 
     def heard(cell: SweepCell, row: CellRow | None, skipped: bool) -> None:
         what = "kept (finished before)" if skipped else ("done" if row is not None else "not finished")
@@ -92,8 +92,8 @@ def sweep_command(
                 "" if r.test_mean is None else f"{r.test_mean:.1%}",
                 "n/a" if r.cost_usd is None else f"${r.cost_usd:.4f}",
             )
-        Console().print(table)
-        Console().print(f"index: {index}")
+        plain_console().print(table)
+        plain_console().print(f"index: {index}")
     if len(rows) < total:
         err.print(f"{total - len(rows)} cell(s) not finished: run the same command again to go on")
         raise typer.Exit(3)

@@ -26,6 +26,7 @@ def list_command(
 ) -> None:
     """Every task with its size and where its data comes from."""
     from rich.table import Table
+    from rich.text import Text
 
     from agentkit.tasks import data_dirs, list_tasks
 
@@ -47,18 +48,18 @@ def list_command(
         source = info.source
         if any(source.startswith(str(d)) for d in dirs):
             source = "local"
-        if not info.available:
-            source = f"[yellow]{source}[/]"
-        table.add_row(info.name, size, info.scorer_name, source)
+        table.add_row(
+            info.name, size, info.scorer_name, Text(source, style="" if info.available else "yellow")
+        )
     _console().print(table)
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from agentkit.cli._console import plain_console
 
-    console = Console()
+    console = plain_console()
     # Piped output (scripts, tests) has no width to respect; 80 columns would truncate task names.
-    return console if console.is_terminal else Console(width=160)
+    return console if console.is_terminal else plain_console(width=160)
 
 
 @tasks_app.command("show")

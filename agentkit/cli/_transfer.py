@@ -165,9 +165,9 @@ def run_transfer(
         print(json.dumps(meta | {"rows": rows, "out": str(out_dir)}, indent=2))
         _exit_if_unscored(table, cached=not settings.no_cache)
         return
-    from rich.console import Console
+    from agentkit.cli._console import plain_console
 
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = plain_console() if sys.stdout.isatty() else plain_console(width=200)
     console.print(render_table(table))
     console.print(
         f"isolation: {level}; each cell: mean score [95% CI], then the difference from {table.baseline} "

@@ -45,7 +45,7 @@ class SearchProgress:
             return cls("off")
         from rich.console import Console
 
-        console = console or Console(stderr=True)
+        console = console or Console(stderr=True, markup=False)  # agent names are not markup
         return cls("live" if console.is_terminal else "off", console)
 
     def start(self) -> None:

@@ -184,3 +184,25 @@ def test_eval_exits_4_when_the_agent_fails_every_example(arithmetic_server, tmp_
     results = json.loads(partly.stdout)["results"]
     assert 0 < sum(r["error"] is not None for r in results) < 8, results  # some failed, not all
     assert partly.returncode == 0, partly.stderr
+
+
+def test_brackets_in_names_and_help_are_printed_as_they_are(arithmetic_server, tmp_path: Path) -> None:
+    # rich markup read "[/step]" in an agent's name as a closing tag (MarkupError: the table was lost)
+    # and "agentkit[ray]" in a help text as a tag (printed "agentkit").
+    named = tmp_path / "verify.py"
+    named.write_text(
+        '"""name: Verify [/step] then [bold]answer\n\nChecks its answer."""\n\n\n'
+        "def forward(self, taskInfo):\n"
+        "    return LLMAgentBase(['answer'], 'A')([taskInfo], 'Answer.')[0].content\n"
+    )
+    out = _agentkit(
+        "bench", "--task", "gen/arithmetic", "--agents", f"cot,{named}", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--limit", "3", "--out", str(tmp_path / "b"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "[/step]" in out.stdout and "[bold]" in out.stdout  # in the table (wrapped to its width)
+    saved = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert "Verify [/step] then [bold]answer" in [row["agent"] for row in saved["agents"]]
+    help_text = _agentkit("eval", "--help", cwd=tmp_path).stdout
+    assert "'agentkit[ray]'" in " ".join(help_text.split())
