@@ -221,12 +221,13 @@ def load_agent(
             answer_format = task.answer_format
         else:
             answer_format = DEFAULT_ANSWER_FORMAT
-    if concurrency is not None or max_inflight is not None:
-        from agentkit.llm import ModelConfig, inflight_limit, resolve_model
+    from agentkit.llm import ModelConfig, check_models, inflight_limit, resolve_model
 
-        config = model if isinstance(model, ModelConfig) else resolve_model(model)
+    config = model if isinstance(model, ModelConfig) else resolve_model(model)
+    check_models([config])  # a key that is not set, a server not running: said now, not by the first call
+    if concurrency is not None or max_inflight is not None:
         limit = inflight_limit(concurrency or 1, max_inflight)
-        model = config.model_copy(update={"max_concurrency": limit})
+        config = config.model_copy(update={"max_concurrency": limit})
         workers = concurrency or workers
-    opener = Session.open(model, isolation="trusted" if trusted else "auto", workers=workers, cache=cache)
+    opener = Session.open(config, isolation="trusted" if trusted else "auto", workers=workers, cache=cache)
     return LoadedAgent(spec.code, spec.name, opener, answer_format)

@@ -95,3 +95,23 @@ def test_a_reflection_model_that_is_not_used_is_not_checked() -> None:
         update={"reflect": on.reflect.model_copy(update={"reflection": False, "manual": False})}
     )
     assert [m.model for m in needed_models(off)] == ["local", "local"]
+
+
+def test_load_agent_says_at_once_what_its_model_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app loading an agent learns of a missing key, or a server that is not running, when it loads
+    the agent, not two minutes into its first question (the call's time limit)."""
+    import socket
+
+    import agentkit
+    from agentkit.errors import ConfigError
+
+    for key in _KEYS:
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(ConfigError, match=f"{_NEEDS_KEY} needs ANTHROPIC_API_KEY"):
+        agentkit.load_agent("cot", model=_NEEDS_KEY)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = agentkit.ModelConfig(model="openai/fake", api_base=f"http://127.0.0.1:{port}/v1", api_key="x")
+    with pytest.raises(ConfigError, match="connection refused"):
+        agentkit.load_agent("cot", model=config, concurrency=4)
