@@ -84,7 +84,7 @@ def bench_command(
     with opt.given_prices(price):
         results, level, model_name = asyncio.run(_evaluate_many(specs, task, settings))
     if all_unscored(results):
-        exit_if_unscored(results, cached=not no_cache)  # nothing was scored: no table
+        exit_if_unscored(results, cached=not no_cache, shown=False)  # nothing was scored: no table
     best = max(results, key=lambda r: r.summary.accuracy.mean)
     rows = []
     for result in results:

@@ -257,7 +257,7 @@ def eval_command(
         _exit_if_all_failed(result)
         return
     if all_unscored([result]):
-        exit_if_unscored([result], cached=not no_cache)  # nothing was scored: no table
+        exit_if_unscored([result], cached=not no_cache, shown=False)  # nothing was scored: no table
     from rich.table import Table
 
     from agentkit.cli._console import plain_console

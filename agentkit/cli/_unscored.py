@@ -28,9 +28,9 @@ def all_unscored(results: Sequence[EvalResult]) -> bool:
     return any(r.results for r in results) and all(x.unscored for r in results for x in r.results)
 
 
-def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool) -> None:
+def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool, shown: bool = True) -> None:
     """When some example of `results` is unscored, say how many, the first reason and how to go on (on
-    stderr), then exit with `UNSCORED_EXIT`; otherwise return."""
+    stderr), then exit with `UNSCORED_EXIT`; otherwise return. `shown`: scores were printed above."""
     unscored = [(r.agent, x) for r in results for x in r.results if x.unscored]
     if not unscored:
         return
@@ -41,12 +41,16 @@ def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool) -> None:
         sum(len(r.results) for r in results),
         f"{agent}, {first.example_id}: {reason}",
         cached=cached,
+        shown=shown,
     )
 
 
-def exit_unscored(count: int, total: int, first: str, *, cached: bool, again: str | None = None) -> None:
+def exit_unscored(
+    count: int, total: int, first: str, *, cached: bool, again: str | None = None, shown: bool = True
+) -> None:
     """Say that `count` of `total` examples are unscored (`first`: the first one and why) and how to go
-    on (`again`, by default: run the same command again), then exit with `UNSCORED_EXIT`."""
+    on (`again`, by default: run the same command again), then exit with `UNSCORED_EXIT`. `shown`:
+    scores were printed above (else there are none to show)."""
     if again is None:
         again = (
             "Run the same command again when the provider answers: answers already received come from "
@@ -57,7 +61,9 @@ def exit_unscored(count: int, total: int, first: str, *, cached: bool, again: st
         )
     print(
         f"error: {count} of {total} example(s) left unscored: the model provider failed them "
-        f"(first: {first}). They are not counted as wrong; the scores above leave them out. {again}",
+        f"(first: {first}). They are not counted as wrong; "
+        f"{'the scores above leave them out' if shown else 'with none scored there is no score to show'}. "
+        f"{again}",
         file=sys.stderr,
     )
     raise typer.Exit(UNSCORED_EXIT)

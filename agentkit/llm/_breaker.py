@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from agentkit.llm._litellm import classify_error
+from agentkit.records import clip
 
 if TYPE_CHECKING:
     from agentkit.llm._config import ModelConfig
@@ -52,13 +53,17 @@ class ModelPause:
     """Failed requests among the recent ones that opened the breaker (0 after a failed probe)."""
     window: int = 0
     """How many recent requests were looked at."""
+    last_error: str = ""
+    """How the latest failed request failed (e.g. a refused connection, an HTTP status), "" if unknown."""
 
     def describe(self) -> str:
         """One line for a progress display."""
         if not self.paused:
             return f"model {self.model} answers again; calls continue"
-        why = f" ({self.failed} of its last {self.window} requests failed)" if self.failed else ""
-        return f"model {self.model} not answering{why}, pausing {self.pause_s:g}s"
+        why = [f"{self.failed} of its last {self.window} requests failed"] if self.failed else []
+        why += [f"last: {self.last_error}"] if self.last_error else []
+        said = f" ({'; '.join(why)})" if why else ""
+        return f"model {self.model} not answering{said}, pausing {self.pause_s:g}s"
 
 
 PauseListener = Callable[[ModelPause], None]
@@ -97,6 +102,7 @@ class CircuitBreaker:
         self._until = 0.0
         self._last_pause_s = 0.0
         self._last_failed = 0
+        self._last_error = ""
         self._probe_out = False
         self.openings = 0
         """How many times the breaker opened so far (each reopening after a failed probe counts)."""
@@ -129,7 +135,14 @@ class CircuitBreaker:
                 pause_s=self._last_pause_s,
                 failed=self._last_failed,
                 window=self._outcomes.maxlen or 0,
+                last_error=self._last_error,
             )
+
+    @property
+    def last_error(self) -> str:
+        """How the latest failed request failed ("" before any failed)."""
+        with self._lock:
+            return self._last_error
 
     def wait_s(self) -> float:
         """How long a new call should wait before asking again: 0 when it may ask now (`admit`)."""
@@ -155,10 +168,15 @@ class CircuitBreaker:
             self._probe_out = True
             return Permit(probe=True)
 
-    def record(self, permit: Permit, failed: bool | None) -> Literal["opened", "closed"] | None:
-        """The verdict on a request sent with `permit`: `failed` True (the provider's failure), False
-        (answered), None (no verdict: cancelled, or our own error). Returns what changed, if anything."""
+    def record(
+        self, permit: Permit, failed: bool | None, error: str = ""
+    ) -> Literal["opened", "closed"] | None:
+        """The verdict on a request sent with `permit`: `failed` True (the provider's failure, `error`
+        saying how), False (answered), None (no verdict: cancelled, or our own error). Returns what
+        changed, if anything."""
         with self._lock:
+            if failed:
+                self._last_error = error
             if permit.probe:
                 self._probe_out = False
                 if failed is None:
@@ -251,7 +269,12 @@ class Pauses:
         seen = breaker.pause()
         self._tell(
             ModelPause(
-                model=config.model, paused=True, pause_s=seen.pause_s, failed=seen.failed, window=seen.window
+                model=config.model,
+                paused=True,
+                pause_s=seen.pause_s,
+                failed=seen.failed,
+                window=seen.window,
+                last_error=seen.last_error,
             )
         )
 
@@ -268,7 +291,8 @@ class Pauses:
     ) -> None:
         self._paused(config, breaker)
         if on_hold is not None:
-            on_hold(f"{config.model}: not answering, calls paused")
+            last = breaker.last_error
+            on_hold(f"{config.model}: not answering{f' (last: {last})' if last else ''}, calls paused")
         await asyncio.sleep(min(max(breaker.wait_s(), 0.05), _LONGEST_SLEEP_S))
 
     async def hold(self, config: ModelConfig, on_hold: Callable[[str], None] | None = None) -> float:
@@ -307,7 +331,9 @@ class Pauses:
         """The request sent with `permit` ended (with `exc`, None when answered)."""
         if breaker is None or permit is None:
             return
-        change = breaker.record(permit, provider_failed(exc))
+        failed = provider_failed(exc)
+        error = clip(classify_error(exc).message, 200) if failed and exc is not None else ""
+        change = breaker.record(permit, failed, error)
         if change == "opened":
             self._paused(config, breaker)
         elif change == "closed":

@@ -74,6 +74,8 @@ def test_eval_with_the_provider_down_exits_non_zero_then_a_rerun_finishes(
     assert "4 of 4 example(s) left unscored" in out.stderr
     assert "Run the same command again" in out.stderr
     assert "accuracy" not in out.stdout  # nothing was scored: no table of zeros
+    assert "there is no score to show" in out.stderr and "scores above" not in out.stderr
+    assert "(last: HTTPStatusError: HTTP 503" in out.stderr  # what the provider said
     arithmetic_server.set_up()
     again = _eval(arithmetic_server, tmp_path, "--json")
     assert again.returncode == 0, again.stderr
@@ -134,6 +136,7 @@ def test_an_outage_pauses_eval_which_finishes_when_the_provider_is_back(
     payload = json.loads(out.stdout)
     assert (payload["accuracy"], payload["unscored"], payload["error_rate"]) == (1.0, 0, 0.0)
     assert "model openai/fake not answering" in out.stderr and "pausing 4s" in out.stderr
+    assert "last: HTTPStatusError: HTTP 503" in out.stderr, out.stderr
     assert "answers again" in out.stderr
     # Four first attempts, a retry or so each until five failures opened the breaker, then one probe per
     # pause (4 s, then 8 s): without the breaker each call retries on its backoff for the whole outage.
@@ -162,6 +165,7 @@ def test_eval_scores_what_it_can_and_reports_the_rest(
     unscored = [r for r in payload["results"] if r["unscored"]]
     assert len(unscored) == 1 and unscored[0]["error"]["kind"] == "provider"
     assert "1 of 4 example(s) left unscored" in out.stderr
+    assert "the scores above leave them out" in out.stderr
 
 
 def test_bench_with_examples_unscored_exits_non_zero(

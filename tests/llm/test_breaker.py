@@ -166,6 +166,8 @@ async def test_an_outage_holds_the_calls_instead_of_hammering_and_they_all_succe
     # 8 first attempts, a few retries until 5 failures open it, then one probe per pause (0.5, 1, 2 s).
     assert requests <= 16, requests
     assert any("not answering" in e and "pausing" in e for e in events), events
+    # what the provider said, not only that it failed
+    assert any("; last: HTTPStatusError: HTTP 503" in e for e in events), events
     assert events[-1].endswith("answers again; calls continue"), events
     assert took < 30
 
