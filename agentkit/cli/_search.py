@@ -49,7 +49,15 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
         )
         console.print(outcome.reason, highlight=False)
         console.print(f"run directory: {outcome.run_dir}")
-        console.print(f"report: {write_report(outcome.run_dir)}")
+        try:
+            console.print(f"report: {write_report(outcome.run_dir)}")
+        except KeyboardInterrupt:
+            # The run itself is complete and stored; only its report.html is missing.
+            console.print(
+                f"interrupted while writing the report; write it with: agentkit report {outcome.run_dir}",
+                style="yellow",
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
     if outcome.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
 
