@@ -117,7 +117,7 @@ def _run(
 _PRINT_CONFIG = typer.Option(
     False,
     "--print-config",
-    help="Print the settings in force as TOML (for --config) and exit without running.",
+    help="Print the settings in force as TOML (a file for agentkit search --config) and exit without running.",
 )
 _NO_REFLECTION = typer.Option(False, "--no-reflection", help="Do not reflect on candidates (ablation).")
 _NO_MANUAL = typer.Option(False, "--no-manual", help="Show the meta agent no rule manual (ablation).")
@@ -128,7 +128,9 @@ _NO_MONITOR = typer.Option(
     False, "--no-monitor", help="Do not log or act on the exploration monitor (ablation)."
 )
 _REFLECT_MODEL = typer.Option(
-    None, "--reflect-model", help="Model for reflection and the rule manual (default: --meta-model)."
+    None,
+    "--reflect-model",
+    help="Model for reflection and the rule manual (default: the meta agent's model).",
 )
 _MANUAL_FROM = typer.Option(
     None,
