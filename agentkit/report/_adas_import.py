@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,11 +129,13 @@ def parse_adas_fitness(value: Any) -> AdasFitness | None:
     """Read ADAS's fitness (string with an interval and a median, or a bare number) into fractions.
 
     Percentages become fractions; a bare number above 1 is taken as a percentage. None when nothing in it
-    is a number."""
+    is a number (an infinity or NaN, which JSON's 1e999 reads as, is none)."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
         v = float(value)
+        if not math.isfinite(v):
+            return None
         v = v / 100 if v > 1 else v
         return AdasFitness(median=v)
     if not isinstance(value, str):
@@ -214,6 +218,19 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
+def _remove_new(run_dir: Path, before: set[Path] | None) -> None:
+    """Remove what an import that failed created: the run directory, or what it added to a directory
+    that existed (`before`: its entries then)."""
+    if before is None:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    for path in set(run_dir.iterdir()) - before:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def default_import_dir(source: Path) -> Path:
     """`archives/adas-<file stem>` (relative to the working directory)."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", source.stem).strip("-") or "import"
@@ -235,11 +252,15 @@ def import_adas(
         data = json.loads(src.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read ADAS file {src}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{src} is not UTF-8 text (byte {exc.start}): is it an ADAS archive?") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{src} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
     if not isinstance(data, list):
         raise ConfigError(f"{src}: an ADAS archive is a JSON list of agents, got {type(data).__name__}")
     run_dir = Path(out) if out is not None else default_import_dir(src)
+    if not data:
+        raise ConfigError(f"{src}: the ADAS archive holds no agents")
     if Archive.exists(run_dir):
         raise ArchiveError(f"{run_dir} already holds an archive; choose another --out")
     report = ImportReport(run_dir=run_dir, source=src)
@@ -250,69 +271,79 @@ def import_adas(
         "adas_entries": len(data),
         "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with Archive.create(run_dir, config, lock=True) as archive, archive.transaction():
-        for index, entry in enumerate(data):
-            problem = _check_entry(entry)
-            if problem is not None:
-                report.skipped.append(SkippedEntry(index=index, reason=problem))
-                continue
-            generation = _generation(entry.get("generation"))
-            assert generation is not None  # _check_entry made sure
-            fitness_raw = entry.get("fitness")
-            parsed = parse_adas_fitness(fitness_raw)
-            name = _as_text(entry.get("name")).strip() or f"ADAS agent {index}"
-            extra = {k: _jsonable(v) for k, v in entry.items() if k not in _CORE_KEYS}
-            meta: dict[str, Any] = {
-                "adas_index": index,
-                "adas_fitness": None if fitness_raw is None else _jsonable(fitness_raw),
-                "adas_fitness_parsed": parsed.model_dump() if parsed else None,
-                "adas_generation": _jsonable(entry.get("generation")),
-            }
-            if "test_fitness" in entry:
-                test_raw = entry["test_fitness"]
-                test_parsed = parse_adas_fitness(test_raw)
-                meta["adas_test_fitness"] = None if test_raw is None else _jsonable(test_raw)
-                meta["adas_test_fitness_parsed"] = test_parsed.model_dump() if test_parsed else None
-            if not isinstance(entry.get("thought"), str | None):
-                meta["adas_thought_type"] = type(entry["thought"]).__name__  # kept as its JSON text
-            if extra:
-                meta["adas_extra"] = extra
-            record = archive.add_agent(
-                name,
-                entry["code"],
-                thought=_as_text(entry.get("thought")).strip(),
-                generation=generation,
-                origin="import",
-                status="proposed",
-                meta=meta,
-            )
-            report.imported.append(
-                ImportedAgent(
-                    index=index,
-                    agent_id=record.id,
-                    name=name,
+    before = set(run_dir.iterdir()) if run_dir.is_dir() else None
+    try:
+        with Archive.create(run_dir, config, lock=True) as archive, archive.transaction():
+            for index, entry in enumerate(data):
+                problem = _check_entry(entry)
+                if problem is not None:
+                    report.skipped.append(SkippedEntry(index=index, reason=problem))
+                    continue
+                generation = _generation(entry.get("generation"))
+                assert generation is not None  # _check_entry made sure
+                fitness_raw = entry.get("fitness")
+                parsed = parse_adas_fitness(fitness_raw)
+                name = _as_text(entry.get("name")).strip() or f"ADAS agent {index}"
+                extra = {k: _jsonable(v) for k, v in entry.items() if k not in _CORE_KEYS}
+                meta: dict[str, Any] = {
+                    "adas_index": index,
+                    "adas_fitness": None if fitness_raw is None else _jsonable(fitness_raw),
+                    "adas_fitness_parsed": parsed.model_dump() if parsed else None,
+                    "adas_generation": _jsonable(entry.get("generation")),
+                }
+                if "test_fitness" in entry:
+                    test_raw = entry["test_fitness"]
+                    test_parsed = parse_adas_fitness(test_raw)
+                    meta["adas_test_fitness"] = None if test_raw is None else _jsonable(test_raw)
+                    meta["adas_test_fitness_parsed"] = test_parsed.model_dump() if test_parsed else None
+                if not isinstance(entry.get("thought"), str | None):
+                    meta["adas_thought_type"] = type(entry["thought"]).__name__  # kept as its JSON text
+                if extra:
+                    meta["adas_extra"] = extra
+                record = archive.add_agent(
+                    name,
+                    entry["code"],
+                    thought=_as_text(entry.get("thought")).strip(),
                     generation=generation,
-                    fitness=_fitness_text(fitness_raw),
-                    test_fitness=_fitness_text(entry.get("test_fitness")),
+                    origin="import",
+                    status="proposed",
+                    meta=meta,
                 )
+                report.imported.append(
+                    ImportedAgent(
+                        index=index,
+                        agent_id=record.id,
+                        name=name,
+                        generation=generation,
+                        fitness=_fitness_text(fitness_raw),
+                        test_fitness=_fitness_text(entry.get("test_fitness")),
+                    )
+                )
+            archive.log_event(
+                "adas_import",
+                {
+                    "source": str(src.resolve()),
+                    "entries": len(data),
+                    "imported": [
+                        {
+                            "index": a.index,
+                            "agent_id": a.agent_id,
+                            "name": a.name,
+                            "fitness": a.fitness,
+                            "test_fitness": a.test_fitness,
+                        }
+                        for a in report.imported
+                    ],
+                    "skipped": [s.model_dump() for s in report.skipped],
+                },
+                generation=0,
             )
-        archive.log_event(
-            "adas_import",
-            {
-                "source": str(src.resolve()),
-                "entries": len(data),
-                "imported": [
-                    {
-                        "index": a.index,
-                        "agent_id": a.agent_id,
-                        "name": a.name,
-                        "fitness": a.fitness,
-                        "test_fitness": a.test_fitness,
-                    }
-                    for a in report.imported
-                ],
-                "skipped": [s.model_dump() for s in report.skipped],
-            },
-            generation=0,
-        )
+        if not report.imported:
+            first = report.skipped[0]
+            raise ConfigError(
+                f"{src}: none of its {len(data)} entries can be imported (entry {first.index}: {first.reason})"
+            )
+    except BaseException:
+        _remove_new(run_dir, before)  # a run that was never whole must not block the next try
+        raise
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def test_parse_adas_fitness(value: object, expected: dict[str, float | None]) ->
     assert parsed.model_dump() == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("value", [None, "n/a", True, [1, 2]])
+@pytest.mark.parametrize("value", [None, "n/a", True, [1, 2], float("inf"), float("nan")])
 def test_parse_adas_fitness_nothing(value: object) -> None:
     assert parse_adas_fitness(value) is None
 
@@ -168,3 +169,36 @@ def test_every_entry_of_a_published_adas_file_imports(tmp_path: Path) -> None:
     assert (
         json.loads(thoughts[1]) == entries[1]["thought"] and json.loads(thoughts[2]) == entries[2]["thought"]
     )
+
+
+def test_a_non_finite_fitness_keeps_its_agent(tmp_path: Path) -> None:
+    # JSON's 1e999 reads as infinity, which the archive cannot store as a parsed score: the import used
+    # to stop there, losing every entry and leaving an empty run that blocked a second try.
+    src = tmp_path / "mixed.json"
+    entry = json.dumps({"name": "A", "code": GOOD, "generation": 1, "fitness": 0.5})
+    src.write_text("[" + entry.replace("0.5", "1e999") + "]")
+    report = import_adas(src, out=tmp_path / "r")
+    assert [a.index for a in report.imported] == [0] and report.skipped == []
+    with Archive.open(report.run_dir) as archive:
+        (agent,) = archive.agents()
+        assert agent.meta["adas_fitness"] == "inf" and agent.meta["adas_fitness_parsed"] is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe[]", "is not UTF-8 text"),
+        (b"[]", "holds no agents"),
+        (b'[{"name": "x"}, 3]', "none of its 2 entries can be imported (entry 0: no 'code' string)"),
+    ],
+)
+def test_a_file_with_nothing_to_import_leaves_no_run(tmp_path: Path, content: bytes, message: str) -> None:
+    src = tmp_path / "adas.json"
+    src.write_bytes(content)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        import_adas(src, out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+    (tmp_path / "given").mkdir()  # an empty directory the user named is left as it was
+    with pytest.raises(ConfigError):
+        import_adas(src, out=tmp_path / "given")
+    assert list((tmp_path / "given").iterdir()) == []
