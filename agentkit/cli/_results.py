@@ -76,6 +76,7 @@ def export_command(
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """Write one agent as a standalone file for agentkit.load_agent."""
+    from agentkit.records import printable
     from agentkit.report import export_agent
     from agentkit.report._format import fmt_score
 
@@ -89,7 +90,7 @@ def export_command(
             file=sys.stderr,
         )
     chosen = " (selected by search-split lower bound)" if result.selected else ""
-    print(f"exported {result.name} ({result.agent_id}){chosen}", file=sys.stderr)
+    print(f"exported {printable(result.name)} ({result.agent_id}){chosen}", file=sys.stderr)
     print(
         f"  search {fmt_score(result.search, with_n=True)}; sealed test {fmt_score(result.test)}",
         file=sys.stderr,

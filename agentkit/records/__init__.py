@@ -6,6 +6,7 @@ Public names:
     ExampleResult, EvalResult, EvalSummary, Interval, AgentFailure, LLMCallTrace, Judgement: the records
     FailureKind, CODE_FAILURE_KINDS, FAILURE_KINDS, UNSCORED_KINDS: the kinds of failure
     clip: cut a long text to a size, saying how much was cut
+    printable: control characters of a text shown as escapes
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from agentkit.records._results import (
     Judgement,
     LLMCallTrace,
 )
-from agentkit.records._text import clip
+from agentkit.records._text import clip, printable
 
 __all__ = [
     "CODE_FAILURE_KINDS",
@@ -38,4 +39,5 @@ __all__ = [
     "Judgement",
     "LLMCallTrace",
     "clip",
+    "printable",
 ]

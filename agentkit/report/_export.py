@@ -77,6 +77,13 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _defines_forward(code: str) -> bool:
+    tree = ast.parse(code)
+    return any(
+        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "forward" for n in tree.body
+    )
+
+
 def render_export(
     agent: AgentRecord,
     *,
@@ -95,6 +102,11 @@ def render_export(
             f"agent {agent.id} ({agent.name}) has code that does not parse (line {exc.lineno}: {exc.msg});"
             " there is nothing runnable to export"
         ) from exc
+    if not _defines_forward(body):
+        raise AgentCodeError(
+            f"agent {agent.id} ({agent.name}) has no forward function (its proposal failed before it had "
+            "code); there is nothing runnable to export"
+        )
     when = (exported_at or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     search, test = score_view(agent.summaries.get("search")), score_view(agent.summaries.get("test"))
     task = config.get("task")

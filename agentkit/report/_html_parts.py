@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from agentkit.records import printable
 from agentkit.report._adas_import import AdasReported, AdasScore
 from agentkit.report._data import AgentRow, ScoreView, agent_row, run_settings, selected_agent
 from agentkit.report._format import fmt_score
@@ -108,7 +109,9 @@ class RunView:
 
 
 def esc(value: Any) -> str:
-    return escape(str(value), quote=True)
+    """HTML-escaped text, its control characters (a model may write ANSI colours into a name) shown as
+    escapes; a Windows line end is an ordinary one."""
+    return escape(printable(str(value).replace("\r\n", "\n")), quote=True)
 
 
 def badge(status: str) -> str:

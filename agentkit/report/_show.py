@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from agentkit.archive import AgentRecord, LockHolder, ReflectionRecord, ReviewRecord
-from agentkit.records import clip
+from agentkit.records import clip, printable
 from agentkit.report._adas_import import AdasScore
 from agentkit.report._data import (
     AgentRow,
@@ -380,13 +379,9 @@ def _judged_panel(judged: list[JudgedExample]) -> RenderableType:
     return Panel(body, title=f"judged examples ({len(judged)})", title_align="left", border_style="magenta")
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def _clean(text: str) -> str:
-    """`text` with control characters shown as escapes: model-written names, thoughts and code must not
-    drive the terminal (clear the screen, retitle it, plant OSC 8 links)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """`text` with control characters shown as escapes (`agentkit.records.printable`)."""
+    return printable(text)
 
 
 def _safe_text(text: str, style: str = "") -> Any:

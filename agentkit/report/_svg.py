@@ -1,16 +1,24 @@
 """Inline SVG charts written by hand: the report must open with no network and no script library.
 
-Every text that reaches the SVG goes through `html.escape`; numbers are formatted by us.
+Every text that reaches the SVG goes through `html.escape` (its control characters shown as escapes);
+numbers are formatted by us.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from html import escape
+from html import escape as _html_escape
+
+from agentkit.records import printable
 
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563")
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def escape(text: str) -> str:
+    """`text` for the SVG: control characters shown as escapes, then HTML-escaped."""
+    return _html_escape(printable(text))
 
 
 @dataclass

@@ -72,6 +72,11 @@ def test_export_errors(tmp_path: Path) -> None:
         export_agent(tmp_path / "r")
     with pytest.raises(AgentCodeError, match="does not parse"):
         export_agent(tmp_path / "r", "Bad", out=tmp_path / "bad.py")
+    with Archive.open(tmp_path / "r") as archive:  # a proposal whose reply held no code
+        archive.add_agent("Empty", "", status="failed")
+    with pytest.raises(AgentCodeError, match="has no forward function"):
+        export_agent(tmp_path / "r", "Empty", out=tmp_path / "empty.py")
+    assert not (tmp_path / "empty.py").exists()
     with pytest.raises(ArchiveError):
         export_agent(tmp_path / "missing")
 
@@ -95,3 +100,35 @@ def test_exported_agent_runs_with_load_agent(run: tuple[Path, dict[str, str]], t
     assert reply.error is None, reply.error
     assert reply.answer == "fake"
     assert reply.usage.llm_calls >= 2
+
+
+def test_export_says_a_hostile_name_without_its_control_characters(
+    run: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    run_dir, ids = run
+    with Archive.open(run_dir) as archive:
+        archive.update_agent(ids["Direct"], name="\x1b[31mRed\x1b[0m agent")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentkit",
+            "export",
+            str(run_dir),
+            ids["Direct"],
+            "-o",
+            str(tmp_path / "r.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stderr and "exported \\x1b[31mRed\\x1b[0m agent" in done.stderr
+    from agentkit.report import write_report
+
+    html = write_report(run_dir).read_text(encoding="utf-8")
+    assert "\x1b" not in html and "\\x1b[31mRed" in html
