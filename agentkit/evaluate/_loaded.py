@@ -12,7 +12,7 @@ import contextlib
 import sys
 import threading
 import weakref
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,8 @@ class LoadedAgent:
         self.answer_format = answer_format
         self._opener = opener
         self._closed = False
+        self._closing = False
+        self._asking: set[asyncio.Task[Any]] = set()  # questions being answered, on the private loop
         self._close_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"agentkit-{name}", daemon=True)
@@ -102,13 +104,44 @@ class LoadedAgent:
 
     async def acall(self, question: str) -> AgentAnswer:
         """Ask the agent from async code running in *any* event loop."""
-        return await asyncio.wrap_future(self._submit(self._ask(question)))
+        future = self._submit(self._ask(question))
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            if future.cancelled() and self._closing:
+                raise self._closed_error() from None
+            raise
 
     def __call__(self, question: str) -> AgentAnswer:
         """Ask the agent one question and wait for its answer."""
-        return self._submit(self._ask(question)).result()
+        future = self._submit(self._ask(question))
+        try:
+            return future.result()
+        except CancelledError:
+            if self._closing:
+                raise self._closed_error() from None
+            raise
+
+    def _closed_error(self) -> ConfigError:
+        return ConfigError(f"agent {self.name!r} was closed while it answered; load it again to ask it more")
 
     async def _ask(self, question: str) -> AgentAnswer:
+        task = asyncio.current_task()
+        assert task is not None
+        self._asking.add(task)
+        try:
+            return await self._answer(question)
+        finally:
+            self._asking.discard(task)
+
+    async def _stop_asking(self) -> None:
+        """Cancel the questions still being answered (their callers hear that the agent was closed)."""
+        asking = list(self._asking)
+        for task in asking:
+            task.cancel()
+        await asyncio.gather(*asking, return_exceptions=True)
+
+    async def _answer(self, question: str) -> AgentAnswer:
         s = self._session
         calls = ExampleCalls(s.client, s.model, trace_chars=0)
         run = await s.runner.run(self.code, question, answer_format=self.answer_format, llm=calls)
@@ -136,9 +169,15 @@ class LoadedAgent:
                 self._closed = True
                 self._loop.call_soon(self._loop.stop)
                 return
+            self._closing = True
             try:
                 # During interpreter finalisation the loop thread can no longer run: do not wait on it.
                 if not sys.is_finalizing() and self._loop.is_running():
+                    # A question still being answered (asked from another thread) must not wait on a
+                    # loop that is about to stop: it is cancelled and its caller told why.
+                    asyncio.run_coroutine_threadsafe(self._stop_asking(), self._loop).result(
+                        timeout=timeout_s
+                    )
                     future = asyncio.run_coroutine_threadsafe(
                         self._opener.__aexit__(None, None, None), self._loop
                     )

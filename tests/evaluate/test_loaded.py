@@ -56,3 +56,35 @@ def test_asking_a_closed_agent_raises_instead_of_hanging(
     assert agent.closed
     with pytest.raises(ConfigError, match="closed"):
         agent("Compute the value of this expression: 1 + 2")
+
+
+@pytest.mark.parametrize("mode", ["trusted", pytest.param("sandbox", marks=pytest.mark.sandbox)])
+def test_closing_an_agent_while_it_answers_tells_the_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A question asked from one thread while another closes the agent used to wait forever (trusted:
+    its loop was stopped under it) or came back as a dead sandbox worker."""
+    import threading
+
+    import agentkit
+
+    monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path / "cache"))
+    with FakeOpenAIServer(latency_s=5.0) as server:
+        agent = agentkit.load_agent("cot", model=model_config_for(server), trusted=mode == "trusted")
+        outcome: list[object] = []
+
+        def ask() -> None:
+            try:
+                outcome.append(agent("What is 1 + 2?"))
+            except Exception as exc:
+                outcome.append(exc)
+
+        asker = threading.Thread(target=ask)
+        asker.start()
+        while server.in_flight == 0 and asker.is_alive():  # the question has reached the model
+            threading.Event().wait(0.02)
+        agent.close()
+        asker.join(timeout=30)
+        assert not asker.is_alive(), "the question never came back"
+    assert len(outcome) == 1 and isinstance(outcome[0], ConfigError), outcome
+    assert "was closed while it answered" in str(outcome[0])
