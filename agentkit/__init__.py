@@ -5,7 +5,7 @@ stays cheap: litellm, datasets and numpy are only imported when something needs 
 
 Example:
     >>> import agentkit
-    >>> agent = agentkit.load_agent("archives/seed/cot.py", model="local")  # doctest: +SKIP
+    >>> agent = agentkit.load_agent("cot", model="local")  # doctest: +SKIP
     >>> agent("What is 6 * 7?").answer  # doctest: +SKIP
     '42'
 """

@@ -45,6 +45,7 @@ async def run_search(
     `agentkit.search.run_search`.
 
     Example:
+        >>> import agentkit
         >>> config = agentkit.SearchConfig(task="gen/arithmetic", generations=3)
         >>> outcome = await agentkit.run_search(config, "archives/my-run")  # doctest: +SKIP
         >>> outcome.selected.name, outcome.reason  # doctest: +SKIP

@@ -113,7 +113,7 @@ async def evaluate_agent(
     task: Task,
     *,
     client: LLMClient,
-    model: ModelConfig,
+    model: ModelConfig | str,
     runner: AgentRunner,
     agent_name: str = "agent",
     split: str = "search",
@@ -139,13 +139,21 @@ async def evaluate_agent(
     the cascade does not stop on a screen that has one.
 
     With an `executor` (e.g. `agentkit.distributed.RayExecutor`) the examples run where it sends them,
-    with its clients and sandboxes; `client` and `runner` are then not used for them.
+    with its clients and sandboxes; `client` and `runner` are then not used for them. `model` is a
+    `ModelConfig` or a model name (``"local"``, ``"openai/gpt-4o-mini"``), resolved as `resolve_model`
+    does.
 
     Example:
         >>> result = await evaluate_agent(code, task.examples[:20], task,
-        ...                               client=client, model=model, runner=sandbox)  # doctest: +SKIP
+        ...                               client=client, model="local", runner=sandbox)  # doctest: +SKIP
         >>> result.summary.accuracy.mean  # doctest: +SKIP
     """
+    from agentkit.llm import ModelConfig, resolve_model
+
+    if not isinstance(model, ModelConfig):
+        if not isinstance(model, str):
+            raise TypeError(f"model must be a ModelConfig or a model name, not {type(model).__name__}")
+        model = resolve_model(model)
     done = dict(done or {})
     kwargs = dict(
         client=client,

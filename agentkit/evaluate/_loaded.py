@@ -85,6 +85,10 @@ class LoadedAgent:
             raise
         _OPEN.add(self)
 
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<LoadedAgent {self.name!r} ({state}, answer format {self.answer_format!r})>"
+
     @property
     def isolation_level(self) -> str:
         """How the agent's code is isolated from this process."""
@@ -242,9 +246,12 @@ def load_agent(
     takes the place of `workers` and also sets the model's requests in flight (at least 16), as
     ``--concurrency`` does on the command line; ``max_inflight`` sets those requests on their own.
 
+    Raises `AgentCodeError` for a file that cannot be an agent, `ConfigError` for a model whose key is
+    not set or whose own endpoint refuses connections, `TaskError` for an unknown `task`.
+
     Example:
         >>> import agentkit
-        >>> with agentkit.load_agent("archives/seed/cot.py", model="local") as agent:  # doctest: +SKIP
+        >>> with agentkit.load_agent("cot", model="local") as agent:  # doctest: +SKIP
         ...     print(agent("What is 17 + 25?").answer)
         42
     """

@@ -280,6 +280,7 @@ async def run_search(
     archive that `resume=True` continues.
 
     Example (the bare search, e.g. to compare against the full method):
+        >>> from agentkit.search import NoHooks, SearchConfig, run_search
         >>> config = SearchConfig(task="gen/arithmetic", generations=3)
         >>> outcome = await run_search(config, "archives/bare", hooks=NoHooks())  # doctest: +SKIP
         >>> outcome.selected.name  # doctest: +SKIP

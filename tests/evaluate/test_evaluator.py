@@ -161,3 +161,22 @@ def test_load_agent_in_a_plain_script(
             assert agent.name == "Test CoT"
         assert reply.error is None and reply.answer == "14"
         assert reply.usage.llm_calls == 1 and len(reply.trace) == 1
+
+
+async def test_a_model_name_is_resolved_not_failed_in_every_example(
+    arithmetic_server, cache_dir, task, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name where a ModelConfig was expected used to fail every example as the agent's own error
+    # ("'str' object has no attribute 'model'").
+    monkeypatch.setenv("OPENAI_BASE_URL", arithmetic_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    examples = task.examples[:3]
+    async with Session.open(
+        model_config_for(arithmetic_server), isolation="trusted", cache_dir=cache_dir
+    ) as s:
+        result = await evaluate_agent(
+            ADAS_COT, examples, task, client=s.client, model="openai/fake", runner=s.runner
+        )
+        assert [r.score for r in result.results] == [1.0] * 3
+        with pytest.raises(TypeError, match="model must be a ModelConfig or a model name, not int"):
+            await evaluate_agent(ADAS_COT, examples, task, client=s.client, model=5, runner=s.runner)  # type: ignore[arg-type]
