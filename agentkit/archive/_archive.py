@@ -340,7 +340,8 @@ class Archive(AgentStore, FeedbackStore):
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT role, SUM(calls) AS calls, SUM(prompt_tokens) AS prompt_tokens,"
-                " SUM(completion_tokens) AS completion_tokens, SUM(cost_usd) AS cost_usd"
+                " SUM(completion_tokens) AS completion_tokens, SUM(cost_usd) AS cost_usd,"
+                " SUM(CASE WHEN cost_usd IS NULL THEN calls ELSE 0 END) AS unpriced_calls"
                 " FROM usage GROUP BY role ORDER BY role"
             ).fetchall()
         return {r["role"]: UsageTotals.model_validate(dict(r)) for r in rows}

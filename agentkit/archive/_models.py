@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from agentkit.records import EvalSummary
 
@@ -251,10 +251,19 @@ class UsageTotals(BaseModel):
     """Completion tokens."""
     cost_usd: float | None = None
     """Cost in dollars of the calls with a known price; None when no call had one."""
+    unpriced_calls: int = 0
+    """Calls to models with no known price: their cost is not in `cost_usd`."""
 
 
 class UsageRecord(UsageTotals):
     """Model usage of one role and model in one generation."""
+
+    @model_validator(mode="after")
+    def _unpriced(self) -> UsageRecord:
+        # One model, priced or not: a record with no cost is calls whose cost is unknown.
+        if self.cost_usd is None:
+            self.unpriced_calls = self.calls
+        return self
 
     generation: int
     """The generation the usage was spent in."""

@@ -45,7 +45,12 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
             Text(outcome.status, style="bold"),
             f"after {outcome.generations_done} generations; "
             f"{outcome.agents} agents ({', '.join(f'{k}: {v}' for k, v in sorted(outcome.agents_by_status.items()))}); "
-            f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, ${spent.get('cost_usd', 0.0):.4f}",
+            f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, ${spent.get('cost_usd', 0.0):.4f}"
+            + (
+                f" (and {spent['unpriced_calls']} calls to models with no known price: their cost is unknown)"
+                if spent.get("unpriced_calls")
+                else ""
+            ),
         )
         console.print(outcome.reason, highlight=False)
         console.print(f"run directory: {outcome.run_dir}")

@@ -113,13 +113,15 @@ class RunBook:
     # --- spend -------------------------------------------------------------------------------------------
 
     def spent(self) -> dict[str, Any]:
-        """Calls, tokens and dollars of the whole run so far (earlier sessions included)."""
+        """Calls, tokens and dollars of the whole run so far (earlier sessions included); the dollars
+        are those of priced calls, and `unpriced_calls` says how many calls had no price."""
         total = self.client.usage().total
         before = self.spent_before
         return {
             "calls": int(before.get("calls", 0)) + total.calls,
             "tokens": int(before.get("tokens", 0)) + total.total_tokens,
             "cost_usd": float(before.get("cost_usd", 0.0)) + (total.cost_usd or 0.0),
+            "unpriced_calls": int(before.get("unpriced_calls", 0)) + total.unpriced_calls,
         }
 
     def spend_line(self, config: SearchConfig) -> str:
@@ -128,6 +130,8 @@ class RunBook:
         parts = [
             f"{s['calls']} calls" + (f" / {b.max_calls}" if b.max_calls is not None else ""),
             f"{s['tokens']} tokens" + (f" / {b.max_tokens}" if b.max_tokens is not None else ""),
-            f"${s['cost_usd']:.4f}" + (f" / ${b.max_cost_usd:g}" if b.max_cost_usd is not None else ""),
+            f"${s['cost_usd']:.4f}"
+            + (f" / ${b.max_cost_usd:g}" if b.max_cost_usd is not None else "")
+            + (f" (+{s['unpriced_calls']} calls with no price)" if s["unpriced_calls"] else ""),
         ]
         return ", ".join(parts)

@@ -153,13 +153,15 @@ async def _warm_up(models: list[ModelConfig]) -> None:
 
 
 def _spent(archive: Archive) -> dict[str, float]:
-    calls = tokens = 0
+    """What the run has spent so far; `cost_usd` counts priced calls only, `unpriced_calls` the rest."""
+    calls = tokens = unpriced = 0
     cost = 0.0
     for totals in archive.usage_by_role().values():
         calls += totals.calls
         tokens += totals.prompt_tokens + totals.completion_tokens
         cost += totals.cost_usd or 0.0
-    return {"calls": calls, "tokens": tokens, "cost_usd": cost}
+        unpriced += totals.unpriced_calls
+    return {"calls": calls, "tokens": tokens, "cost_usd": cost, "unpriced_calls": unpriced}
 
 
 def remaining_budget(config: SearchConfig, spent: dict[str, float]) -> Budget | None:

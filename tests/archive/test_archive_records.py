@@ -281,6 +281,10 @@ def test_events_state_and_usage(archive: Archive) -> None:
     by_role = archive.usage_by_role()
     assert by_role["meta"].calls == 4 and by_role["meta"].cost_usd == pytest.approx(0.03)
     assert by_role["agent"].prompt_tokens == 1000 and by_role["agent"].cost_usd is None
+    # calls whose cost is unknown are counted, so a total in dollars can say it leaves them out
+    assert by_role["meta"].unpriced_calls == 1 and by_role["agent"].unpriced_calls == 10
+    assert [(r.role, r.unpriced_calls) for r in archive.usage(2)] == [("agent", 10), ("meta", 1)]
+    assert archive.usage(1)[0].unpriced_calls == 0
 
 
 def test_transaction_is_all_or_nothing(archive: Archive) -> None:

@@ -51,7 +51,12 @@ def test_a_finished_search_prints_where_its_report_is(
     monkeypatch.setenv("COLUMNS", "400")
     run_dir = tmp_path / "run"
     shutil.copytree(FIXTURE, run_dir)
-    _search._finish(_outcome(run_dir), as_json=False)  # no exit: the search finished
+    outcome = _outcome(run_dir).model_copy(
+        update={"spent": {"calls": 10, "tokens": 900, "cost_usd": 0.0, "unpriced_calls": 10}}
+    )
+    _search._finish(outcome, as_json=False)  # no exit: the search finished
     out = capsys.readouterr().out
     assert f"report: {run_dir / 'report.html'}\n" in out
+    # $0 of priced calls is not a cost of $0
+    assert "$0.0000 (and 10 calls to models with no known price: their cost is unknown)" in out
     assert (run_dir / "report.html").is_file()

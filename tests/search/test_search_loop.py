@@ -208,6 +208,8 @@ async def test_budget_stops_the_run_cleanly_at_the_limit(
     assert resumed.status == "finished", resumed.reason
     assert resumed.generations_done == 6
     assert resumed.spent["calls"] == len(srv.requests)
+    # the fake models have no price: no call's cost is known, across both sessions, and the run says so
+    assert resumed.spent["unpriced_calls"] == resumed.spent["calls"] and resumed.spent["cost_usd"] == 0.0
     assert len(srv.requests) > before
     with Archive.open(tmp_path / "run") as archive:
         # What was stored before the stop was kept, not run again.
