@@ -89,7 +89,7 @@ class AgentRow(BaseModel):
 
 
 class FailureView(BaseModel):
-    """A candidate that failed, with what is known about why."""
+    """A candidate that failed (or failed every example it ran on), with what is known about why."""
 
     id: str
     """Agent id."""
@@ -249,6 +249,13 @@ def failure_view(archive: Archive, agent: AgentRecord) -> FailureView:
         message=first_line(message),
         debug_rounds=len(debug),
     )
+
+
+def failed_every_example(archive: Archive, agent: AgentRecord) -> bool:
+    """An agent that ran (it is not "failed") but failed every example it was scored on in the search
+    split: a hang, a crash or an output limit each time, which its score of 0 alone does not tell."""
+    scored = [r for r in archive.results(agent.id, "search") if not r.unscored]
+    return agent.status != "failed" and bool(scored) and all(r.error is not None for r in scored)
 
 
 def first_line(text: str, *, limit: int = 300) -> str:

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from agentkit.records import clip
-from agentkit.report._data import compiled_manual, failure_view, monitor_series, payload_items
+from agentkit.report._data import (
+    compiled_manual,
+    failed_every_example,
+    failure_view,
+    monitor_series,
+    payload_items,
+)
 from agentkit.report._format import fmt_cost, fmt_int, fmt_score
 from agentkit.report._html_parts import (
     RunView,
@@ -99,7 +105,7 @@ def costs(run: RunView) -> str:
 
 
 def failures(run: RunView) -> str:
-    failed = [a for a in run.agents if a.status == "failed"]
+    failed = [a for a in run.agents if a.status == "failed" or failed_every_example(run.archive, a)]
     total = len(run.agents)
     if not failed:
         return f"<p>None of the {total} agents failed.</p>"
@@ -107,6 +113,8 @@ def failures(run: RunView) -> str:
     for a in failed:
         view = failure_view(run.archive, a)
         kinds = ", ".join(f"{k} ×{n}" if n else k for k, n in view.error_kinds.items())
+        if a.status != "failed":
+            kinds = f"every example: {kinds}"
         rows.append(
             [
                 esc(a.generation),
@@ -120,7 +128,8 @@ def failures(run: RunView) -> str:
         ["gen", "agent", "error kinds (examples)", "fix attempts", "first error"], rows, num_cols={0, 3}
     )
     return (
-        f"<p>{len(failed)} of {total} agents failed. They stay in the archive and in this report.</p>{table}"
+        f"<p>{len(failed)} of {total} agents failed (as candidates, or on every example they ran). "
+        f"They stay in the archive and in this report.</p>{table}"
     )
 
 

@@ -17,6 +17,7 @@ from agentkit.report._data import (
     SortKey,
     agent_row,
     agent_rows,
+    failed_every_example,
     failure_view,
     run_settings,
     selected_agent,
@@ -101,7 +102,11 @@ def agent_detail(archive: Archive, id_or_name: str) -> AgentDetail:
         ),
         reviews=archive.reviews(agent.id),
         reflections=archive.reflections(agent_id=agent.id),
-        failure=failure_view(archive, agent) if agent.status == "failed" else None,
+        failure=(
+            failure_view(archive, agent)
+            if agent.status == "failed" or failed_every_example(archive, agent)
+            else None
+        ),
         children=[child for parent, child in archive.lineage() if parent == agent.id],
         in_progress=archive.held_by(),
         judged=judged_examples(archive, agent),
@@ -307,7 +312,8 @@ def render_detail(detail: AgentDetail) -> RenderableType:
         message = detail.failure.message or "-"
         # "duplicate of a0006" as kind and "duplicate of a0006 (...)" as message: say it once.
         text = message if message.startswith(kinds) else f"{kinds}: {message}"
-        facts.add_row("failed", _safe_text(text, style="red"))
+        label = "failed" if a.status == "failed" else "failed every example"
+        facts.add_row(label, _safe_text(text, style="red"))
     for key, value in a.meta.items():
         facts.add_row(_safe_text(f"meta.{key}"), _safe_text(_short(value)))
     parts: list[Any] = []

@@ -140,3 +140,42 @@ def test_failure_message_names_the_problem_not_just_its_header() -> None:
     assert first_line(text) == "The code failed the static checks: SyntaxError: invalid syntax (line 1)"
     assert first_line("Traceback (most recent call last):\n  File x\nValueError: boom") == "ValueError: boom"
     assert first_line("plain message\nmore") == "plain message"
+
+
+def test_an_agent_that_failed_every_example_is_shown_as_such(tmp_path: Path) -> None:
+    """An agent that hung on every question scored 0 and read as a plain 'evaluated 0.000': its
+    detail, its --json and the report's failed list now say it failed every example, and how."""
+    import io
+
+    from rich.console import Console
+
+    from agentkit.records import AgentFailure, ExampleResult
+    from agentkit.report import write_report
+
+    timeout = AgentFailure(kind="timeout", message="AgentTimeout: wall time limit of 5 s exceeded")
+    with Archive.create(tmp_path / "run", {"task": "gen/arithmetic"}) as archive:
+        hangs = archive.add_agent("Hangs", "def forward(self, taskInfo):\n    while True: pass\n")
+        archive.record_results(
+            hangs.id,
+            "search",
+            [ExampleResult(example_id=f"e{i}", answer=None, score=0.0, error=timeout) for i in range(6)],
+        )
+        archive.set_status(hangs.id, "evaluated")
+        fine = archive.add_agent("Fine", "def forward(self, taskInfo):\n    return '1'\n")
+        half = [ExampleResult(example_id=f"e{i}", answer="1", score=float(i % 2)) for i in range(6)]
+        archive.record_results(
+            fine.id,
+            "search",
+            [*half[:5], ExampleResult(example_id="e5", answer=None, score=0.0, error=timeout)],
+        )
+        archive.set_status(fine.id, "evaluated")
+    with open_run(tmp_path / "run") as archive:
+        detail = agent_detail(archive, hangs.id)
+        assert detail.failure is not None and detail.failure.error_kinds == {"timeout": 6}
+        assert agent_detail(archive, fine.id).failure is None  # one failed example is part of a score
+    out = io.StringIO()
+    Console(file=out, width=200).print(render_detail(detail))
+    assert "failed every example" in out.getvalue() and "timeout ×6: AgentTimeout" in out.getvalue()
+    html = write_report(tmp_path / "run").read_text(encoding="utf-8")
+    assert "1 of 2 agents failed (as candidates, or on every example they ran)" in html
+    assert "every example: timeout ×6" in html
