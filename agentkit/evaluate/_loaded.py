@@ -257,6 +257,8 @@ def load_agent(
     """
     from agentkit.evaluate._agent_file import resolve_agent
 
+    if answer_format is not None and not isinstance(answer_format, str):  # else every answer fails
+        raise TypeError(f"answer_format must be a string, not {type(answer_format).__name__}")
     spec = resolve_agent(str(path))
     if answer_format is None:
         if isinstance(task, str):

@@ -26,7 +26,8 @@ def summarize(results: Sequence[ExampleResult], *, seed: int = 0, stopped_early:
 
     scored = [r for r in results if not r.unscored]
     scores = [r.score for r in scored]
-    accuracy = score_interval(scores, seed=seed) if scores else Interval(mean=0.0, low=0.0, high=0.0)
+    # Nothing scored, nothing known: the whole range, not a certain 0 (the mean is 0 only by convention).
+    accuracy = score_interval(scores, seed=seed) if scores else Interval(mean=0.0, low=0.0, high=1.0)
     costs = [r.cost_usd for r in results]
     latencies = [r.latency_s for r in scored]
     return EvalSummary(

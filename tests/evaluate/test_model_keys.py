@@ -115,3 +115,5 @@ def test_load_agent_says_at_once_what_its_model_lacks(monkeypatch: pytest.Monkey
     config = agentkit.ModelConfig(model="openai/fake", api_base=f"http://127.0.0.1:{port}/v1", api_key="x")
     with pytest.raises(ConfigError, match="connection refused"):
         agentkit.load_agent("cot", model=config, concurrency=4)
+    with pytest.raises(TypeError, match="answer_format must be a string, not int"):
+        agentkit.load_agent("cot", model="local", answer_format=5)  # type: ignore[arg-type]

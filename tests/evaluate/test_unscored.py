@@ -106,6 +106,10 @@ def test_summary_counts_only_scored_examples() -> None:
     assert summary.accuracy.mean == pytest.approx(2 / 3)
     assert summary.error_rate == pytest.approx(1 / 3)
     assert summarize(results[:3]).accuracy == summary.accuracy
+    # nothing scored (all unscored, or no examples at all): the interval claims nothing
+    for nothing in ([results[3]], []):
+        empty = summarize(nothing).accuracy
+        assert (empty.low, empty.high) == (0.0, 1.0)
 
 
 @pytest.mark.parametrize("isolation", ISOLATIONS)
