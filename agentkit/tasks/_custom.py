@@ -203,6 +203,14 @@ def task_from_records(
         scorer_fn, scorer_name = scorer, _scorer_label(scorer)
     else:
         raise TaskError(f"scorer must be a scorer name or a callable, got {type(scorer).__name__}")
+    if rubric is not None and scorer_name != JUDGE_SCORER:
+        raise TaskError(f"a rubric is for scorer={JUDGE_SCORER!r}, not {scorer_name!r}")
+    if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
+        raise TaskError(
+            f"records must be a list of mappings (one per example), not a {type(records).__name__}"
+        )
+    if not isinstance(name, str):
+        raise TaskError(f"a task's name must be a string, not {type(name).__name__}")
     base = name.removeprefix(PY_PREFIX).strip()
     if not base:
         raise TaskError("a task defined in Python needs a non-empty name")
@@ -222,6 +230,13 @@ def task_from_records(
         examples.append(example)
     if not examples:
         raise TaskError(f"task {name!r} has no records")
+    if scorer_name == JUDGE_SCORER and not (rubric and rubric.strip()):
+        missing = [e.id for e in examples if not str(e.metadata.get("rubric") or "").strip()]
+        if missing:
+            raise TaskError(
+                f"a task scored by a judge needs a rubric: give rubric=... or a 'rubric' key in each record "
+                f"({len(missing)} without one, first {missing[0]!r})"
+            )
     return Task(
         name=PY_PREFIX + base,
         description=description or f"Custom task {base}: answer each input as in its examples.",

@@ -103,6 +103,18 @@ def test_records_are_checked() -> None:
         )
     with pytest.raises(TaskError, match="no records"):
         Task.from_records([])
+    # the same checks a JSONL task gets, and records that are not a list of mappings
+    with pytest.raises(TaskError, match="a rubric is for scorer='judge', not 'exact'"):
+        Task.from_records([{"input": "q", "target": "t"}], scorer="exact", rubric="Be kind.")
+    with pytest.raises(TaskError, match=r"judge needs a rubric: .* \(1 without one, first 'noted/0'\)"):
+        Task.from_records([{"input": "q"}], scorer="judge", name="noted")
+    judged = Task.from_records([{"input": "q", "rubric": "Polite?"}], scorer="judge", name="j")
+    assert judged.scorer_name == "judge"
+    for bad in ({"input": "q", "target": "t"}, "input", None):
+        with pytest.raises(TaskError, match="records must be a list of mappings"):
+            Task.from_records(bad)  # type: ignore[arg-type]
+    with pytest.raises(TaskError, match="name must be a string"):
+        Task.from_records([{"input": "q", "target": "t"}], name=None)  # type: ignore[arg-type]
     # A callable scorer may do without targets; Example objects pass through; targets become text.
     loose = Task.from_records([{"input": "q"}], scorer=mentions_target, name="loose")
     assert loose.examples[0].target == ""
