@@ -156,6 +156,9 @@ class Archive(AgentStore, FeedbackStore):
             raise ArchiveError(f"{run_dir} is not a run directory")
         if not (run_dir / DB_NAME).is_file():
             raise ArchiveError(f"{run_dir} holds no archive ({DB_NAME} is missing)")
+        if (run_dir / DB_NAME).stat().st_size == 0:
+            # SQLite would take an empty file for a new database and write into it; a reader must not.
+            raise ArchiveError(f"{run_dir / DB_NAME} is empty (0 bytes): there is no archive in it")
         run_lock = cls._take_lock(run_dir, lock)
         try:
             archive = cls(run_dir, busy_timeout_s=busy_timeout_s, config=None, run_lock=run_lock)

@@ -366,6 +366,13 @@ def test_open_and_create_errors(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="not a readable archive"):
         Archive.open(garbage)
 
+    zero = tmp_path / "zero"  # a run that crashed while its database was being created
+    zero.mkdir()
+    (zero / "archive.sqlite").write_bytes(b"")
+    with pytest.raises(ArchiveError, match=r"archive.sqlite is empty \(0 bytes\)"):
+        Archive.open(zero)
+    assert (zero / "archive.sqlite").stat().st_size == 0  # reading it wrote nothing into it
+
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     raw = sqlite3.connect(foreign / "archive.sqlite")
