@@ -281,7 +281,9 @@ def eval_command(
     table.add_row("wall time", f"{row['wall_s']}s")
     plain_console().print(table)
     errors = [r for r in result.results if r.error is not None and not r.unscored]
-    if errors and len(errors) < sum(1 for r in result.results if not r.unscored):  # else said below
+    from agentkit.records import failed_every_example
+
+    if errors and failed_every_example(result.results) is None:  # else `_exit_if_all_failed` says it
         first = errors[0]
         assert first.error is not None
         plain_console(stderr=True).print(
@@ -299,13 +301,15 @@ that cannot run on this task, which a script or CI job should not take for a sco
 
 
 def _exit_if_all_failed(result: EvalResult) -> None:
-    scored = [r for r in result.results if not r.unscored]
-    if not scored or any(r.error is None for r in scored):
+    from agentkit.records import failed_every_example
+
+    first = failed_every_example(result.results)
+    if first is None:
         return
-    first = scored[0]
     assert first.error is not None
+    scored = sum(1 for r in result.results if not r.unscored)
     print(
-        f"error: the agent failed all {len(scored)} example(s) (first: {first.example_id}: "
+        f"error: the agent failed all {scored} example(s) (first: {first.example_id}: "
         f"{first.error.kind}: {first.error.message})",
         file=sys.stderr,
     )

@@ -5,6 +5,7 @@ import from here, and this package imports nothing of agentkit's.
 Public names:
     ExampleResult, EvalResult, EvalSummary, Interval, AgentFailure, LLMCallTrace, Judgement: the records
     FailureKind, CODE_FAILURE_KINDS, FAILURE_KINDS, UNSCORED_KINDS: the kinds of failure
+    failed_every_example: the first result when an agent failed every scored example
     clip: cut a long text to a size, saying how much was cut
     printable: control characters of a text shown as escapes
 """
@@ -23,6 +24,7 @@ from agentkit.records._results import (
     Interval,
     Judgement,
     LLMCallTrace,
+    failed_every_example,
 )
 from agentkit.records._text import clip, printable
 
@@ -39,5 +41,6 @@ __all__ = [
     "Judgement",
     "LLMCallTrace",
     "clip",
+    "failed_every_example",
     "printable",
 ]

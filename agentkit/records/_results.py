@@ -5,6 +5,7 @@ They cross package boundaries (sandbox -> evaluator -> archive -> report), so th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -189,3 +190,12 @@ class EvalResult(BaseModel):
     """One record per example evaluated."""
     summary: EvalSummary
     """Aggregates over `results`."""
+
+
+def failed_every_example(results: Sequence[ExampleResult]) -> ExampleResult | None:
+    """The first of `results` when the agent failed every example it was scored on (unscored ones
+    left out: the provider failed those), else None (some answer came back, or nothing was scored)."""
+    scored = [r for r in results if not r.unscored]
+    if scored and all(r.error is not None for r in scored):
+        return scored[0]
+    return None

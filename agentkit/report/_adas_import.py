@@ -174,6 +174,13 @@ def _generation(value: Any) -> int | None:
     return None
 
 
+def defines_forward(tree: ast.Module) -> bool:
+    """Whether parsed agent code defines a top-level ``forward`` function (an import's entry, an export)."""
+    return any(
+        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "forward" for n in tree.body
+    )
+
+
 def _check_entry(entry: Any) -> str | None:
     """Why an entry cannot be imported, or None when it can."""
     if not isinstance(entry, dict):
@@ -185,9 +192,7 @@ def _check_entry(entry: Any) -> str | None:
         tree = ast.parse(code)
     except SyntaxError as exc:
         return f"code does not parse (line {exc.lineno}: {exc.msg})"
-    if not any(
-        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "forward" for n in tree.body
-    ):
+    if not defines_forward(tree):
         return "code defines no forward() function"
     if _generation(entry.get("generation")) is None:
         return f"'generation' {entry.get('generation')!r} is not a generation number"

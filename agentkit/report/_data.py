@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from agentkit.records import failed_every_example as every_example_failed
 from agentkit.report._adas_import import AdasReported, adas_reported
 
 if TYPE_CHECKING:
@@ -254,8 +255,9 @@ def failure_view(archive: Archive, agent: AgentRecord) -> FailureView:
 def failed_every_example(archive: Archive, agent: AgentRecord) -> bool:
     """An agent that ran (it is not "failed") but failed every example it was scored on in the search
     split: a hang, a crash or an output limit each time, which its score of 0 alone does not tell."""
-    scored = [r for r in archive.results(agent.id, "search") if not r.unscored]
-    return agent.status != "failed" and bool(scored) and all(r.error is not None for r in scored)
+    if agent.status == "failed":
+        return False
+    return every_example_failed(archive.results(agent.id, "search")) is not None
 
 
 def first_line(text: str, *, limit: int = 300) -> str:

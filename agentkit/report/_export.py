@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from agentkit.archive import LockHolder
 from agentkit.errors import AgentCodeError, ArchiveError
+from agentkit.report._adas_import import defines_forward
 from agentkit.report._data import ScoreView, run_settings, score_view, selected_agent
 from agentkit.report._format import fmt_score
 
@@ -77,13 +78,6 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _defines_forward(code: str) -> bool:
-    tree = ast.parse(code)
-    return any(
-        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "forward" for n in tree.body
-    )
-
-
 def render_export(
     agent: AgentRecord,
     *,
@@ -102,7 +96,7 @@ def render_export(
             f"agent {agent.id} ({agent.name}) has code that does not parse (line {exc.lineno}: {exc.msg});"
             " there is nothing runnable to export"
         ) from exc
-    if not _defines_forward(body):
+    if not defines_forward(ast.parse(body)):
         raise AgentCodeError(
             f"agent {agent.id} ({agent.name}) has no forward function (its proposal failed before it had "
             "code); there is nothing runnable to export"
