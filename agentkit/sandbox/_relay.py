@@ -84,14 +84,15 @@ class Relay:
     host, and what is known so far of how it ends.
 
     The worker drives many of these at once from one poll loop (`poller` is shared): it hands each the
-    events on its pipes (`on_event`), the host's replies (`on_reply`) and the spawner's report of the
-    child's exit (`on_exit`), calls `step` after each, and `close` once `step` says it is over."""
+    events on its pipes (`on_event`), the host's replies (`on_reply`) and the spawner's reports of the
+    child's pid (`on_spawned`) and exit (`on_exit`), and calls `step` after each. It takes the outcome
+    (`settle`) as soon as the child has `answered` (where children share a worker) or once `step` says
+    the child is gone, and calls `close` then."""
 
     def __init__(
         self,
         host: HostChannel,
         poller: Any,
-        child: tuple[int, int | None],
         task: dict[str, Any],
         fds: tuple[int, int, int],
         *,
@@ -102,7 +103,9 @@ class Relay:
     ) -> None:
         self.host = host
         self.poller = poller
-        self.pid, self.pidfd = child
+        # the child's pid and pidfd, known once the spawner has answered (`on_spawned`)
+        self.pid: int | None = None
+        self.pidfd: int | None = None
         self.seq = task.get("seq")
         self.limits: dict[str, Any] = task["limits"]
         self.failure_kinds = failure_kinds
@@ -131,6 +134,7 @@ class Relay:
         self.calls = 0
         self.reading_child = False
         self.heard = False  # the child has sent something (so it is past its start-up)
+        self.reported = False  # the outcome has gone to the host (`settle`)
         self.captured = bytearray()
         self.total_out = 0
         self.final: dict[str, Any] | None = None
@@ -174,6 +178,12 @@ class Relay:
         """Forked less than `window` seconds ago and not yet heard from: still setting itself up."""
         return not self.heard and self.status is None and self.killed is None and now < self.started + window
 
+    def on_spawned(self, pid: int, pidfd: int | None) -> None:
+        """The spawner has forked the child; a kill asked for before it existed is carried out now."""
+        self.pid, self.pidfd = pid, pidfd
+        if self.killed is not None:
+            self._signal_child()
+
     def on_exit(self, status: int, cpu: float) -> None:
         """The spawner reaped the child."""
         self.status, self.cpu_used = status, cpu
@@ -183,23 +193,38 @@ class Relay:
         self.kill("spawner_gone")
         self.status = -1
 
-    def close(self) -> Outcome:
-        """Stop watching and close the pipes (the child is reaped by now); the verdict on the example."""
+    @property
+    def answered(self) -> bool:
+        """The child has sent its last message (its answer or its own error) and broke no rule: the
+        outcome is known before it exits (`settle`)."""
+        return self.final is not None and self.killed is None and not self.reported
+
+    def settle(self) -> Outcome:
+        """The verdict, with what the child printed read to the end first (it printed it before its
+        last message). A child still running is killed: its work is over, and it may have sent its
+        last message early and gone on."""
+        if self.out in self.open_fds:
+            while self.out in self.open_fds and self._read_child(self.out):
+                pass
+        self.reported = True
+        outcome = self.verdict()
+        self._signal_child()
+        return outcome
+
+    def close(self) -> None:
+        """Stop watching and close the pipes (the child is reaped by now)."""
         for fd in list(self.watching):
             self.poller.unregister(fd)
         self.watching.clear()
         for fd in (self.c2w, self.w2c, self.out):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if self.own_group:  # whatever the child forked must not outlive the example
+        if self.own_group and self.pid is not None:  # what the child forked must not outlive the example
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGKILL)
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
-        if self.status == -1:
-            self.status = None
-        return self.verdict()
 
     def _watch(self, fd: int, events: int) -> None:
         if self.watching.get(fd) != events:
@@ -240,8 +265,11 @@ class Relay:
         if self.killed is None:
             self.killed = reason
             self.killed_at = time.monotonic()
-        if self.status is not None:
-            return  # reaped: its pid may belong to another child by now
+        self._signal_child()
+
+    def _signal_child(self) -> None:
+        if self.status is not None or self.pid is None:
+            return  # reaped (its pid may belong to another child by now), or not forked yet
         if self.own_group:  # the child and whatever it forked (it may not have its group yet)
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGKILL)
@@ -259,15 +287,17 @@ class Relay:
         if fd == self.c2w:
             self.reading_child = False
 
-    def _read_child(self, fd: int) -> None:
-        """Read the child's requests or its printed output, whichever pipe is ready."""
+    def _read_child(self, fd: int) -> bool:
+        """Read the child's requests or its printed output, whichever pipe is ready; False when there
+        was nothing to read."""
         try:
             data = os.read(fd, 1 << 16)
         except BlockingIOError:
-            return
+            return False
         if not data:
             self._stop_reading(fd)
-        elif fd == self.out:
+            return False
+        if fd == self.out:
             self.total_out += len(data)
             room = self.out_limit - len(self.captured)
             if room > 0:
@@ -282,11 +312,12 @@ class Relay:
             except ProtocolError as exc:
                 self.kill("oversize" if "exceeds" in str(exc) else "protocol")
                 self._stop_reading(fd)
-                return
+                return True
             # result frames may sit behind requests that wait for room; look at them now
             for frame, _size in self.held:
                 if isinstance(frame, dict) and frame.get("t") in ("result", "error"):
                     self.final = self.final or frame
+        return True
 
     # -- policing and forwarding -----------------------------------------------------------------------------
 
@@ -377,7 +408,8 @@ class Relay:
 
     def verdict(self) -> Outcome:
         """The answer, or a failure record saying how the child ended without one."""
-        limits, final, killed, status = self.limits, self.final, self.killed, self.status
+        limits, final, killed = self.limits, self.final, self.killed
+        status = None if self.status == -1 else self.status  # -1: gone unreported with the spawner
         if killed == "output":
             return None, failure("output_limit", f"printed more than the limit of {limits['out']} bytes")
         if killed == "oversize":

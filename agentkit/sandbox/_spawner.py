@@ -12,6 +12,7 @@ many children may run at once.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import gc
 import os
@@ -35,6 +36,19 @@ SPAWN_REPORT = struct.Struct("=qqd")
 SPAWNED = -1
 
 
+def _recv_nowait(sock: socket.socket) -> tuple[bytes, list[int]]:
+    """One report and the fd it carries, without blocking (BlockingIOError when none is waiting).
+
+    Not socket.recv_fds: Python 3.11's drops its flags argument, so MSG_DONTWAIT would block."""
+    fd_size = array.array("i").itemsize
+    msg, ancillary, _flags, _addr = sock.recvmsg(64, socket.CMSG_SPACE(fd_size), socket.MSG_DONTWAIT)
+    fds = array.array("i")
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % fd_size])
+    return msg, list(fds)
+
+
 class Spawner:
     """The worker's handle on its spawner process (and, in the forked spawner, its loop)."""
 
@@ -45,8 +59,6 @@ class Spawner:
         self.worker_pid = os.getpid()
         self.sock: socket.socket | None = None
         self.pid: int | None = None
-        # exit reports read while waiting for the answer to a spawn request: (pid, status, cpu)
-        self.exits: list[tuple[int, int, float]] = []
 
     @property
     def alive(self) -> bool:
@@ -136,52 +148,50 @@ class Spawner:
                     children[pidfd] = pid
                     poller.register(pidfd, select.POLLIN)
 
-    def spawn(self, fds: tuple[int, int, int]) -> tuple[int, int | None] | None:
-        """Have the spawner fork a child with these pipe ends; (pid, pidfd), None if it is gone.
+    def request(self, fds: tuple[int, int, int]) -> bool:
+        """Ask the spawner to fork a child with these pipe ends; False if it is gone.
 
-        Exit reports of other children that arrive first are kept in `exits`."""
+        Does not wait: the answer (the child's pid, with its pidfd) comes among `reports`, in request
+        order. The worker relays for the other children meanwhile: waiting here for every fork held
+        up their model calls and exits by a few milliseconds per example under load."""
         if self.sock is None:
-            return None
+            return False
         try:
             socket.send_fds(self.sock, [b"spawn"], list(fds))
-            while True:
-                msg, got, _flags, _addr = socket.recv_fds(self.sock, 4096, 1)
-                pid, status, cpu = SPAWN_REPORT.unpack(msg)
-                if status == SPAWNED:
-                    break
-                for fd in got:
-                    os.close(fd)
-                self.exits.append((pid, status, cpu))
-        except (OSError, ValueError, struct.error):
-            pid, got = 0, []
-        if not pid:
-            for fd in got:
-                os.close(fd)
+        except OSError:
             self.lose()
-            return None
-        return pid, (got[0] if got else None)
+            return False
+        return True
 
-    def reports(self) -> list[tuple[int, int, float]] | None:
-        """The exit reports waiting on the socket (and any kept by `spawn`); None once the spawner is gone."""
+    def reports(self) -> list[tuple[int, int, float, int | None]] | None:
+        """The reports waiting on the socket, each (pid, status, CPU seconds, pidfd): status SPAWNED
+        answers a request (pid 0: the fork failed; the pidfd where the kernel has them), any other is
+        an exit status. None once the spawner is gone (what was read before is then lost with it: its
+        children died with it)."""
         if self.sock is None:
             return None
-        got, self.exits = self.exits, []
+        got: list[tuple[int, int, float, int | None]] = []
         while True:
             try:
-                msg = self.sock.recv(4096, socket.MSG_DONTWAIT)
+                msg, fds = _recv_nowait(self.sock)
             except BlockingIOError:
                 return got
             except OSError:
-                msg = b""
+                msg, fds = b"", []
             if not msg:
                 self.lose()
                 return got or None
             try:
                 pid, status, cpu = SPAWN_REPORT.unpack(msg)
             except struct.error:
+                for fd in fds:
+                    os.close(fd)
                 self.lose()
                 return None
-            got.append((pid, status, cpu))
+            pidfd = fds[0] if fds and status == SPAWNED else None
+            for fd in fds if pidfd is None else fds[1:]:
+                os.close(fd)
+            got.append((pid, status, cpu, pidfd))
 
     def lose(self) -> None:
         if self.sock is not None:

@@ -32,12 +32,12 @@ from ._child import libc
 from ._confine import Confinement
 from ._protocol import encode, write_all
 from ._relay import HostChannel, Relay
-from ._spawner import Spawner
+from ._spawner import SPAWNED, Spawner
 
 # Children of one worker setting themselves up at once (see `Worker._may_start`; the host starts about
 # one worker per core), and how long a child counts as doing so at most: one that computes (or hangs)
 # before its first model call must not hold the others back for longer.
-START_LIMIT = 4
+START_LIMIT = 8
 START_WINDOW_S = 0.25
 
 # Imported once in the worker so that children start with them warm, and so that they work where
@@ -113,9 +113,11 @@ class Worker:
         self.relays: dict[Any, Relay] = {}  # by the host's task number
         self.by_fd: dict[int, Relay] = {}
         self.by_pid: dict[int, Relay] = {}
+        self.unspawned: deque[Relay] = deque()  # asked of the spawner, its pid not yet known (in order)
         self.waiting: deque[dict[str, Any]] = deque()  # tasks past the capacity (the host avoids this)
         self.retiring = False
         self.children = 0
+        self.ending = 0  # relays whose outcome has gone to the host, their child not yet reaped
         self.cleaners: set[int] = set()  # helpers emptying the temp directories of ended children
         self.spawner_fd: int | None = None
 
@@ -141,13 +143,19 @@ class Worker:
         try:
             while True:
                 self._take_host_messages(dirty)
-                if self.spawner.exits:
-                    self._on_spawner(dirty)
                 self._reap_cleaners()
                 now = time.monotonic()
                 for relay in list(self.relays.values()):
-                    if (relay in dirty or relay.wake_at <= now) and relay.step(now):
-                        self._finish(relay)
+                    if relay in dirty or relay.wake_at <= now:
+                        if relay.step(now):
+                            self._finish(relay)
+                        elif relay.answered and self.box.shareable:
+                            # Its answer is in: tell the host now, not after the child's exit, which
+                            # takes milliseconds under load (the next example may start meanwhile:
+                            # children here cannot reach each other). Alone in a worker, a child
+                            # must be gone (and its temp files wiped) before the next one starts.
+                            self.ending += 1
+                            self._report(relay, relay.settle())
                 dirty.clear()
                 if self.retiring and not self.relays:
                     return
@@ -210,7 +218,12 @@ class Worker:
             elif kind == "exit":
                 self.retiring = True
             # anything else (a late reply for a finished task) is dropped
-        while self.waiting and len(self.relays) < self.capacity and not self.retiring and self._may_start():
+        while (
+            self.waiting
+            and len(self.relays) - self.ending < self.capacity
+            and not self.retiring
+            and self._may_start()
+        ):
             relay = self.start_task(self.waiting.popleft(), dirty)
             if relay is not None:
                 dirty.add(relay)
@@ -227,12 +240,24 @@ class Worker:
 
     def _on_spawner(self, dirty: set[Relay]) -> None:
         reports = self.spawner.reports()
-        for pid, status, cpu in reports or ():
+        lost = reports is None
+        for pid, status, cpu, pidfd in reports or ():
+            if status == SPAWNED:
+                relay = self.unspawned.popleft() if self.unspawned else None
+                if relay is None or not pid:  # a fork failed (or an answer to nothing): stop trusting it
+                    if pidfd is not None:
+                        os.close(pidfd)
+                    lost = True
+                    continue
+                relay.on_spawned(pid, pidfd)
+                self.by_pid[pid] = relay
+                dirty.add(relay)
+                continue
             relay = self.by_pid.pop(pid, None)
             if relay is not None:
                 relay.on_exit(status, cpu)
                 dirty.add(relay)
-        if reports is None:
+        if lost:
             self._spawner_lost(dirty)
 
     def _spawner_lost(self, dirty: set[Relay]) -> None:
@@ -242,6 +267,7 @@ class Worker:
                 self.poller.unregister(self.spawner_fd)
             self.spawner_fd = None
         self.spawner.lose()
+        self.unspawned.clear()
         for relay in self.relays.values():
             if relay.status is None:
                 relay.on_spawner_gone()
@@ -256,11 +282,11 @@ class Worker:
         out_r, out_w = os.pipe()
         started = time.monotonic()
         try:
-            spawned = self.spawner.spawn((c2w_w, w2c_r, out_w))
+            requested = self.spawner.request((c2w_w, w2c_r, out_w))
         finally:
             for fd in (c2w_w, w2c_r, out_w):
                 os.close(fd)
-        if spawned is None:
+        if not requested:
             for fd in (c2w_r, w2c_w, out_r):
                 os.close(fd)
             self.host.send(_gone(seq))
@@ -270,7 +296,6 @@ class Worker:
         relay = Relay(
             self.host,
             self.poller,
-            spawned,
             task,
             (c2w_r, w2c_w, out_r),
             started=started,
@@ -279,18 +304,21 @@ class Worker:
             tmp=os.path.join(self.box.tmp, f"x{self.children}"),
         )
         self.relays[seq] = relay
-        self.by_pid[spawned[0]] = relay
+        self.unspawned.append(relay)
         for fd in (c2w_r, w2c_w, out_r):
             self.by_fd[fd] = relay
         return relay
 
     def _finish(self, relay: Relay) -> None:
-        """The example is over: its verdict to the host, its pipes and temp directory gone."""
+        """The child is reaped: its pipes and temp directory gone, and its verdict to the host unless
+        it went there already."""
         del self.relays[relay.seq]
-        self.by_pid.pop(relay.pid, None)
+        if relay.pid is not None:
+            self.by_pid.pop(relay.pid, None)
         for fd in (relay.c2w, relay.w2c, relay.out):
             self.by_fd.pop(fd, None)
-        answer, error = relay.close()
+        outcome = None if relay.reported else relay.settle()
+        relay.close()
         if not self.box.shareable:
             if relay.tmp is not None:
                 self.box.remove_child_tmp(relay.tmp)
@@ -301,10 +329,18 @@ class Worker:
             cleaner = self.box.remove_child_tmp(relay.tmp, wait=False)
             if cleaner is not None:
                 self.cleaners.add(cleaner)
-        done = {"t": "done", "seq": relay.seq, "answer": answer, "error": error, "stdout": relay.stdout()}
         if relay.reap_lost and self.spawner.alive:
             # it did not report a killed child: it cannot be trusted with more
             self._spawner_lost(set())
+        if outcome is None:
+            self.ending -= 1
+        else:
+            self._report(relay, outcome)
+
+    def _report(self, relay: Relay, outcome: tuple[str | None, dict[str, Any] | None]) -> None:
+        """The example's outcome to the host (once per example)."""
+        answer, error = outcome
+        done = {"t": "done", "seq": relay.seq, "answer": answer, "error": error, "stdout": relay.stdout()}
         if not self.spawner.alive:
             done["retire"] = True  # no spawner, no further examples: the host replaces this worker
             self.retiring = True

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 from typing import Any
 
 import pytest
-from sandbox_helpers import NO_CALL_AGENT, ONE_CALL_AGENT, REPO, field_values, instant_llm, require_seccomp
+from sandbox_helpers import (
+    NO_CALL_AGENT,
+    ONE_CALL_AGENT,
+    REPO,
+    field_values,
+    instant_llm,
+    live_descendants,
+    require_seccomp,
+)
 
 from agentkit.sandbox import AgentRun, Sandbox
 from agentkit.sandbox._protocol import HEADER, FrameDecoder, ProtocolError
@@ -430,3 +439,39 @@ def test_frame_decoder_turns_deep_nesting_into_a_protocol_error() -> None:
         FrameDecoder().feed(HEADER.pack(len(payload)) + payload)
     sized = FrameDecoder().feed_sized(HEADER.pack(2) + b"{}")
     assert sized == [({}, 2)]
+
+
+FORGED_ANSWER_THEN_LINGER = (
+    RAW_PIPE
+    + """
+import time
+
+def forward(self, taskInfo):
+    send({"t": "result", "answer": "forged"})
+    time.sleep(60)  # an answer sent early and work going on: the example must not wait for it
+    return "never"
+"""
+)
+
+
+async def test_an_answer_ends_the_example_and_its_child(make_sandbox, isolation: str) -> None:
+    """The example's outcome goes to the host when the child's last message arrives, not when it exits:
+    a child that goes on after it (here, sleeping for a minute) is killed, not waited for."""
+    sandbox = await make_sandbox(wall_time_s=120.0, cpu_time_s=100.0)
+    await sandbox.run(ONE_CALL_AGENT, "warm", answer_format="", llm=instant_llm)
+    if sandbox.worker_capacity == 1:
+        pytest.skip("one child per worker (no Landlock or seccomp): the next may start only once it is gone")
+    before = live_descendants([os.getpid()])
+    run = await sandbox.run(FORGED_ANSWER_THEN_LINGER, "q", answer_format="", llm=instant_llm)
+    assert run.error is None, run.error
+    assert run.answer == "forged"
+    # well inside the minute the child sleeps, and the 120 s wall limit that would otherwise end it
+    assert run.duration_s < 30, run.duration_s
+    for _ in range(300):  # the child is killed once its answer is in; its exit is reported soon after
+        lingering = live_descendants([os.getpid()]) - before
+        if not lingering:
+            break
+        await asyncio.sleep(0.05)
+    assert not lingering, f"the child of an answered example still runs: {sorted(lingering)}"
+    after = await sandbox.run(ONE_CALL_AGENT, "after", answer_format="", llm=instant_llm)
+    assert after.answer == "42|after", after.error
