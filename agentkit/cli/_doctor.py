@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
 import platform
@@ -25,6 +24,8 @@ _KEY_NAMES = (
 
 
 def _version(dist: str) -> str | None:
+    import importlib.metadata  # here, not at the top: every command imports this module
+
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:

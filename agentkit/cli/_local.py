@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-
 import typer
 
 from agentkit.cli._app import app
@@ -52,6 +50,8 @@ def info() -> None:
     typer.echo(f"model file: {path}")
     typer.echo(f"size:       {path.stat().st_size / 1e6:.1f} MB")
     typer.echo(f"litellm:    {LITELLM_MODEL} (api_key 'x', api_base from `agentkit local serve`)")
+    import importlib.metadata  # here, not at the top: every command imports this module
+
     try:
         version = importlib.metadata.version("llama-cpp-python")
         typer.echo(f"llama-cpp-python: {version}")
