@@ -48,7 +48,13 @@ async def scenario_11(sizes: Sizes) -> list[Figure]:
         per_actor = conc // ACTORS
         async with (
             RayExecutor(
-                actors=ACTORS, per_actor=per_actor, sandbox=SandboxConfig(max_examples=per_actor), cache=False
+                actors=ACTORS,
+                per_actor=per_actor,
+                sandbox=SandboxConfig(max_examples=per_actor),
+                cache=False,
+                # a Ray of its own: with no address, Ray joins any cluster already running on the
+                # machine (another program's, on another Python), and the figure would be about that
+                address="local",
             ) as ex,
             Session.open(model_for(server, conc), cache=False, executor=ex) as remote,
         ):

@@ -12,6 +12,8 @@ class Sizes:
     mode: str
     eval_examples: int = 500
     """Scenario 1: examples per agent."""
+    eval_rounds: int = 3
+    """Scenario 1: timed runs of each agent (alternating); the median is judged, the range shown."""
     concurrency: int = 64
     """Scenarios 1 and 2: examples (and model requests) in flight."""
     latency_s: float = 0.1
@@ -69,6 +71,7 @@ FULL = Sizes(mode="full")
 QUICK = Sizes(
     mode="quick",
     eval_examples=24,
+    eval_rounds=3,
     concurrency=8,
     latency_s=0.02,
     jitter_s=0.005,

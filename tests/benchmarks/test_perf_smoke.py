@@ -45,6 +45,10 @@ def test_quick_bench_reports_every_scenario(tmp_path: Path) -> None:
     # Every evaluation ran without agent errors, and the searches picked the same agent.
     for sid in ("1a", "1b", "1a*", "1b*"):
         assert figures[sid]["details"]["errors"] == 0
+        # each agent ran three times; the figure is the median run's, the range is shown
+        ratios = figures[sid]["details"]["ratios"]
+        assert len(ratios) == 3 and figures[sid]["value"] == round(sorted(ratios)[1], 3)
+        assert f"median of 3 runs, range {min(ratios):.2f} to {max(ratios):.2f}" in figures[sid]["shown"]
     assert all(level["errors"] == 0 for level in figures["8"]["details"]["levels"])
     search = figures["4"]["details"]
     assert search["cascade_cache"]["selected"] == search["full_no_cache"]["selected"] is not None
