@@ -42,15 +42,16 @@ def connect(address: str | None) -> bool:
     ray = require_ray()
     if ray.is_initialized():
         return False
-    target = address or os.environ.get("RAY_ADDRESS") or None
+    # "local": a Ray of our own. With no address Ray joins any cluster already running on the machine
+    # (found through its temp files), which may be another program's, on another Python; who wants
+    # that one says so (--ray-address auto).
+    target = address or os.environ.get("RAY_ADDRESS") or "local"
     options: dict[str, Any] = {
         "runtime_env": {"env_vars": forwarded_env()},
         "include_dashboard": False,
         "log_to_driver": False,
         "configure_logging": False,
     }
-    if target is None:
-        options["include_dashboard"] = False
     try:
         ray.init(address=target, **options)
     except ConnectionError as exc:

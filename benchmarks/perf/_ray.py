@@ -52,9 +52,7 @@ async def scenario_11(sizes: Sizes) -> list[Figure]:
                 per_actor=per_actor,
                 sandbox=SandboxConfig(max_examples=per_actor),
                 cache=False,
-                # a Ray of its own: with no address, Ray joins any cluster already running on the
-                # machine (another program's, on another Python), and the figure would be about that
-                address="local",
+                address="local",  # a Ray of its own, even where RAY_ADDRESS names a cluster
             ) as ex,
             Session.open(model_for(server, conc), cache=False, executor=ex) as remote,
         ):
