@@ -176,8 +176,8 @@ def needs_aiohttp(url: str | None) -> bool:
 
 def _proxies() -> bool:
     """Whether the environment names proxies, by the rules of ``urllib.request.getproxies()`` on Linux
-    (read here because importing urllib.request brings http.client and ssl, about 20 ms of every
-    command's start): any ``*_proxy`` variable with a value, any case; then, under CGI, not the
+    (read here because importing urllib.request brings http.client and email, several milliseconds of
+    every command's start): any ``*_proxy`` variable with a value, any case; then, under CGI, not the
     ``http`` one; then the all-lowercase names win, an empty one removing its scheme."""
     found: set[str] = set()
     for name, value in os.environ.items():

@@ -203,9 +203,8 @@ class Relay:
         """The verdict, with what the child printed read to the end first (it printed it before its
         last message). A child still running is killed: its work is over, and it may have sent its
         last message early and gone on."""
-        if self.out in self.open_fds:
-            while self.out in self.open_fds and self._read_child(self.out):
-                pass
+        while self.out in self.open_fds and self._read_child(self.out):
+            pass
         self.reported = True
         outcome = self.verdict()
         self._signal_child()

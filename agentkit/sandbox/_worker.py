@@ -31,7 +31,7 @@ from typing import Any
 from ._child import libc
 from ._confine import Confinement
 from ._protocol import encode, write_all
-from ._relay import HostChannel, Relay
+from ._relay import HostChannel, Outcome, Relay
 from ._spawner import SPAWNED, Spawner
 
 # Children of one worker setting themselves up at once (see `Worker._may_start`; the host starts about
@@ -337,7 +337,7 @@ class Worker:
         else:
             self._report(relay, outcome)
 
-    def _report(self, relay: Relay, outcome: tuple[str | None, dict[str, Any] | None]) -> None:
+    def _report(self, relay: Relay, outcome: Outcome) -> None:
         """The example's outcome to the host (once per example)."""
         answer, error = outcome
         done = {"t": "done", "seq": relay.seq, "answer": answer, "error": error, "stdout": relay.stdout()}
