@@ -117,7 +117,6 @@ class Worker:
         self.waiting: deque[dict[str, Any]] = deque()  # tasks past the capacity (the host avoids this)
         self.retiring = False
         self.children = 0
-        self.ending = 0  # relays whose outcome has gone to the host, their child not yet reaped
         self.cleaners: set[int] = set()  # helpers emptying the temp directories of ended children
         self.spawner_fd: int | None = None
 
@@ -154,7 +153,6 @@ class Worker:
                             # takes milliseconds under load (the next example may start meanwhile:
                             # children here cannot reach each other). Alone in a worker, a child
                             # must be gone (and its temp files wiped) before the next one starts.
-                            self.ending += 1
                             self._report(relay, relay.settle())
                 dirty.clear()
                 if self.retiring and not self.relays:
@@ -218,18 +216,17 @@ class Worker:
             elif kind == "exit":
                 self.retiring = True
             # anything else (a late reply for a finished task) is dropped
-        while (
-            self.waiting
-            and len(self.relays) - self.ending < self.capacity
-            and not self.retiring
-            and self._may_start()
-        ):
+        while self.waiting and self._unanswered() < self.capacity and not self.retiring and self._may_start():
             relay = self.start_task(self.waiting.popleft(), dirty)
             if relay is not None:
                 dirty.add(relay)
         if self.retiring:
             while self.waiting:
                 self.host.send(_gone(self.waiting.popleft().get("seq")))
+
+    def _unanswered(self) -> int:
+        """Examples whose outcome the host still waits for (an answered one's child may still be exiting)."""
+        return sum(1 for r in self.relays.values() if not r.reported)
 
     def _may_start(self) -> bool:
         # Children set themselves up on the CPU (fork, confinement, compiling the agent): a few at a
@@ -332,9 +329,7 @@ class Worker:
         if relay.reap_lost and self.spawner.alive:
             # it did not report a killed child: it cannot be trusted with more
             self._spawner_lost(set())
-        if outcome is None:
-            self.ending -= 1
-        else:
+        if outcome is not None:
             self._report(relay, outcome)
 
     def _report(self, relay: Relay, outcome: Outcome) -> None:
