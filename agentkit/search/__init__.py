@@ -73,6 +73,7 @@ from agentkit.search._selection import (
     tournament,
 )
 from agentkit.search._state import GenerationState, SettingsState, SlotState
+from agentkit.search._stop import request_stop
 
 __all__ = [
     "HOOK_ERROR",
@@ -118,6 +119,7 @@ __all__ = [
     "prompt_tokens",
     "read_config_file",
     "remaining_budget",
+    "request_stop",
     "review_controls",
     "run_search",
     "run_sync",

@@ -37,6 +37,7 @@ from agentkit.search._progress import SearchProgress
 from agentkit.search._scoring import Scoring
 from agentkit.search._selection import best_evaluated, score_line
 from agentkit.search._state import GENERATION_STATE, GenerationState, SettingsState, SlotState, StopStatus
+from agentkit.search._stop import stop_requested
 
 if TYPE_CHECKING:
     from agentkit.archive import AgentRecord, Archive
@@ -131,12 +132,14 @@ class SearchRun:
                 self._stop("budget_exhausted", {"message": str(exc)})
                 self.progress.log(f"budget reached: {exc}")
             except asyncio.CancelledError:
+                self._stop("interrupted", {})
+                self.progress.log("interrupted: the archive holds everything finished so far")
+                if not stop_requested():
+                    raise  # the caller's own cancellation (a timeout, a task group): theirs to see
                 task = asyncio.current_task()
                 if task is not None:
                     task.uncancel()  # the stop is handled here; cleanup below may still await
                 status = "interrupted"
-                self._stop("interrupted", {})
-                self.progress.log("interrupted: the archive holds everything finished so far")
             except Exception as exc:
                 self._stop("error", {"message": f"{type(exc).__name__}: {exc}"})
                 raise

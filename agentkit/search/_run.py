@@ -21,6 +21,7 @@ from agentkit.search._hooks import SearchHooks
 from agentkit.search._loop import SearchRun, load_seeds
 from agentkit.search._progress import SearchProgress
 from agentkit.search._state import SlotState
+from agentkit.search._stop import request_stop
 
 if TYPE_CHECKING:
     from agentkit.archive import Archive
@@ -279,7 +280,9 @@ async def run_search(
 
     Stops when the generations are done (then the top agents by search score are scored once on the
     sealed test split), when the budget runs out, or when cancelled; each stop leaves a consistent
-    archive that `resume=True` continues.
+    archive that `resume=True` continues. A cancellation (a timeout, a task group) is recorded as an
+    interrupted run and then raised as usual; under `run_sync`, Ctrl-C returns the outcome with
+    status "interrupted" instead.
 
     Example (the bare search, e.g. to compare against the full method):
         >>> from agentkit.search import NoHooks, SearchConfig, run_search
@@ -444,8 +447,9 @@ def preview_meta_prompt(
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro` in a fresh event loop where Ctrl-C cancels it (so it can stop cleanly) instead of
-    raising KeyboardInterrupt at an arbitrary point. A second Ctrl-C interrupts at once."""
+    """Run `coro` in a fresh event loop where Ctrl-C asks it to stop (a search then returns an
+    "interrupted" outcome, its archive consistent) instead of raising KeyboardInterrupt at an
+    arbitrary point. A second Ctrl-C interrupts at once."""
 
     async def main() -> T:
         task = asyncio.ensure_future(coro)
@@ -453,7 +457,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
         def on_sigint() -> None:
             loop.remove_signal_handler(signal.SIGINT)
-            task.cancel()
+            request_stop(task)
 
         installed = False
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
