@@ -56,14 +56,37 @@ def key_variable(model: ModelConfig) -> str | None:
     return None
 
 
+def unknown_provider(model: ModelConfig) -> bool:
+    """Whether litellm cannot tell which provider serves `model`: a name with no ``provider/`` prefix
+    that it does not know (``"gpt-4o"`` it knows; ``"mistral-large"`` needs ``mistral/``). Every call
+    to such a model would fail, each after its agent had started."""
+    from agentkit.llm._litellm import direct_name, get_litellm
+
+    if model.model == LOCAL_MODEL or direct_name(model.model, model.api_base) is not None:
+        return False
+    litellm = get_litellm()
+    try:
+        litellm.get_llm_provider(model=model.model, api_base=model.api_base)
+    except litellm.BadRequestError:
+        return True
+    except Exception:  # anything else is for the first call to say
+        return False
+    return False
+
+
 def check_keys(models: Sequence[ModelConfig]) -> None:
     """Raise ConfigError naming the model and the variable when a model of `models` needs a key that is
-    not set (the first such model; each model is checked once)."""
+    not set, or naming a model no provider is known for (the first such model; each is checked once)."""
     seen: set[str] = set()
     for model in models:
         if model.model in seen:
             continue
         seen.add(model.model)
+        if unknown_provider(model):
+            raise ConfigError(
+                f"{model.model!r} names no provider litellm knows: write it as provider/name (for example "
+                "openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/llama3), or use 'local'"
+            )
         names = missing_keys(model)
         if names:
             variable = " or ".join(names)

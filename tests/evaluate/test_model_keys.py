@@ -117,3 +117,50 @@ def test_load_agent_says_at_once_what_its_model_lacks(monkeypatch: pytest.Monkey
         agentkit.load_agent("cot", model=config, concurrency=4)
     with pytest.raises(TypeError, match="answer_format must be a string, not int"):
         agentkit.load_agent("cot", model="local", answer_format=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["nonsense", "mistral-large"])
+def test_a_model_name_no_provider_serves_is_refused_at_load(name: str) -> None:
+    import agentkit
+    from agentkit.errors import ConfigError
+
+    # before: the agent loaded, and every question failed with litellm's "LLM Provider NOT provided"
+    with pytest.raises(
+        ConfigError, match=f"'{name}' names no provider litellm knows: write it as provider/name"
+    ):
+        agentkit.load_agent("cot", model=name, trusted=True)
+
+
+def test_known_names_with_and_without_a_prefix_pass_the_provider_check() -> None:
+    from agentkit.llm import resolve_model
+    from agentkit.llm._keys import unknown_provider
+
+    for name in (
+        "gpt-4o-mini",
+        "openai/gpt-4o-mini",
+        "anthropic/claude-3-5-haiku-latest",
+        "ollama/llama3",
+        "local",
+    ):
+        assert not unknown_provider(resolve_model(name)), name
+    # a self-hosted endpoint answers openai/<anything> without litellm
+    assert not unknown_provider(resolve_model("openai/my-finetune", api_base="http://127.0.0.1:9/v1"))
+    assert unknown_provider(resolve_model("my-finetune"))
+
+
+def test_eval_with_a_model_name_no_provider_serves_says_so_in_one_line(tmp_path: Path) -> None:
+    out = _agentkit(
+        "eval",
+        "--agent",
+        "cot",
+        "--task",
+        "gen/arithmetic",
+        "--model",
+        "nonsense",
+        "--limit",
+        "2",
+        cwd=tmp_path,
+    )
+    assert out.returncode == 2, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "'nonsense' names no provider" in lines[0], out.stderr
