@@ -364,6 +364,7 @@ def _eval_run(
     if as_json:
         print(done.model_dump_json(indent=2))
         _exit_if_run_unscored(done, cached=not st.no_cache)
+        _exit_if_an_agent_failed_all(done)
         return
     table = Table(
         title=f"{done.run_dir} on {done.task} ({done.model}), {done.limit} examples, split {done.split}"
@@ -383,6 +384,22 @@ def _eval_run(
     console.print(table)
     console.print(f"isolation: {done.isolation}; stored in the run: agentkit show {done.run_dir}")
     _exit_if_run_unscored(done, cached=not st.no_cache)
+    _exit_if_an_agent_failed_all(done)
+
+
+def _exit_if_an_agent_failed_all(done: RunEvaluation) -> None:
+    """`eval --run` exits as `eval` does (`AGENT_FAILED_EXIT`) when an agent it scored failed every
+    example its score covers, naming the agents and where their failures are shown."""
+    broken = [row for row in done.agents if row.n and row.error_rate >= 1.0]
+    if not broken:
+        return
+    names = ", ".join(f"{row.agent_id} ({row.name})" for row in broken)
+    print(
+        f"error: {len(broken)} agent(s) failed every example they were scored on: {names}; "
+        f"their failures: agentkit show {done.run_dir} {broken[0].agent_id}",
+        file=sys.stderr,
+    )
+    raise typer.Exit(AGENT_FAILED_EXIT)
 
 
 def _exit_if_run_unscored(done: RunEvaluation, *, cached: bool) -> None:

@@ -177,3 +177,32 @@ def test_eval_run_refuses_a_locked_run_and_other_settings(server: FakeOpenAIServ
     other_model = [a if a != "openai/fake" else "openai/other" for a in args]
     changed = _agentkit("eval", "--run", str(run_dir), *other_model, cwd=tmp_path)
     assert changed.returncode == 2 and "openai/fake" in changed.stderr
+
+
+def test_eval_run_exits_4_when_an_agent_fails_every_example(server: FakeOpenAIServer, tmp_path: Path) -> None:
+    broken = {
+        **ADAS[1],
+        "name": "Broken",
+        "code": "def forward(self, taskInfo):\n    raise ValueError('boom')\n",
+    }
+    src = tmp_path / "adas.json"
+    src.write_text(json.dumps([ADAS[0], broken]))
+    run_dir = tmp_path / "adas-run"
+    assert (
+        _agentkit(
+            "import-adas", str(src), "--out", str(run_dir), "--task", "gen/arithmetic", cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    args = ["--model", "openai/fake", "--api-base", server.base_url, "--limit", "3"]
+    done = _agentkit("eval", "--run", str(run_dir), *args, cwd=tmp_path)
+    assert done.returncode == 4, done.stderr
+    rows = _rows(run_dir, tmp_path)
+    broken_id = rows["Broken"]["id"]
+    assert f"1 agent(s) failed every example they were scored on: {broken_id} (Broken)" in done.stderr
+    assert f"agentkit show {run_dir} {broken_id}" in done.stderr
+    # the scores are stored all the same, the working agent's too
+    assert rows["Chain-of-Thought"]["eval"]["mean"] == 1.0 and rows["Broken"]["eval"]["n"] == 3
+    # --json prints the evaluation and exits the same way
+    again = _agentkit("eval", "--run", str(run_dir), *args, "--json", cwd=tmp_path)
+    assert again.returncode == 4 and json.loads(again.stdout)["agents"]
