@@ -129,6 +129,22 @@ NOT_SETTINGS = frozenset(
 )
 """Options that say what to do rather than how the search runs."""
 
+
+def flag_of(ctx: typer.Context | None, key: str) -> str | None:
+    """The flag given on the command line that set the configuration `key` (e.g. ``--selection``), for
+    messages about its value; None when the value came from elsewhere (a ``--config`` file)."""
+    if ctx is None:
+        return None
+    for param in ctx.command.params:
+        setting = SETTINGS.get(param.name or "")
+        if setting is None or setting.key != key or not param.opts or param.name is None:
+            continue
+        source = ctx.get_parameter_source(param.name)  # by name, as in `given_settings`
+        if source is not None and source.name == "COMMANDLINE":
+            return str(max(param.opts, key=len))
+    return None
+
+
 FILE_SETTINGS = "agentkit.config_file"
 """Key in the click context's ``meta`` under which `CONFIG_FILE` keeps the file's whole settings."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -88,6 +88,7 @@ async def _check(
     judge_samples: int,
     model_overrides: dict[str, object],
     data_dir: Path | None,
+    task_options: dict[str, Any] | None = None,
     limit: int,
     concurrency: int,
     isolation: str,
@@ -104,7 +105,7 @@ async def _check(
     agent_model = resolve_model(model, **model_overrides)
     judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
     prepare_models([agent_model, judge.model])  # litellm's import, if needed, overlaps with the loading
-    task = load_gold_task(task_name, data_dir)
+    task = load_gold_task(task_name, data_dir, task_options)
     examples = task.examples[:limit]
     spec = resolve_agent_ref(agent)
     check_budget(budget, [judge.model])
@@ -148,12 +149,12 @@ async def _check(
     }
 
 
-def load_gold_task(name: str, data_dir: Path | None) -> Task:
+def load_gold_task(name: str, data_dir: Path | None, options: dict[str, Any] | None = None) -> Task:
     """A task with gold answers and an exact scorer (judge-check compares the judge with it)."""
     from agentkit.evaluate._judge import JUDGE_SCORER
     from agentkit.tasks import load_task
 
-    task = load_task(name, data_dir=data_dir)
+    task = load_task(name, data_dir=data_dir, **(options or {}))
     if task.scorer_name == JUDGE_SCORER or task.scorer_fn is not None:
         raise ConfigError(
             f"judge-check needs a task with gold answers and a built-in scorer; {name} has none"
@@ -176,6 +177,7 @@ def judge_check_command(
     isolation: str = opt.ISOLATION,
     no_cache: bool = opt.NO_CACHE,
     data_dir: Path | None = opt.DATA_DIR,
+    task_opt: list[str] = opt.TASK_OPTS,
     budget_usd: float | None = opt.BUDGET_USD,
     budget_calls: int | None = opt.BUDGET_CALLS,
     budget_tokens: int | None = opt.BUDGET_TOKENS,
@@ -193,6 +195,7 @@ def judge_check_command(
                 judge_samples=judge_samples,
                 model_overrides=opt.model_overrides(api_base),
                 data_dir=data_dir,
+                task_options=opt.parse_task_opts(task_opt),
                 limit=limit,
                 concurrency=concurrency,
                 isolation=isolation,

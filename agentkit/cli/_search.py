@@ -158,14 +158,29 @@ _NO_ENSEMBLES = typer.Option(
 )
 
 
-def _validated(settings: dict[str, Any]) -> SearchConfig:
+def _validated(settings: dict[str, Any], ctx: typer.Context | None = None) -> SearchConfig:
+    from pydantic import ValidationError
+
     from agentkit.errors import ConfigError
     from agentkit.search import SearchConfig
 
     try:
         return SearchConfig.model_validate(settings)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(error, ctx) for error in exc.errors())
+        raise ConfigError(f"invalid search settings: {problems}") from exc
     except ValueError as exc:
         raise ConfigError(f"invalid search settings: {exc}") from exc
+
+
+def _problem(error: Any, ctx: typer.Context | None) -> str:
+    """One validation error as a user reads it: the flag (or the config key) and what it must be."""
+    key = ".".join(str(part) for part in error.get("loc", ()))
+    where = flags.flag_of(ctx, key) or key
+    given = error.get("input")
+    shown = f" (got {given!r})" if key and isinstance(given, str | int | float | bool) else ""
+    message = str(error.get("msg", "invalid"))
+    return f"{where}: {message}{shown}" if where else message
 
 
 def _print_config(config: SearchConfig, command: str) -> None:
@@ -243,6 +258,7 @@ def search(
     data_dir: Path | None = typer.Option(
         None, "--data-dir", envvar="AGENTKIT_DATA_DIR", help="Folder with local task data."
     ),
+    task_opt: list[str] = opt.TASK_OPTS,
     example_timeout: float | None = typer.Option(
         None, "--example-timeout", help="Wall-time limit of one agent run on one example, in seconds."
     ),
@@ -300,7 +316,7 @@ def search(
 
         settings["model"] = resolve_model(None).model
     settings.setdefault("meta_model", settings["model"])
-    config = _validated(settings)
+    config = _validated(settings, ctx)
     if print_config:
         _print_config(config, "search")
         return

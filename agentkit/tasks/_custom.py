@@ -93,7 +93,10 @@ def load_jsonl_task(
         raise TaskError(f"jsonl task: no file at {path}")
     judged = scorer == JUDGE_SCORER
     required = (input_field,) + (() if judged else (target_field,)) + ((id_field,) if id_field else ())
-    lines = _data.check_jsonl(path, required)
+    options = {input_field: "input_field", target_field: "target_field"} | (
+        {id_field: "id_field"} if id_field else {}
+    )
+    lines = _data.check_jsonl(path, required, options)
     rows = _data.read_json_rows(path)
     examples: list[Example] = []
     seen: dict[str, int] = {}

@@ -21,7 +21,7 @@ import csv
 import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,14 @@ def _kind(value: Any) -> str | None:
     return "object"
 
 
+def _missing(field: str, row: Mapping[str, Any], option: str | None) -> str:
+    has = ", ".join(repr(key) for key in list(row)[:8]) or "no fields"
+    found = f"missing field {field!r} (the line has {has})"
+    if option is None:
+        return found
+    return f"{found}; name the field with the task option {option}=NAME (on the command line: --opt {option}=NAME)"
+
+
 def json_problem(exc: json.JSONDecodeError) -> str:
     """What is wrong with a line or file that is not JSON, with the column (``json`` puts the position
     after its message, which then ends in a bare "at")."""
@@ -129,12 +137,13 @@ def utf8_problem(exc: UnicodeDecodeError) -> str:
     return f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at column {exc.start + 1})"
 
 
-def check_jsonl(path: Path, required: Sequence[str]) -> list[int]:
+def check_jsonl(path: Path, required: Sequence[str], options: Mapping[str, str] | None = None) -> list[int]:
     """Check a JSONL file line by line; return the 1-based line number of each row.
 
     Every non-blank line must be a JSON object having the `required` fields, and a field must keep one
     JSON type across rows (``datasets`` cannot mix a number and a string in a column). Raises
-    `DatasetFormatError` naming the file and line otherwise.
+    `DatasetFormatError` naming the file and line otherwise; for a missing field it lists the fields the
+    line has, and `options` (required field -> the task option that names it) says which option to set.
     """
     lines: list[int] = []
     kinds: dict[str, tuple[str, int]] = {}
@@ -158,7 +167,9 @@ def check_jsonl(path: Path, required: Sequence[str]) -> list[int]:
                 raise DatasetFormatError("a line must hold a JSON object", path=str(path), line=lineno)
             for field in required:
                 if field not in row or row[field] is None:
-                    raise DatasetFormatError(f"missing field {field!r}", path=str(path), line=lineno)
+                    raise DatasetFormatError(
+                        _missing(field, row, (options or {}).get(field)), path=str(path), line=lineno
+                    )
             for key, value in row.items():
                 kind = _kind(value)
                 if kind is None:

@@ -228,12 +228,13 @@ def test_command_line(server: FakeOpenAIServer, models: FakeModels, tmp_path: Pa
         ("2 + 3?", "close to 5", "6"),
         ("1 + 1?", "3", "2"),
     ]
+    # (named fields, as a user's own file has them: judge-check takes --opt like eval and bench)
     gold.write_text(
-        "".join(json.dumps({"input": f"{q} SAY: {a}", "target": t}) + "\n" for q, a, t in answers)
+        "".join(json.dumps({"question": f"{q} SAY: {a}", "gold": t}) + "\n" for q, a, t in answers)
     )
     check = _agentkit(
         "judge-check", "--task", f"jsonl:{gold}", "--judge-model", "openai/fake-judge", "--judge-samples", "1",
-        *common, "--json", cwd=tmp_path,
+        "--opt", "input_field=question", "--opt", "target_field=gold", *common, "--json", cwd=tmp_path,
     )  # fmt: skip
     assert check.returncode == 0, check.stderr
     report = json.loads(check.stdout)

@@ -31,6 +31,7 @@ VALUES: dict[str, str] = {
     "seeds": "cot,debate",
     "reflect_model": "openai/reflector",
     "data_dir": "/srv/data",
+    "task_opt": "digits=3",
 }
 
 
@@ -61,7 +62,11 @@ def _effective(*args: str) -> dict[str, Any]:
 
 def _rest(config: dict[str, Any], key: str) -> dict[str, Any]:
     """The settings other than `key` (the meta model follows --model; an empty table is no setting)."""
-    return {k: v for k, v in config.items() if k not in (key, "meta_model") and v != {}}
+    return {
+        k: v
+        for k, v in config.items()
+        if k not in (key, "meta_model") and not k.startswith(f"{key}.") and v != {}
+    }
 
 
 @pytest.mark.parametrize("command", ["search", "demo", "eval", "bench"])
@@ -119,3 +124,30 @@ def test_a_new_search_without_a_task_says_where_to_give_one() -> None:
     done = cli.invoke(app, ["search", "--model", "openai/a", "--print-config"])
     assert done.exit_code != 0
     assert "--task" in str(done.exception) and "--config" in str(done.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--selection", "foo"],
+            "--selection: Input should be 'complementary', 'best' or 'random' (got 'foo')",
+        ),
+        (["--generations", "-1"], "--generations: Input should be greater than or equal to 0 (got -1)"),
+        (["--search-size", "0"], "--search-size: Input should be greater than or equal to 1 (got 0)"),
+    ],
+)
+def test_a_bad_value_is_named_by_its_flag_in_one_line(args: list[str], expected: str) -> None:
+    done = cli.invoke(app, ["search", *BASE, *args, "--print-config"])
+    assert done.exit_code != 0
+    message = str(done.exception)
+    assert message == f"invalid search settings: {expected}"
+    assert "pydantic" not in message and "\n" not in message
+
+
+def test_a_bad_value_from_a_config_file_is_named_by_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text('task = "gen/boolean"\nmodel = "openai/x"\n[sandbox]\nworkers = 0\n')
+    done = cli.invoke(app, ["search", "--config", str(path), "--print-config"])
+    assert done.exit_code != 0
+    assert str(done.exception).startswith("invalid search settings: sandbox.workers: Input should be")

@@ -98,6 +98,18 @@ def test_bad_rows_name_the_line(tmp_path: Path, second_line: str, message: str) 
     assert info.value.line == 2
 
 
+def test_a_missing_field_lists_the_lines_fields_and_the_option_that_names_it(tmp_path: Path) -> None:
+    path = _write(tmp_path / "qa.jsonl", [json.dumps({"question": "1+1?", "answer": "2"})])
+    with pytest.raises(DatasetFormatError) as info:
+        load_task(f"jsonl:{path}")
+    assert str(info.value).endswith(
+        "missing field 'input' (the line has 'question', 'answer'); name the field with the task option "
+        "input_field=NAME (on the command line: --opt input_field=NAME)"
+    )
+    # and the option named there reads it
+    assert load_task(f"jsonl:{path}", input_field="question", target_field="answer").examples[0].target == "2"
+
+
 def test_duplicate_ids(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "dup.jsonl",
