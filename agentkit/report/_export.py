@@ -131,19 +131,46 @@ def render_export(
         f"parents {', '.join(agent.parents) or '-'}"
     )
     lines.append(f"exported: {when} by agentkit {__version__}")
-    task_arg = f", task={task!r}" if isinstance(task, str) and task else ""
-    # The model the scores were measured with; "local" runs anywhere when the run names none.
-    model = config.get("model") if isinstance(config.get("model"), str) and config.get("model") else "local"
     lines += [
         "",
         "Use it in an app (the code runs in agentkit's sandbox; its model calls go through agentkit):",
         "",
         "    import agentkit",
-        f"    with agentkit.load_agent({file_name!r}, model={model!r}{task_arg}) as agent:",
+        f"    with agentkit.load_agent({file_name!r}, {_load_arguments(config)}) as agent:",
         '        print(agent("your question").answer)',
     ]
     doc = _docstring_safe("\n".join(lines))
     return f'"""{doc}\n"""\n\n\n{body.strip()}\n'
+
+
+def _load_arguments(config: dict[str, Any]) -> str:
+    """`load_agent`'s arguments that reproduce the run's setting: its model (at its own endpoint, when it
+    had one) and its task with the task's options, so the usage lines run as they are."""
+    # The model the scores were measured with; "local" runs anywhere when the run names none.
+    model = config.get("model") if isinstance(config.get("model"), str) and config.get("model") else "local"
+    api_base = config.get("api_base")
+    model_arg = (
+        f"agentkit.ModelConfig(model={model!r}, api_base={api_base!r})"
+        if isinstance(api_base, str) and api_base
+        else repr(model)
+    )
+    task = config.get("task")
+    if not isinstance(task, str) or not task:
+        return f"model={model_arg}"
+    # nested in an ADAS import's flat settings, by dotted key in a search's (`run_settings`)
+    found = config.get("task_options")
+    options = dict(found) if isinstance(found, dict) else {}
+    prefix = "task_options."
+    options |= {key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)}
+    if config.get("data_dir"):
+        options["data_dir"] = str(config["data_dir"])
+    if not options:
+        return f"model={model_arg}, task={task!r}"
+    if all(str(key).isidentifier() for key in options):
+        given = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    else:
+        given = f"**{options!r}"
+    return f"model={model_arg}, task=agentkit.load_task({task!r}, {given})"
 
 
 def default_export_path(run_dir: Path, agent: AgentRecord, *, chosen: bool) -> Path:

@@ -132,3 +132,46 @@ def test_export_says_a_hostile_name_without_its_control_characters(
 
     html = write_report(run_dir).read_text(encoding="utf-8")
     assert "\x1b" not in html and "\\x1b[31mRed" in html
+
+
+def test_the_usage_lines_of_an_export_run_as_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run on a JSONL task with named fields, served by its own endpoint: the lines in the exported
+    file's docstring load that task with its options and call that endpoint, pasted unchanged."""
+    import json
+    import os
+    import re
+
+    from agentkit.testing import FakeOpenAIServer
+
+    data = tmp_path / "arith.jsonl"
+    data.write_text(json.dumps({"question": "What is 2 + 2?", "answer": "4"}) + "\n")
+    code = (
+        "def forward(self, taskInfo):\n    return LLMAgentBase(['answer'], 'A')([taskInfo], 'Answer.')[0]\n"
+    )
+    with FakeOpenAIServer() as server:
+        settings = {
+            "task": f"jsonl:{data}",
+            "task_options": {"input_field": "question", "target_field": "answer"},
+            "model": "openai/fake",
+            "api_base": server.base_url,
+        }
+        with Archive.create(tmp_path / "run", {"search": settings}) as archive:
+            agent = archive.add_agent("Answerer", code, generation=1, origin="meta")
+        path = export_agent(tmp_path / "run", agent.id, out=tmp_path / "app" / "my_agent.py").path
+        usage = read_agent_file(path).thought.split("Use it in an app")[1]
+        snippet = "\n".join(line[4:] for line in usage.splitlines() if line.startswith("    "))
+        assert re.search(
+            r"task=agentkit\.load_task\('jsonl:.*', input_field='question', target_field='answer'\)", snippet
+        )
+        assert f"agentkit.ModelConfig(model='openai/fake', api_base='{server.base_url}')" in snippet
+        before = len(server.requests)
+        cwd = os.getcwd()
+        os.chdir(path.parent)  # the snippet names the file as it sits beside the app
+        try:
+            exec(compile(snippet, "usage", "exec"), {})
+        finally:
+            os.chdir(cwd)
+        assert len(server.requests) > before
+    assert capsys.readouterr().out.strip() == "fake"
