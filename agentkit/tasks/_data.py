@@ -18,6 +18,7 @@ so a malformed line is reported as ``file:line`` by a `DatasetFormatError`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import socket
@@ -126,6 +127,19 @@ def _missing(field: str, row: Mapping[str, Any], option: str | None) -> str:
     return f"{found}; name the field with the task option {option}=NAME (on the command line: --opt {option}=NAME)"
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object names a key twice (json keeps the last; datasets refuses the file)."""
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _RepeatedKey(key)
+        out[key] = value
+    return out
+
+
 def json_problem(exc: json.JSONDecodeError) -> str:
     """What is wrong with a line or file that is not JSON, with the column (``json`` puts the position
     after its message, which then ends in a bare "at")."""
@@ -160,9 +174,14 @@ def check_jsonl(path: Path, required: Sequence[str], options: Mapping[str, str] 
             if not raw.strip():
                 continue
             try:
-                row = json.loads(raw)
+                # without its line break, an unclosed object is said where the line ends, not at column 1
+                row = json.loads(raw.rstrip("\r\n"), object_pairs_hook=_no_repeated_keys)
             except json.JSONDecodeError as exc:
                 raise DatasetFormatError(json_problem(exc), path=str(path), line=lineno) from None
+            except _RepeatedKey as exc:
+                raise DatasetFormatError(
+                    f"the key {exc.args[0]!r} appears twice in one object", path=str(path), line=lineno
+                ) from None
             if not isinstance(row, dict):
                 raise DatasetFormatError("a line must hold a JSON object", path=str(path), line=lineno)
             for field in required:
@@ -214,10 +233,19 @@ def check_bbh_json(path: Path) -> int:
 
 
 def read_json_rows(path: Path, *, field: str | None = None) -> list[dict[str, Any]]:
-    """Rows of a checked JSON/JSONL file, read through ``datasets.load_dataset("json", ...)``."""
+    """Rows of a checked JSON/JSONL file, read through ``datasets.load_dataset("json", ...)``.
+
+    Its cache is kept per content of the file: datasets knows a local file by its path and modification
+    time, so a file rewritten with its old time (``cp -p``, ``rsync -a``, ``tar x``, a second-resolution
+    filesystem) would be read from the cache as it was before, and scored so without a word."""
     datasets = _datasets()
     try:
-        kwargs: dict[str, Any] = {"data_files": str(path), "split": "train"}
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
+    except OSError as exc:
+        raise DatasetFormatError(f"cannot read: {exc}", path=str(path)) from exc
+    cache_dir = Path(datasets.config.HF_DATASETS_CACHE) / "agentkit-local" / digest
+    try:
+        kwargs: dict[str, Any] = {"data_files": str(path), "split": "train", "cache_dir": str(cache_dir)}
         if field is not None:
             kwargs["field"] = field
         ds = datasets.load_dataset("json", **kwargs)

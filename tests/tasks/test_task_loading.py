@@ -89,6 +89,8 @@ def test_jsonl_lines_that_are_not_text_or_not_json_say_where(tmp_path: Path) -> 
         (json.dumps({"input": "c"}), "missing field 'target'"),
         (json.dumps(["not", "an", "object"]), "JSON object"),
         (json.dumps({"input": "c", "target": 5}), "field 'target' is a number here but a string on line 1"),
+        ('{"input": "c", "target": "d"', r"invalid JSON: Expecting ',' delimiter \(column 29\)"),
+        ('{"input": "c", "target": "d", "input": "e"}', "the key 'input' appears twice in one object"),
     ],
 )
 def test_bad_rows_name_the_line(tmp_path: Path, second_line: str, message: str) -> None:
@@ -205,3 +207,16 @@ def test_list_tasks_without_data(tmp_path: Path) -> None:
     assert infos["gsm8k"].source == "hub:openai/gsm8k" and not infos["gsm8k"].available  # offline in tests
     assert infos["mgsm"].source == "missing"
     assert infos["gen/arithmetic"].available
+
+
+def test_a_file_rewritten_with_its_old_time_is_read_anew(tmp_path: Path) -> None:
+    """datasets knows a local file by path and modification time; a copy made with `cp -p` (same time,
+    new rows) must not be scored from the cache of the old rows."""
+    import os
+
+    path = _write(tmp_path / "v.jsonl", [json.dumps({"input": "What is 1+1?", "target": "2"})])
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert [e.target for e in load_task(f"jsonl:{path}").examples] == ["2"]
+    _write(path, [json.dumps({"input": f"What is {n}+{n}?", "target": str(2 * n)}) for n in (5, 6, 7)])
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert [e.target for e in load_task(f"jsonl:{path}").examples] == ["10", "12", "14"]
