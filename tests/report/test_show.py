@@ -179,3 +179,36 @@ def test_an_agent_that_failed_every_example_is_shown_as_such(tmp_path: Path) -> 
     html = write_report(tmp_path / "run").read_text(encoding="utf-8")
     assert "1 of 2 agents failed (as candidates, or on every example they ran)" in html
     assert "every example: timeout ×6" in html
+
+
+def test_show_into_a_pipe_keeps_whole_ids_and_names(run: tuple[Path, dict[str, str]]) -> None:
+    """Piped or redirected, `show` is not cut to 80 columns (rich's width without a terminal)."""
+    import os
+    import subprocess
+    import sys
+
+    run_dir, ids = run
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run(
+        [sys.executable, "-m", "agentkit", "show", str(run_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    with Archive.open(run_dir) as archive:
+        names = {agent.id: agent.name for agent in archive.agents()}
+    assert set(ids.values()) <= set(names)
+    for agent_id, name in names.items():
+        row = next((line for line in done.stdout.splitlines() if line.split()[1:2] == [agent_id]), None)
+        assert row is not None and name in row, (name, agent_id, done.stdout)
+    # COLUMNS still rules when it is set
+    narrow = subprocess.run(
+        [sys.executable, "-m", "agentkit", "show", str(run_dir)],
+        capture_output=True,
+        text=True,
+        env=env | {"COLUMNS": "60"},
+        timeout=120,
+    )
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
