@@ -60,9 +60,12 @@ def unknown_provider(model: ModelConfig) -> bool:
     """Whether litellm cannot tell which provider serves `model`: a name with no ``provider/`` prefix
     that it does not know (``"gpt-4o"`` it knows; ``"mistral-large"`` needs ``mistral/``). Every call
     to such a model would fail, each after its agent had started."""
+    from agentkit.llm._endpoints import api_base_of
     from agentkit.llm._litellm import direct_name, get_litellm
 
-    if model.model == LOCAL_MODEL or direct_name(model.model, model.api_base) is not None:
+    # a call that goes straight to its endpoint (openai/... at --api-base or OPENAI_BASE_URL) never asks
+    # litellm, and must not import it here either
+    if model.model == LOCAL_MODEL or direct_name(model.model, api_base_of(model)) is not None:
         return False
     litellm = get_litellm()
     try:

@@ -13,6 +13,7 @@ comparable only when measured the same way. A later evaluation may use more (or 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,28 @@ def _is_budget(result: ExampleResult) -> bool:
     return result.error is not None and result.error.kind == "budget"
 
 
+def _run_model(
+    config: dict[str, Any], model: str | None, overrides: dict[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    """The model to score a run's agents with when none is given: the one its earlier evaluation used,
+    else the one its agents were searched with (at the run's own endpoint unless another is given), so
+    a bare `eval --run` neither scores them with the default model nor locks the run to it."""
+    if model is not None:
+        return model, overrides
+    earlier = config.get("eval")
+    if isinstance(earlier, dict) and isinstance(earlier.get("model"), str):
+        model = earlier["model"]
+    settings = run_settings(config)
+    own = settings.get("model")
+    if model is None and isinstance(own, str) and own:
+        model = own
+    base = settings.get("api_base")
+    if model is not None and model == own and "api_base" not in overrides and isinstance(base, str) and base:
+        # as --api-base does: a self-hosted server ignores the key, but the client needs one
+        overrides = overrides | {"api_base": base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
+    return model, overrides
+
+
 async def evaluate_run(
     run_dir: str | Path,
     *,
@@ -118,8 +141,8 @@ async def evaluate_run(
     executor: ExampleExecutor | None = None,
 ) -> RunEvaluation:
     """Score the agents of the run in `run_dir` (all of them, or the ids/names in `agents`) on the first
-    `limit` examples of `task` (default: the run's task) and store the results in the run under the
-    ``eval`` split. Holds the run's writer lock throughout (RunLocked when another process writes to
+    `limit` examples of `task` (default: the run's task) with `model` (default: the model of the run's
+    earlier evaluation, else the run's own) and store the results in the run under the ``eval`` split. Holds the run's writer lock throughout (RunLocked when another process writes to
     it). A task scored by an LLM judge needs `judge` (its judgements, rationales included, are stored
     with each result; the judge model is one of the fixed settings). ConfigError when no task is known,
     a judge is missing or given for a task without one, or a fixed setting differs from the run's first
@@ -131,9 +154,10 @@ async def evaluate_run(
     from agentkit.llm import check_models, prepare_models, resolve_model
     from agentkit.tasks import load_task
 
-    model_cfg = resolve_model(model, **(model_overrides or {}))
-    prepare_models([model_cfg])  # litellm's import, if needed, overlaps with loading the run and task
     with Archive.open(run_dir, lock=True) as archive:
+        model, model_overrides = _run_model(archive.config, model, dict(model_overrides or {}))
+        model_cfg = resolve_model(model, **model_overrides)
+        prepare_models([model_cfg])  # litellm's import, if needed, overlaps with loading the task
         stored_task = run_settings(archive.config).get("task")
         task_name = task or (stored_task if isinstance(stored_task, str) else None)
         if not task_name:

@@ -1,0 +1,74 @@
+"""`eval --run` without --model scores a run's agents with the run's model at the run's endpoint (it used
+the default model, and then refused the right one); --api-base without a model is refused, not dropped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentkit.archive import Archive
+from agentkit.errors import ConfigError
+from agentkit.llm import resolve_model
+from agentkit.testing import FakeOpenAIServer
+
+REPO = Path(__file__).resolve().parents[2]
+CODE = "def forward(self, taskInfo):\n    return LLMAgentBase(['answer'], 'A')([taskInfo], 'Answer.')[0]\n"
+
+
+def _agentkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env |= {"AGENTKIT_CACHE_DIR": str(cwd / "cache"), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "agentkit", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=240,
+    )
+
+
+@pytest.mark.sandbox
+def test_eval_run_without_a_model_uses_the_runs_model_and_endpoint(tmp_path: Path) -> None:
+    with FakeOpenAIServer() as server:
+        settings = {"task": "gen/arithmetic", "model": "openai/fake-agent", "api_base": server.base_url}
+        with Archive.create(tmp_path / "run", {"search": settings}) as archive:
+            archive.add_agent("Answerer", CODE, generation=1, origin="meta")
+        done = _agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "2", "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["model"] == "openai/fake-agent"
+        assert {r["model"] for r in server.requests} == {"fake-agent"} and len(server.requests) == 2
+        # and again, the run's evaluation model stays the one to use
+        again = _agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "3", "--json", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert len(server.requests) == 3  # two were reused from the run
+
+
+def test_an_api_base_without_a_model_is_refused() -> None:
+    for name in (None, "local"):
+        with pytest.raises(
+            ConfigError, match=r"give the model it serves as well, e\.g\. --model openai/<name>"
+        ):
+            resolve_model(name, api_base="http://127.0.0.1:9/v1")
+    assert resolve_model("openai/x", api_base="http://127.0.0.1:9/v1").api_base == "http://127.0.0.1:9/v1"
+
+
+def test_eval_with_api_base_and_no_model_stops_in_one_line(tmp_path: Path) -> None:
+    done = _agentkit(
+        "eval",
+        "--agent",
+        "cot",
+        "--task",
+        "gen/arithmetic",
+        "--api-base",
+        "http://127.0.0.1:9/v1",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert "--api-base" in done.stderr and "--model openai/<name>" in done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1
