@@ -3,7 +3,6 @@ the transfer table), with a paired test of each against the best."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import time
@@ -17,6 +16,7 @@ from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS
 from agentkit.cli._eval import _evaluate_many, _fmt_cost, _summary_row, _unique_names
+from agentkit.cli._interrupt import cached_again, run_or_interrupted
 from agentkit.cli._settings import EvalSettings
 
 
@@ -82,7 +82,9 @@ def bench_command(
         return
     assert task is not None
     with opt.given_prices(price):
-        results, level, model_name = asyncio.run(_evaluate_many(specs, task, settings))
+        results, level, model_name = run_or_interrupted(
+            _evaluate_many(specs, task, settings), again=cached_again(not no_cache)
+        )
     if all_unscored(results):
         exit_if_unscored(results, cached=not no_cache, shown=False)  # nothing was scored: no table
     best = max(results, key=lambda r: r.summary.accuracy.mean)

@@ -17,6 +17,7 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, open_executor
+from agentkit.cli._interrupt import cached_again, run_or_interrupted
 from agentkit.cli._settings import EvalSettings, open_session
 from agentkit.cli._startup import EarlySandbox, import_evaluation
 from agentkit.cli._unscored import show_pauses
@@ -244,8 +245,9 @@ def eval_command(
     chosen: str = agent
     started = time.perf_counter()
     with opt.given_prices(price):
-        (result,), level, model_name = asyncio.run(
-            _evaluate_many(lambda: [_resolve_agent(chosen)], task, settings)
+        (result,), level, model_name = run_or_interrupted(
+            _evaluate_many(lambda: [_resolve_agent(chosen)], task, settings),
+            again=cached_again(not no_cache),
         )
     row = _summary_row(result) | {"task": result.task, "model": model_name, "isolation": level}
     row["executor"] = settings.where.kind
@@ -360,7 +362,9 @@ def _eval_run(
             )
 
     with opt.given_prices(price):
-        done = asyncio.run(scored())
+        done = run_or_interrupted(
+            scored(), again=f"run the same command again to go on: the finished examples are stored in {run}"
+        )
     if as_json:
         print(done.model_dump_json(indent=2))
         _exit_if_run_unscored(done, cached=not st.no_cache)

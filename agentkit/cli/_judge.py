@@ -13,6 +13,7 @@ import typer
 
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
+from agentkit.cli._interrupt import cached_again, run_or_interrupted
 from agentkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def judge_check_command(
 ) -> None:
     """How often an LLM judge agrees with exact match on a task with gold answers (accuracy, Cohen's kappa)."""
     with opt.given_prices(price):
-        report = asyncio.run(
+        report = run_or_interrupted(
             _check(
                 task,
                 agent,
@@ -201,7 +202,8 @@ def judge_check_command(
                 isolation=isolation,
                 no_cache=no_cache,
                 budget=opt.budget(budget_usd, budget_calls, budget_tokens),
-            )
+            ),
+            again=cached_again(not no_cache),
         )
     if as_json:
         print(json.dumps(report, indent=2))

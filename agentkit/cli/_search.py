@@ -14,12 +14,10 @@ from agentkit.cli import _flags as flags
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS
+from agentkit.cli._interrupt import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
     from agentkit.search import SearchConfig, SearchOutcome
-
-EXIT_INTERRUPTED = 130
-"""Exit status after Ctrl-C, as a shell reports a SIGINT death (128 + 2)."""
 
 
 def _default_run_dir(task: str) -> Path:

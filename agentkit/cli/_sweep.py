@@ -12,7 +12,7 @@ import typer
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
-from agentkit.cli._search import EXIT_INTERRUPTED
+from agentkit.cli._interrupt import EXIT_INTERRUPTED
 
 if TYPE_CHECKING:
     from agentkit.sweep import CellRow, SweepCell

@@ -7,7 +7,6 @@ Agents are named as in ``--agents``: a seed (``cot``), a ``.py`` file, or an age
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import sys
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentkit.cli._interrupt import cached_again, run_or_interrupted
 from agentkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ def run_transfer(
     if len(set(names)) != len(names):
         raise ConfigError(f"--tasks names a task twice: {tasks_text}")
     started = time.perf_counter()
-    table, level = asyncio.run(_run(specs, names, settings))
+    table, level = run_or_interrupted(_run(specs, names, settings), again=cached_again(not settings.no_cache))
     rows = table_rows(table)
     out_dir = out or Path("archives") / f"transfer-{time.strftime('%Y%m%d-%H%M%S')}"
     out_dir.mkdir(parents=True, exist_ok=True)
