@@ -10,7 +10,11 @@ if it is answered the breaker closes and everyone continues, else it opens again
 most `breaker_max_pause_s`).
 
 A call held by an open breaker waits: it is not failed and not retried (the wait is no attempt, and it
-counts against neither `retry_for_s` nor the budget, which a held call has not yet reserved). Each
+counts against neither `retry_for_s` nor the budget, which a held call has not yet reserved). Once the
+endpoint has answered nothing for `ModelConfig.breaker_give_up_s` (every probe failed), calls stop
+waiting: held and new calls fail at once with a `ProviderError` (the provider's failure: unscored, never
+a 0), so an evaluation against a server that died ends in seconds, not after every remaining example's
+time limit; probes go on, and calls wait again once one is answered. Each
 client tells its pause listeners once per opening (`ModelPause`), so a progress display can say that
 the model is not answering and for how long the calls pause, and again once it answers.
 """
@@ -25,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from agentkit.errors import ProviderError
 from agentkit.llm._litellm import classify_error
 from agentkit.records import clip
 
@@ -104,6 +109,7 @@ class CircuitBreaker:
         self._last_failed = 0
         self._last_error = ""
         self._probe_out = False
+        self._down_since: float | None = None  # when the current outage began (its first opening)
         self.openings = 0
         """How many times the breaker opened so far (each reopening after a failed probe counts)."""
 
@@ -187,6 +193,7 @@ class CircuitBreaker:
                 self._state = "closed"
                 self._outcomes.clear()
                 self._next_pause_s = self._base_pause_s
+                self._down_since = None
                 return "closed"
             if failed is None or self._state != "closed":
                 return None  # sent before the breaker opened: the opening already counted it
@@ -197,8 +204,15 @@ class CircuitBreaker:
                 return "opened"
             return None
 
+    def down_for(self) -> float:
+        """Seconds since the breaker first opened in the current outage (0 while it is closed)."""
+        with self._lock:
+            return 0.0 if self._down_since is None else self._clock() - self._down_since
+
     def _open(self, *, failed_now: int) -> None:
         """Hold requests for the next pause (lock held)."""
+        if self._down_since is None:
+            self._down_since = self._clock()
         self._state = "open"
         self._last_pause_s = self._next_pause_s
         self._last_failed = failed_now
@@ -289,6 +303,13 @@ class Pauses:
     async def _wait(
         self, config: ModelConfig, breaker: CircuitBreaker, on_hold: Callable[[str], None] | None
     ) -> None:
+        give_up = config.breaker_give_up_s
+        if give_up is not None and (down := breaker.down_for()) >= give_up:
+            last = breaker.last_error
+            raise ProviderError(
+                f"{config.model}: not answering for {down:.0f}s"
+                f"{f' (last: {last})' if last else ''}; calls no longer wait for it"
+            )
         self._paused(config, breaker)
         if on_hold is not None:
             last = breaker.last_error

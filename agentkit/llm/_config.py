@@ -64,6 +64,10 @@ class ModelConfig(BaseModel):
     breaker: new requests then wait `breaker_pause_s` instead of being sent, then one probe goes through
     (see `agentkit.llm._breaker`). Failures are the provider's (timeouts, dropped connections, 5xx, 429
     and the other retried statuses). None switches the breaker off."""
+    breaker_give_up_s: float | None = Field(default=60.0, gt=0.0)
+    """How long the model may answer nothing (its breaker open, every probe failed) before calls stop
+    waiting for it: they then fail at once as the provider's failure (unscored, never a 0) while probes
+    go on, and wait again once one is answered. None: held calls wait as long as their example may."""
     breaker_window: int = Field(default=8, ge=1)
     """How many of the latest finished requests the breaker looks at."""
     breaker_pause_s: float = Field(default=4.0, gt=0.0)

@@ -200,3 +200,54 @@ async def test_a_new_server_on_a_port_an_outage_left_paused_is_not_held_once_for
             assert time.perf_counter() - started < breaker.wait_s()  # not held for the old pause
         finally:
             await client.aclose()
+
+
+def test_down_for_counts_from_the_first_opening_until_a_probe_is_answered() -> None:
+    clock = Clock()
+    breaker = _breaker(clock)
+    assert breaker.down_for() == 0.0
+    for _ in range(5):
+        _send(breaker, True)
+    clock.now += 4.0
+    probe = breaker.admit()
+    assert probe is not None and probe.probe
+    breaker.record(probe, True)  # reopened: the outage goes on
+    clock.now += 8.0
+    assert breaker.down_for() == 12.0
+    probe = breaker.admit()
+    assert probe is not None
+    breaker.record(probe, False)
+    assert breaker.state == "closed" and breaker.down_for() == 0.0
+
+
+async def test_calls_stop_waiting_for_a_model_that_stays_down_and_wait_again_once_it_answers() -> None:
+    from agentkit.errors import ProviderError
+
+    with FakeOpenAIServer() as server:
+        model = _model(server, breaker_give_up_s=2.0)
+        client = LLMClient(cache=False)
+        server.set_down(Fault.status(503))
+        try:
+            started = time.monotonic()
+            outcomes = await asyncio.gather(
+                *(client.complete([{"role": "user", "content": f"q{i}"}], model) for i in range(8)),
+                return_exceptions=True,
+            )
+            took = time.monotonic() - started
+            # every call failed as the provider's failure, a little after the give-up, not at retry_for_s
+            assert all(isinstance(o, ProviderError) and o.infrastructure for o in outcomes), outcomes
+            assert any(
+                "not answering for" in str(o) and "calls no longer wait for it" in str(o) for o in outcomes
+            )
+            assert took < 10, took
+            # a new call fails at once while the model is still down
+            started = time.monotonic()
+            with pytest.raises(ProviderError, match="not answering for"):
+                await client.complete([{"role": "user", "content": "later"}], model)
+            assert time.monotonic() - started < 1.0
+            server.set_up()
+            await asyncio.sleep(2.5)  # past the longest pause: the next call is the probe, and is answered
+            reply = await client.complete([{"role": "user", "content": "back"}], model)
+            assert reply.text
+        finally:
+            await client.aclose()
