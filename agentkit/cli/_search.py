@@ -41,7 +41,7 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
         spent = outcome.spent
         console.print(
             Text(outcome.status, style="bold"),
-            f"after {outcome.generations_done} generations; "
+            f"after {outcome.generations_done} generation{'s' * (outcome.generations_done != 1)}; "
             f"{outcome.agents} agents ({', '.join(f'{k}: {v}' for k, v in sorted(outcome.agents_by_status.items()))}); "
             f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, ${spent.get('cost_usd', 0.0):.4f}"
             + (

@@ -227,7 +227,7 @@ def selection_summary(archive: Archive, top_k: int) -> FinalSummary:
         reason += f" Runners-up by search score: {others}."
     ensembles = ensemble_notes(archive, top.id)
     if ensembles:
-        reason += " " + _ensemble_sentence(ensembles)
+        reason += " " + _ensemble_sentence(ensembles, s.accuracy.low)
     versus = seed_comparison(archive, top)
     if versus is not None:
         reason += " " + versus.verdict
@@ -254,7 +254,7 @@ def ensemble_notes(archive: Archive, selected_id: str) -> list[EnsembleNote]:
     return notes
 
 
-def _ensemble_sentence(notes: list[EnsembleNote]) -> str:
+def _ensemble_sentence(notes: list[EnsembleNote], selected_low: float) -> str:
     parts = []
     for e in notes:
         if e.search_mean is None or e.search_low is None:
@@ -266,11 +266,16 @@ def _ensemble_sentence(notes: list[EnsembleNote]) -> str:
             f"{e.search_low:.2f}, {e.calls_per_question or 0:.1f} model calls per question{cost}"
         )
     chosen = [e.id for e in notes if e.selected]
-    verdict = (
-        f"{chosen[0]} was selected."
-        if chosen
-        else "Neither was selected: a single agent's lower bound was higher."
-    )
+    scored = [e.search_low for e in notes if e.search_low is not None]
+    if chosen:
+        verdict = f"{chosen[0]} was selected."
+    else:
+        which = {1: "It was not", 2: "Neither was"}.get(len(notes), "None was")
+        whose = "its lower bound is" if len(notes) == 1 else "their lower bounds are"
+        # at two decimals a tie reads as one: say so rather than call the selected agent's bound higher
+        tied = any(f"{low:.2f}" == f"{selected_low:.2f}" for low in scored)
+        how = "no higher than" if tied else "below"
+        verdict = f"{which} selected: {whose} {how} the selected agent's ({selected_low:.2f})."
     return "Ensembles built from the archive: " + "; ".join(parts) + ". " + verdict
 
 
