@@ -31,6 +31,14 @@ def resolve_agent_ref(ref: str) -> AgentSpec:
     run_text, sep, which = ref.rpartition(":")
     if sep and run_text and (Path(run_text) / "archive.sqlite").is_file():
         return _run_agent(Path(run_text), which.strip() or SELECTED, ref)
+    if sep and run_text and which.strip() == SELECTED:
+        # unmistakably RUN:selected, of a run that is not there
+        what = (
+            "is not a run directory (it has no archive.sqlite)"
+            if Path(run_text).exists()
+            else "does not exist"
+        )
+        raise ConfigError(f"{ref}: {run_text} {what}; RUN:selected names a search run's directory")
     return resolve_agent(ref)
 
 

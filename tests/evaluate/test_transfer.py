@@ -154,6 +154,11 @@ def test_run_agents_by_reference(tmp_path: Path) -> None:
     assert by_name.name == "Weak" and seed.source == "cot"
     with pytest.raises(agentkit.ArchiveError, match="no agent with id or name 'Nobody'"):
         resolve_agent_refs(f"{tmp_path}/run:Nobody")
+    # a run that is not there is said to be missing (it was "no agent named 'nope:selected'")
+    with pytest.raises(agentkit.ConfigError, match=r"nope:selected: .*nope does not exist; RUN:selected names"):
+        resolve_agent_refs(f"{tmp_path}/nope:selected")
+    with pytest.raises(agentkit.ConfigError, match="is not a run directory"):
+        resolve_agent_refs(f"{tmp_path}:selected")
 
 
 async def test_bench_from_python_with_a_python_task(math_server: FakeOpenAIServer, tmp_path: Path) -> None:
