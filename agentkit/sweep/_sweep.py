@@ -36,6 +36,7 @@ async def run_sweep(
     interrupted). `on_cell(cell, row, skipped)` hears of each cell as it ends (or is skipped)."""
     from agentkit.archive import write_atomic
 
+    _check_names(grid)
     root = Path(sweep_dir)
     root.mkdir(parents=True, exist_ok=True)
     write_atomic(root / GRID_FILE, grid.model_dump_json(indent=2))
@@ -55,6 +56,18 @@ async def run_sweep(
         if on_cell is not None:
             on_cell(cell, row, skipped)
     return rows
+
+
+def _check_names(grid: SweepGrid) -> None:
+    """Every task and agent of the grid, loaded once before any cell is made: a misspelt name stops the
+    sweep here with its own error, not after the cells before it ran (leaving a cell of it behind)."""
+    from agentkit.evaluate import resolve_agent
+    from agentkit.tasks import load_task
+
+    for task in dict.fromkeys(grid.tasks):
+        load_task(task)
+    for agent in dict.fromkeys(grid.agents):
+        resolve_agent(agent)
 
 
 def sweep_rows(sweep_dir: str | Path) -> list[CellRow]:
