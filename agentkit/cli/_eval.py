@@ -282,6 +282,7 @@ def eval_command(
     table.add_row("isolation", level)
     table.add_row("wall time", f"{row['wall_s']}s")
     plain_console().print(table)
+    _say_unparsed(result)
     errors = [r for r in result.results if r.error is not None and not r.unscored]
     from agentkit.records import failed_every_example
 
@@ -295,6 +296,24 @@ def eval_command(
         )
     exit_if_unscored([result], cached=not no_cache)
     _exit_if_all_failed(result)
+
+
+def _say_unparsed(result: EvalResult) -> None:
+    """One line when model replies did not parse into the fields the agent asked for: the agent then
+    saw empty fields, which the table alone would show only as wrong answers."""
+    unparsed = [(r, c) for r in result.results for c in r.trace if c.parse_error]
+    if not unparsed:
+        return
+    from agentkit.cli._console import plain_console
+
+    example, call = unparsed[0]
+    examples = len({id(r) for r, _ in unparsed})
+    calls = sum(len(r.trace) for r in result.results)
+    plain_console(stderr=True).print(
+        f"{len(unparsed)} of {calls} model replies (in {examples} example(s)) were not in the form asked "
+        f"for; first: {example.example_id}: {call.parse_error}",
+        style="yellow",
+    )
 
 
 AGENT_FAILED_EXIT = 4
