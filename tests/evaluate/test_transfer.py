@@ -155,7 +155,9 @@ def test_run_agents_by_reference(tmp_path: Path) -> None:
     with pytest.raises(agentkit.ArchiveError, match="no agent with id or name 'Nobody'"):
         resolve_agent_refs(f"{tmp_path}/run:Nobody")
     # a run that is not there is said to be missing (it was "no agent named 'nope:selected'")
-    with pytest.raises(agentkit.ConfigError, match=r"nope:selected: .*nope does not exist; RUN:selected names"):
+    with pytest.raises(
+        agentkit.ConfigError, match=r"nope:selected: .*nope does not exist; RUN:selected names"
+    ):
         resolve_agent_refs(f"{tmp_path}/nope:selected")
     with pytest.raises(agentkit.ConfigError, match="is not a run directory"):
         resolve_agent_refs(f"{tmp_path}:selected")
