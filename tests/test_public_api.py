@@ -34,3 +34,10 @@ def test_help_and_version_run_without_heavy_imports() -> None:
             assert f" {heavy}\n" not in imported and f" {heavy}." not in imported, heavy
     version = subprocess.run([sys.executable, "-m", "agentkit", "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == f"agentkit {agentkit.__version__}"
+
+
+def test_the_package_says_it_is_typed() -> None:
+    """PEP 561: without py.typed an app's type checker skips agentkit and sees Any everywhere."""
+    import importlib.resources
+
+    assert importlib.resources.files("agentkit").joinpath("py.typed").is_file()
