@@ -76,20 +76,8 @@ def _execute(
     prices: list[str] | None = None,
 ) -> None:
     with opt.given_prices(prices or []):
-        if config is not None:
-            _check_budget(config)
+        # (a dollar budget that cannot price every model is refused by run_search, before the run exists)
         _run(config, run_dir, resume=resume, overrides=overrides, progress=progress, as_json=as_json)
-
-
-def _check_budget(config: SearchConfig) -> None:
-    """Refuse, before the run directory exists, a dollar budget that cannot price every model the run
-    calls (a resumed run's client refuses such a model before its first call to it)."""
-    if config.budget.max_cost_usd is None:
-        return
-    from agentkit.llm._prices import check_budget
-
-    models = [config.model, config.meta_model, config.reflect.model]
-    check_budget(config.budget, [m for m in models if m])
 
 
 def _run(

@@ -102,3 +102,24 @@ def test_search_with_a_price_stops_at_the_dollar_budget(
     # Every request the server saw is booked: the call that would have crossed the limit was never sent.
     assert len(arithmetic_server.requests) == calls
     assert len(stops) == 1 and "the cost limit of $0.5" in stops[0].payload["message"]
+
+
+async def test_run_search_from_python_refuses_an_unpriced_budget_before_the_run_exists(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """As the command line does: a refused start leaves no run directory that would block a corrected
+    retry ("already holds an archive")."""
+    import agentkit
+    from agentkit.errors import ConfigError
+
+    settings = {
+        "task": "gen/arithmetic",
+        "model": "openai/fake",
+        "meta_model": "openai/fake",
+        "api_base": arithmetic_server.base_url,
+        "budget": {"max_cost_usd": 1.0},
+    }
+    with pytest.raises(ConfigError, match=r"the dollar budget \(\$1\) cannot be enforced"):
+        await agentkit.run_search(agentkit.SearchConfig(**settings), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    assert arithmetic_server.requests == []
