@@ -128,7 +128,7 @@ class LLMClient:
     async def complete(
         self,
         messages: list[dict[str, str]],
-        model: ModelConfig,
+        model: ModelConfig | str,
         *,
         role: str = "agent",
         temperature: float | None = None,
@@ -139,7 +139,8 @@ class LLMClient:
         json_schema: dict[str, Any] | None = None,
         on_retry: RetryListener | None = None,
     ) -> Completion:
-        """One chat completion. `temperature`/`max_tokens` default to the model's configuration.
+        """One chat completion. `model` is a ModelConfig or a model name (configured by `resolve_model`);
+        `temperature`/`max_tokens` default to the model's configuration.
 
         `json_mode` asks the provider for a JSON object (dropped for endpoints that refuse it);
         `json_schema` is a whole JSON schema the reply must follow, enforced the same way (it takes the
@@ -155,6 +156,7 @@ class LLMClient:
         has a dollar limit and `model` has no known price.
         """
         _check_messages(messages)
+        model = _as_config(model)
         needs_litellm = uses_litellm(model)
         if self.budget is not None and self.budget.max_cost_usd is not None:
             if needs_litellm:  # its price map prices the model
@@ -279,7 +281,7 @@ class LLMClient:
     async def complete_fields(
         self,
         messages: list[dict[str, str]],
-        model: ModelConfig,
+        model: ModelConfig | str,
         fields: list[str] | type[BaseModel],
         *,
         role: str = "agent",
@@ -299,6 +301,7 @@ class LLMClient:
         `parse_error` says why.
         """
         names = field_names(fields)
+        model = _as_config(model)
         sent = with_instruction(messages, format_instruction(fields)) if instruct else messages
         completion = await self.complete(
             sent,
@@ -319,7 +322,7 @@ class LLMClient:
     def complete_sync(
         self,
         messages: list[dict[str, str]],
-        model: ModelConfig,
+        model: ModelConfig | str,
         *,
         role: str = "agent",
         temperature: float | None = None,
@@ -343,7 +346,7 @@ class LLMClient:
     def complete_fields_sync(
         self,
         messages: list[dict[str, str]],
-        model: ModelConfig,
+        model: ModelConfig | str,
         fields: list[str] | type[BaseModel],
         *,
         role: str = "agent",
@@ -443,6 +446,17 @@ class LLMClient:
         with _no_json_mode_lock:
             _no_json_mode.add(endpoint)
         return reply
+
+
+def _as_config(model: ModelConfig | str) -> ModelConfig:
+    """A model given by name (``"openai/gpt-4o-mini"``, ``"local"``) as `resolve_model` configures it."""
+    if isinstance(model, ModelConfig):
+        return model
+    if isinstance(model, str):
+        from agentkit.llm._config import resolve_model
+
+        return resolve_model(model)
+    raise TypeError(f"model must be a ModelConfig or a model name, not {type(model).__name__}")
 
 
 async def _then_flush(coro: Coroutine[Any, Any, T]) -> T:

@@ -37,6 +37,8 @@ def field_names(fields: FieldSpec) -> list[str]:
     """The requested field names, in order."""
     if isinstance(fields, type) and issubclass(fields, BaseModel):
         return list(fields.model_fields)
+    if isinstance(fields, str):  # list("answer") would ask for the fields a, n, s, w, e, r
+        raise TypeError(f"fields must be a list of names such as [{fields!r}], not the string {fields!r}")
     names = list(fields)
     if not names or not all(isinstance(n, str) and n for n in names):
         raise ValueError("fields must be a non-empty list of names or a pydantic model class")

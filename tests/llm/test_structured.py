@@ -144,3 +144,23 @@ async def test_json_mode_refused_falls_back_once_and_is_remembered(
     assert "response_format" in bodies[0]
     assert "response_format" not in bodies[1] and "response_format" not in bodies[2]
     assert json.loads(json.dumps(bodies[2]["messages"]))[0]["role"] == "system"
+
+
+def test_a_model_by_name_and_a_field_name_given_as_a_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeOpenAIServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "x")
+        client = LLMClient(cache=False)
+        try:
+            # a name works where a ModelConfig does (it was an AttributeError)
+            reply = client.complete_sync([{"role": "user", "content": "hi"}], "openai/fake")
+            assert reply.model == "openai/fake" and len(server.requests) == 1
+            # one field name as a string is refused, not split into the fields a, n, s, w, e, r
+            with pytest.raises(
+                TypeError, match=r"a list of names such as \['answer'\], not the string 'answer'"
+            ):
+                client.complete_fields_sync([{"role": "user", "content": "hi"}], "openai/fake", "answer")  # type: ignore[arg-type]
+            with pytest.raises(TypeError, match="model must be a ModelConfig or a model name, not int"):
+                client.complete_sync([{"role": "user", "content": "hi"}], 5)  # type: ignore[arg-type]
+        finally:
+            client.close()
