@@ -19,7 +19,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from agentkit.errors import AgentkitError, ProviderAuthError
-from agentkit.records import LLMCallTrace, clip
+from agentkit.records import AgentFailure, LLMCallTrace, clip
 from agentkit.sandbox import llm_error_reply
 
 if TYPE_CHECKING:
@@ -65,6 +65,23 @@ class ExampleCalls:
         if self._retrying:
             return next(iter(self._retrying.values()))
         return self._delayed
+
+    def settle(
+        self, answer: str | None, error: AgentFailure | None
+    ) -> tuple[str | None, AgentFailure | None]:
+        """The example's answer and failure once its run ended, with the provider's part decided here:
+        raises the `ProviderAuthError` of a refused key (whatever agent code made of the failed call);
+        a failure of kind "provider" that no call had is agent code's forgery (an exception); when the
+        provider failed a call, or made the example run out of time, the outcome is that failure,
+        never the answer the agent made without the reply."""
+        if self.auth_error is not None:
+            raise self.auth_error
+        trouble = self.provider_trouble()
+        if error is not None and error.kind == "provider" and self.provider_error is None:
+            error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)
+        if trouble is not None and (self.provider_error is not None or (error and error.kind == "timeout")):
+            return None, AgentFailure(kind="provider", message=trouble)
+        return answer, error
 
     def _sample_index(self, request: dict[str, Any]) -> int:
         key = hashlib.sha256(

@@ -42,15 +42,9 @@ async def evaluate_one(
     except Exception as exc:  # a runner bug must not sink the whole evaluation
         answer, error = None, AgentFailure(kind="sandbox", message=f"{type(exc).__name__}: {exc}")
     latency = time.perf_counter() - started
-    if calls.auth_error is not None:
-        raise calls.auth_error
-    trouble = calls.provider_trouble()
-    if error is not None and error.kind == "provider" and calls.provider_error is None:
-        error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)  # forged
-    if trouble is not None and (calls.provider_error is not None or (error and error.kind == "timeout")):
-        # The provider failed this example (even if the agent caught the error and answered anyway):
-        # it is left unscored, to be run again, never counted as the agent's 0.
-        answer, error = None, AgentFailure(kind="provider", message=trouble)
+    # The provider failed this example (even if the agent caught the error and answered anyway): it is
+    # left unscored, to be run again, never counted as the agent's 0.
+    answer, error = calls.settle(answer, error)
     judgement = None
     if answer is None or error is not None:
         score = 0.0

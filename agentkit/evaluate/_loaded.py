@@ -52,7 +52,8 @@ class AgentAnswer(BaseModel):
     answer: str | None
     """The agent's final answer; None when it failed (see `error`)."""
     error: AgentFailure | None = None
-    """Why the agent failed, if it did."""
+    """Why the agent failed, if it did. Kind "provider" when the provider failed one of its model calls,
+    even if agent code caught the error: `answer` is then None, not one made without the reply."""
     usage: AgentUsage
     """Model usage of this call."""
     trace: list[LLMCallTrace] = Field(default_factory=list)
@@ -149,9 +150,12 @@ class LoadedAgent:
         s = self._session
         calls = ExampleCalls(s.client, s.model, trace_chars=0)
         run = await s.runner.run(self.code, question, answer_format=self.answer_format, llm=calls)
+        # as in an evaluation: a call the provider failed makes the answer a failure of kind "provider",
+        # even when agent code caught it and answered without the reply
+        answer, error = calls.settle(run.answer, run.error)
         return AgentAnswer(
-            answer=run.answer,
-            error=run.error,
+            answer=answer,
+            error=error,
             usage=AgentUsage(
                 llm_calls=calls.calls,
                 prompt_tokens=calls.prompt_tokens,
@@ -247,7 +251,9 @@ def load_agent(
     ``--concurrency`` does on the command line; ``max_inflight`` sets those requests on their own.
 
     Raises `AgentCodeError` for a file that cannot be an agent, `ConfigError` for a model whose key is
-    not set or whose own endpoint refuses connections, `TaskError` for an unknown `task`.
+    not set or whose own endpoint refuses connections, `TaskError` for an unknown `task`. Asking raises
+    `ProviderAuthError` when the provider refuses the key (whatever agent code made of it); other
+    provider failures come back as an answer with an error of kind "provider".
 
     Example:
         >>> import agentkit

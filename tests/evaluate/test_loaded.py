@@ -88,3 +88,35 @@ def test_closing_an_agent_while_it_answers_tells_the_caller(
         assert not asker.is_alive(), "the question never came back"
     assert len(outcome) == 1 and isinstance(outcome[0], ConfigError), outcome
     assert "was closed while it answered" in str(outcome[0])
+
+
+CATCHER = "def forward(self, taskInfo):\n    try:\n        return ask('hi')\n    except Exception as e:\n        return 'caught: ' + type(e).__name__\n"
+
+
+@pytest.mark.parametrize("mode", ["trusted", pytest.param("sandbox", marks=pytest.mark.sandbox)])
+def test_a_provider_failure_the_agent_caught_is_not_an_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """As in an evaluation: the answer an agent makes after its model call failed for the provider is
+    not the agent's answer (it came back as 'caught: LLMCallError' with no error)."""
+    import agentkit
+    from agentkit.errors import ProviderAuthError
+    from agentkit.testing import Fault
+
+    monkeypatch.setenv("AGENTKIT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "catcher.py"
+    path.write_text(CATCHER)
+    with FakeOpenAIServer() as server:
+        model = model_config_for(server, retry_for_s=0.5, retry_base_s=0.05, breaker_failures=None)
+        with agentkit.load_agent(path, model=model, trusted=mode == "trusted", cache=False) as agent:
+            assert agent("q").error is None  # the server answers: a plain answer
+            server.set_down(Fault.status(503))
+            failed = agent("q")
+            assert failed.answer is None
+            assert (
+                failed.error is not None and failed.error.kind == "provider" and "503" in failed.error.message
+            )
+            server.set_up()
+            server.inject(Fault.status(401))
+            with pytest.raises(ProviderAuthError):
+                agent("q")
