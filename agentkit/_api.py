@@ -37,10 +37,10 @@ async def run_search(
     generation (`agentkit.reflect.import_manual`); a resumed run never imports again.
 
     Reflection, the rule manual, contrastive pairs and the monitor are on unless the config switches
-    them off: ablations are explicit settings, as on the command line (``--no-reflection`` is
-    ``reflection=False``, ``--no-manual`` is ``manual=False``, ``--no-contrastive`` / ``--no-monitor``
-    / ``--reflect-model`` are ``extra={"reflect": {"contrastive": False, "monitor": False, "model":
-    ...}}``, see `agentkit.reflect.ReflectConfig`). The hooks are built from the run's stored config,
+    them off: ablations are explicit settings of its ``reflect`` section, as on the command line
+    (``--no-reflection``, ``--no-manual``, ``--no-contrastive``, ``--no-monitor`` and ``--reflect-model``
+    are ``SearchConfig(..., reflect={"reflection": False, "manual": False, "contrastive": False,
+    "monitor": False, "model": ...})``, see `agentkit.search.ReflectConfig`). The hooks are built from the run's stored config,
     so a resumed run keeps its method. For the engine with hooks of your own (or none), call
     `agentkit.search.run_search`.
 
@@ -51,9 +51,10 @@ async def run_search(
         >>> outcome.selected.name, outcome.reason  # doctest: +SKIP
     """
     from agentkit.reflect import search_hooks
+    from agentkit.search import SearchConfig
     from agentkit.search import run_search as run_engine
 
-    if config is not None and not resume and config.reflect.manual_from:
+    if isinstance(config, SearchConfig) and not resume and config.reflect.manual_from:
         _check_manual_source(config)
     return await run_engine(
         config,

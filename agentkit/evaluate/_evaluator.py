@@ -143,7 +143,12 @@ async def evaluate_agent(
         >>> result.summary.accuracy.mean  # doctest: +SKIP
     """
     from agentkit.llm import ModelConfig, resolve_model
+    from agentkit.tasks import Task as TaskType
 
+    if not isinstance(task, TaskType):  # a name here would fail deep inside (its answer format)
+        raise TypeError(
+            f"task must be a Task (agentkit.load_task({task!r}) gives one), not {type(task).__name__}"
+        )
     if not isinstance(model, ModelConfig):
         if not isinstance(model, str):
             raise TypeError(f"model must be a ModelConfig or a model name, not {type(model).__name__}")

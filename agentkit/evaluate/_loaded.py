@@ -67,10 +67,13 @@ class LoadedAgent:
     forgets `close` still exits promptly and leaves no worker processes behind.
     """
 
-    def __init__(self, code: str, name: str, opener: SessionOpener, answer_format: str) -> None:
+    def __init__(
+        self, code: str, name: str, opener: SessionOpener, answer_format: str, *, trace_chars: int = 0
+    ) -> None:
         self.code = code
         self.name = name
         self.answer_format = answer_format
+        self._trace_chars = trace_chars
         self._opener = opener
         self._closed = False
         self._closing = False
@@ -148,7 +151,7 @@ class LoadedAgent:
 
     async def _answer(self, question: str) -> AgentAnswer:
         s = self._session
-        calls = ExampleCalls(s.client, s.model, trace_chars=0)
+        calls = ExampleCalls(s.client, s.model, trace_chars=self._trace_chars)
         run = await s.runner.run(self.code, question, answer_format=self.answer_format, llm=calls)
         # as in an evaluation: a call the provider failed makes the answer a failure of kind "provider",
         # even when agent code caught it and answered without the reply
@@ -238,6 +241,7 @@ def load_agent(
     workers: int = 4,
     concurrency: int | None = None,
     max_inflight: int | None = None,
+    trace_chars: int = 0,
 ) -> LoadedAgent:
     """Load an agent file (a seed, a search result or an export) as a callable.
 
@@ -249,6 +253,9 @@ def load_agent(
     ``concurrency`` is how many questions the agent answers at once (from threads or ``acall``): it
     takes the place of `workers` and also sets the model's requests in flight (at least 16), as
     ``--concurrency`` does on the command line; ``max_inflight`` sets those requests on their own.
+    ``trace_chars`` keeps that many characters of each call's prompt and reply in `AgentAnswer.trace`
+    (0: the calls are listed with their usage, their text left out). The embedded ``local`` model's
+    server is shared by the whole process and stops when it exits.
 
     Raises `AgentCodeError` for a file that cannot be an agent, `ConfigError` for a model whose key is
     not set or whose own endpoint refuses connections, `TaskError` for an unknown `task`. Asking raises
@@ -262,9 +269,24 @@ def load_agent(
         42
     """
     from agentkit.evaluate._agent_file import resolve_agent
+    from agentkit.llm import ModelConfig, check_models, inflight_limit, resolve_model
+    from agentkit.tasks import Task
 
-    if answer_format is not None and not isinstance(answer_format, str):  # else every answer fails
-        raise TypeError(f"answer_format must be a string, not {type(answer_format).__name__}")
+    _check_types(
+        model=(model, (str, ModelConfig, type(None))),
+        task=(task, (str, Task, type(None))),
+        answer_format=(answer_format, (str, type(None))),  # else every answer fails
+    )
+    for name, count in (
+        ("workers", workers),
+        ("concurrency", concurrency),
+        ("max_inflight", max_inflight),
+        ("trace_chars", trace_chars),
+    ):
+        if count is not None and (not isinstance(count, int) or count < (0 if name == "trace_chars" else 1)):
+            raise ConfigError(
+                f"{name} must be {'0 or more' if name == 'trace_chars' else 'at least 1'}, not {count!r}"
+            )
     spec = resolve_agent(str(path))
     if answer_format is None:
         if isinstance(task, str):
@@ -275,8 +297,6 @@ def load_agent(
             answer_format = task.answer_format
         else:
             answer_format = DEFAULT_ANSWER_FORMAT
-    from agentkit.llm import ModelConfig, check_models, inflight_limit, resolve_model
-
     config = model if isinstance(model, ModelConfig) else resolve_model(model)
     check_models([config])  # a key that is not set, a server not running: said now, not by the first call
     if concurrency is not None or max_inflight is not None:
@@ -284,4 +304,13 @@ def load_agent(
         config = config.model_copy(update={"max_concurrency": limit})
         workers = concurrency or workers
     opener = Session.open(config, isolation="trusted" if trusted else "auto", workers=workers, cache=cache)
-    return LoadedAgent(spec.code, spec.name, opener, answer_format)
+    return LoadedAgent(spec.code, spec.name, opener, answer_format, trace_chars=trace_chars)
+
+
+def _check_types(**given: tuple[object, tuple[type, ...]]) -> None:
+    """TypeError naming the argument, for values a caller could pass by mistake (a number for a model
+    name): they would otherwise fail deep inside with an AttributeError."""
+    for name, (value, kinds) in given.items():
+        if not isinstance(value, kinds):
+            wanted = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+            raise TypeError(f"{name} must be {wanted}, not {type(value).__name__}")

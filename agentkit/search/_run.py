@@ -293,6 +293,11 @@ async def run_search(
     from agentkit.evaluate._session import Session
     from agentkit.llm import LLMClient, check_models, prepare_models
 
+    if config is not None and not isinstance(config, SearchConfig):
+        raise TypeError(
+            "config must be a SearchConfig (SearchConfig.model_validate(settings) makes one from a dict), "
+            f"not {type(config).__name__}"
+        )
     run_dir = Path(run_dir)
     if resume and config is not None:
         raise ConfigError("give either a config (new run) or resume=True (stored config), not both")

@@ -68,6 +68,10 @@ def load_task(name: str, *, split: str = "default", data_dir: DataDir = None, **
     Local data is found as described in `agentkit.tasks._data` (``data_dir`` / ``$AGENTKIT_DATA_DIR`` /
     ``../shared/data``); without it the hub is used when online, else `DatasetNotFound` is raised.
     """
+    if not isinstance(name, str):
+        raise TypeError(
+            f"a task name is a string such as 'gsm8k' or 'jsonl:data.jsonl', not {type(name).__name__}"
+        )
     if name == "gsm8k":
         _reject_options(name, opts)
         return _load_gsm8k(_check_split(name, split, ("test", "train")), data_dir)
