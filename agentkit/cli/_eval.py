@@ -405,6 +405,11 @@ def _eval_run(
         )
     console = plain_console()
     console.print(table)
+    if done.left_out:
+        console.print(
+            f"passed over {done.left_out} example(s) of the run's search and sealed test splits "
+            "(scored on the next ones instead)"
+        )
     console.print(f"isolation: {done.isolation}; stored in the run: agentkit show {done.run_dir}")
     _exit_if_run_unscored(done, cached=not st.no_cache)
     _exit_if_an_agent_failed_all(done)

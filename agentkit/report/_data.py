@@ -73,7 +73,8 @@ class AgentRow(BaseModel):
     test: ScoreView | None = None
     """Score on the sealed test split, where measured (never used for selection)."""
     eval: ScoreView | None = None
-    """Score from `agentkit eval --run` (the task's first examples; how imported agents are scored)."""
+    """Score from `agentkit eval --run` (the task's first examples outside the run's search and test
+    splits; how imported agents are scored)."""
     adas: AdasReported | None = None
     """The scores ADAS reported for an imported agent (measured by ADAS, not here; never used to select)."""
     cost_usd: float | None = None

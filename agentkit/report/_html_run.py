@@ -308,7 +308,7 @@ def scores(run: RunView) -> str:
     if has_eval:
         notes += (
             " Eval scores were measured here by <code>agentkit eval --run</code> on the task's first "
-            "examples."
+            "examples outside the run's search and sealed test splits."
         )
     if has_adas:
         notes += (

@@ -1,8 +1,9 @@
 """Scoring the agents of a run directory into that run (`agentkit eval --run RUN_DIR`): how agents imported
 from ADAS get agentkit's own score beside the one ADAS reported.
 
-Every agent of the run (or the ones named) is scored on the task's first `limit` examples, with one
-model; the per-example results and the summary are stored under the run's ``eval`` split, apart from a
+Every agent of the run (or the ones named) is scored on the task's first `limit` examples outside
+the run's own search and test splits (a search run's sealed test questions are not spent again, on
+every agent, where someone could choose by them), with one model; the per-example results and the summary are stored under the run's ``eval`` split, apart from a
 search's ``search``/``screen``/``test`` splits (so this never changes what a search selected). The run is
 locked while it is written (one run, one writer). Results land one by one: a stopped evaluation, run
 again with the same command, reuses every finished example and runs only the rest.
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from agentkit.evaluate._session import Isolation
     from agentkit.llm import Budget
     from agentkit.records import ExampleResult
-    from agentkit.tasks import Task
+    from agentkit.tasks import Example, Task
 
 # What must stay as the run's first evaluation had it.
 _FIXED = ("task", "model", "task_options", "judge")
@@ -72,7 +73,9 @@ class RunEvaluation(BaseModel):
     split: str = EVAL_SPLIT
     """The split the results are stored under."""
     limit: int
-    """Examples per agent (the task's first `limit`)."""
+    """Examples per agent (the task's first `limit` outside the run's search and test splits)."""
+    left_out: int = 0
+    """Examples of the task passed over because they are in the run's search or sealed test split."""
     isolation: str = ""
     """The sandbox isolation level used."""
     agents: list[RunEvalRow] = Field(default_factory=list)
@@ -185,7 +188,22 @@ async def evaluate_run(
                 )
         chosen = [archive.agent(a) for a in agents] if agents else archive.agents()
         loaded = _judged(load_task(task_name, data_dir=data_dir, **dict(task_options or {})), judge)
-        examples = list(loaded.examples[:limit])
+        # A search's split questions, and above all its sealed test questions, are not scored again here
+        sealed = set(archive.get_state("search_ids") or []) | set(archive.get_state("test_ids") or [])
+        examples: list[Example] = []
+        left_out = 0
+        for example in loaded.examples:
+            if len(examples) == limit:
+                break
+            if example.id in sealed:
+                left_out += 1
+            else:
+                examples.append(example)
+        if sealed and not examples:
+            raise ConfigError(
+                f"every example of {task_name} is in {run_dir}'s search or sealed test split: none is left "
+                "to score its agents on without spending the sealed test again"
+            )
         wanted = {e.id for e in examples}
         check_models([model_cfg])  # a key that is not set, a server not running: before the run changes
         changes: dict[str, Any] = {"eval": {**settings, "limit": len(examples), "seed": seed}}
@@ -193,7 +211,11 @@ async def evaluate_run(
             changes["task"] = task_name
         archive.update_config(changes)
         out = RunEvaluation(
-            run_dir=archive.run_dir, task=task_name, model=model_cfg.model, limit=len(examples)
+            run_dir=archive.run_dir,
+            task=task_name,
+            model=model_cfg.model,
+            limit=len(examples),
+            left_out=left_out,
         )
         refused = False
         async with Session.open(

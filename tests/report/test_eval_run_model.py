@@ -72,3 +72,21 @@ def test_eval_with_api_base_and_no_model_stops_in_one_line(tmp_path: Path) -> No
     assert done.returncode == 2
     assert "--api-base" in done.stderr and "--model openai/<name>" in done.stderr
     assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1
+
+
+async def test_eval_run_passes_over_the_runs_search_and_sealed_test_questions(tmp_path: Path) -> None:
+    from agentkit.report import evaluate_run
+    from agentkit.tasks import load_task
+
+    ids = [e.id for e in load_task("gen/arithmetic").examples]
+    with FakeOpenAIServer() as server:
+        settings = {"task": "gen/arithmetic", "model": "openai/fake-agent", "api_base": server.base_url}
+        with Archive.create(tmp_path / "run", {"search": settings}) as archive:
+            archive.add_agent("Answerer", CODE, generation=1, origin="meta")
+            archive.set_state("search_ids", [ids[0], ids[2]])
+            archive.set_state("test_ids", [ids[1], ids[4]])
+        done = await evaluate_run(tmp_path / "run", limit=3, isolation="trusted", cache=False)
+        with Archive.open(tmp_path / "run") as archive:
+            scored = [r.example_id for r in archive.results(archive.agents()[0].id, "eval")]
+    assert sorted(scored) == sorted([ids[3], ids[5], ids[6]])  # the first three outside both splits
+    assert done.left_out == 4 and done.limit == 3
