@@ -14,8 +14,9 @@ comparable only when measured the same way. A later evaluation may use more (or 
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +26,11 @@ from agentkit.errors import BudgetExceeded, ConfigError
 from agentkit.report._data import EVAL_SPLIT, run_settings
 
 if TYPE_CHECKING:
-    from agentkit.evaluate import Judge
+    from agentkit.archive import AgentRecord, Archive
+    from agentkit.evaluate import Judge, Session
     from agentkit.evaluate._executor import ExampleExecutor
     from agentkit.evaluate._session import Isolation
-    from agentkit.llm import Budget
+    from agentkit.llm import Budget, CallRecord
     from agentkit.records import ExampleResult
     from agentkit.tasks import Example, Task
 
@@ -145,14 +147,14 @@ async def evaluate_run(
 ) -> RunEvaluation:
     """Score the agents of the run in `run_dir` (all of them, or the ids/names in `agents`) on the first
     `limit` examples of `task` (default: the run's task) with `model` (default: the model of the run's
-    earlier evaluation, else the run's own) and store the results in the run under the ``eval`` split. Holds the run's writer lock throughout (RunLocked when another process writes to
-    it). A task scored by an LLM judge needs `judge` (its judgements, rationales included, are stored
+    earlier evaluation, else the run's own) and store the results in the run under the ``eval``
+    split, and the calls it sends in the run's usage (role "eval"). Holds the run's writer lock
+    throughout (RunLocked when another process writes to it). A task scored by an LLM judge needs `judge` (its judgements, rationales included, are stored
     with each result; the judge model is one of the fixed settings). ConfigError when no task is known,
     a judge is missing or given for a task without one, or a fixed setting differs from the run's first
     evaluation; BudgetExceeded when the budget stopped it (what finished is kept; run it again to go
     on). With an `executor` (a Ray cluster) the examples run there; this process alone writes the run."""
     from agentkit.archive import Archive
-    from agentkit.evaluate._evaluator import evaluate_agent
     from agentkit.evaluate._session import Session
     from agentkit.llm import check_models, prepare_models, resolve_model
     from agentkit.tasks import load_task
@@ -228,55 +230,18 @@ async def evaluate_run(
             executor=executor,
         ) as session:
             out.isolation = session.isolation_level
-            for agent in chosen:
-                done = {
-                    r.example_id: r
-                    for r in archive.results(agent.id, EVAL_SPLIT)
-                    if r.example_id in wanted and not _is_budget(r) and not r.unscored
-                }
-
-                def store(result: ExampleResult, agent_id: str = agent.id) -> None:
-                    # A result after a budget refusal says nothing about the agent: leave it to be run
-                    # again by the next evaluation (with more budget).
-                    if not _is_budget(result):
-                        archive.record_results(agent_id, EVAL_SPLIT, [result])
-                    if on_result is not None:
-                        on_result(result)
-
-                result = await evaluate_agent(
-                    agent.code,
+            with _booked(archive, session):
+                refused = await _score_agents(
+                    archive,
+                    session,
+                    chosen,
                     examples,
                     loaded,
-                    client=session.client,
-                    model=session.model,
-                    runner=session.runner,
-                    agent_name=agent.name,
-                    split=EVAL_SPLIT,
+                    out,
                     concurrency=concurrency,
-                    done=done,
-                    on_result=store,
                     seed=seed,
-                    executor=session.executor,
-                )
-                if any(_is_budget(r) for r in result.results):
-                    refused = True
-                    break
-                summary = result.summary
-                archive.record_summary(agent.id, EVAL_SPLIT, summary)
-                acc = summary.accuracy
-                out.agents.append(
-                    RunEvalRow(
-                        agent_id=agent.id,
-                        name=agent.name,
-                        n=summary.n,
-                        mean=acc.mean,
-                        low=acc.low,
-                        high=acc.high,
-                        error_rate=summary.error_rate,
-                        unscored=summary.unscored,
-                        reused=len(done),
-                        cost_usd=summary.cost_usd,
-                    )
+                    wanted=wanted,
+                    on_result=on_result,
                 )
         archive.log_event(
             "evaluated_into_run",
@@ -288,3 +253,100 @@ async def evaluate_run(
             "command with a larger budget to go on"
         )
     return out
+
+
+async def _score_agents(
+    archive: Archive,
+    session: Session,
+    chosen: Sequence[AgentRecord],
+    examples: Sequence[Example],
+    loaded: Task,
+    out: RunEvaluation,
+    *,
+    concurrency: int,
+    seed: int,
+    wanted: set[str],
+    on_result: Callable[[ExampleResult], None] | None,
+) -> bool:
+    """Score each chosen agent in turn into the run's eval split, a row of `out` each; True when the
+    budget refused a call (the agents after it are left for the next evaluation)."""
+    from agentkit.evaluate._evaluator import evaluate_agent
+
+    for agent in chosen:
+        done = {
+            r.example_id: r
+            for r in archive.results(agent.id, EVAL_SPLIT)
+            if r.example_id in wanted and not _is_budget(r) and not r.unscored
+        }
+
+        def store(result: ExampleResult, agent_id: str = agent.id) -> None:
+            # A result after a budget refusal says nothing about the agent: leave it to be run
+            # again by the next evaluation (with more budget).
+            if not _is_budget(result):
+                archive.record_results(agent_id, EVAL_SPLIT, [result])
+            if on_result is not None:
+                on_result(result)
+
+        result = await evaluate_agent(
+            agent.code,
+            examples,
+            loaded,
+            client=session.client,
+            model=session.model,
+            runner=session.runner,
+            agent_name=agent.name,
+            split=EVAL_SPLIT,
+            concurrency=concurrency,
+            done=done,
+            on_result=store,
+            seed=seed,
+            executor=session.executor,
+        )
+        if any(_is_budget(r) for r in result.results):
+            return True
+        summary = result.summary
+        archive.record_summary(agent.id, EVAL_SPLIT, summary)
+        acc = summary.accuracy
+        out.agents.append(
+            RunEvalRow(
+                agent_id=agent.id,
+                name=agent.name,
+                n=summary.n,
+                mean=acc.mean,
+                low=acc.low,
+                high=acc.high,
+                error_rate=summary.error_rate,
+                unscored=summary.unscored,
+                reused=len(done),
+                cost_usd=summary.cost_usd,
+            )
+        )
+    return False
+
+
+@contextlib.contextmanager
+def _booked(archive: Archive, session: Session) -> Iterator[None]:
+    """Book the calls the evaluation sends in the run's usage (role "eval"), so the run's totals and
+    its cost by role include what scoring its agents here spent."""
+    generation = int(archive.get_state("generations_done", 0) or 0)
+
+    def book(call: CallRecord) -> None:
+        if call.sent:
+            archive.add_usage(
+                generation,
+                "eval",
+                call.model,
+                calls=1,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                cost_usd=call.cost_usd,
+            )
+
+    hearers: list[Any] = [session.client, *([session.executor] if session.executor is not None else [])]
+    for hearer in hearers:
+        hearer.add_listener(book)
+    try:
+        yield
+    finally:
+        for hearer in hearers:
+            hearer.remove_listener(book)

@@ -43,6 +43,9 @@ def test_eval_run_without_a_model_uses_the_runs_model_and_endpoint(tmp_path: Pat
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["model"] == "openai/fake-agent"
         assert {r["model"] for r in server.requests} == {"fake-agent"} and len(server.requests) == 2
+        # what it sent is in the run's usage, so the run's totals and cost by role include it
+        with Archive.open(tmp_path / "run") as archive:
+            assert archive.usage_by_role()["eval"].calls == 2
         # and again, the run's evaluation model stays the one to use
         again = _agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "3", "--json", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
