@@ -89,7 +89,8 @@ class EnsembleNote(BaseModel):
     calls_per_question: float | None = None
     """Model calls per question on the search split."""
     cost_per_question: float | None = None
-    """Dollars per question on the search split (None where a price is unknown)."""
+    """Dollars per question on the search split, its replies from the cache counted at what its members
+    paid for them (None where a price is unknown)."""
     selected: bool = False
     """Whether it was selected."""
 
@@ -247,11 +248,33 @@ def ensemble_notes(archive: Archive, selected_id: str) -> list[EnsembleNote]:
                 search_mean=s.accuracy.mean if s else None,
                 search_low=s.accuracy.low if s else None,
                 calls_per_question=s.llm_calls / s.n if s and s.n else None,
-                cost_per_question=s.cost_usd / s.n if s and s.n and s.cost_usd is not None else None,
+                cost_per_question=_uncached_cost_per_question(archive, agent),
                 selected=agent.id == selected_id,
             )
         )
     return notes
+
+
+def _uncached_cost_per_question(archive: Archive, ensemble: AgentRecord) -> float | None:
+    """What answering one question with `ensemble` costs, as if none of its calls were in the cache.
+
+    Scored after its members, an ensemble gets most of their replies from the reply cache, free: its
+    own cost would then put a vote of three agents below any of them. Each reply it took from the cache
+    is counted at its members' average cost per call on the search split (an estimate: close for a
+    vote, which calls every member as the member itself did). None where a price is unknown."""
+    s = ensemble.search_summary
+    if s is None or not s.n or s.cost_usd is None:
+        return None
+    cached = sum(call.cached for result in archive.results(ensemble.id, "search") for call in result.trace)
+    if not cached:
+        return s.cost_usd / s.n
+    members = [archive.agent(m).search_summary for m in ensemble.parents]
+    if any(m is None or m.cost_usd is None for m in members):
+        return None
+    calls = sum(m.llm_calls for m in members if m is not None)
+    paid = sum(m.cost_usd or 0.0 for m in members if m is not None)
+    per_call = paid / calls if calls else 0.0
+    return (s.cost_usd + cached * per_call) / s.n
 
 
 def _ensemble_sentence(notes: list[EnsembleNote], selected_low: float) -> str:

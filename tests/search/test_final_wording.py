@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from agentkit.search._final import EnsembleNote, _ensemble_sentence
 
 
@@ -35,3 +39,47 @@ def test_below_and_one_ensemble() -> None:
 
 def test_a_selected_ensemble_is_named() -> None:
     assert _ensemble_sentence([_note("vote", 0.9, selected=True)], 0.9).endswith("avote was selected.")
+
+
+def test_an_ensembles_cost_counts_the_replies_it_took_from_the_cache(tmp_path: Path) -> None:
+    """A vote over members scored before it gets their replies from the cache, free: its cost per
+    question must not come out below its members' (it showed $0.0005 beside members at $0.0012 in all)."""
+    from agentkit.archive import Archive
+    from agentkit.evaluate._summary import summarize
+    from agentkit.records import ExampleResult, LLMCallTrace
+    from agentkit.search._final import ensemble_notes
+
+    def result(i: int, cost: float, calls: list[bool]) -> ExampleResult:
+        trace = [
+            LLMCallTrace(
+                prompt="", reply="", cached=c, cost_usd=0.0 if c else cost / max(1, calls.count(False))
+            )
+            for c in calls
+        ]
+        return ExampleResult(
+            example_id=f"q{i}", answer="1", score=1.0, llm_calls=len(calls), cost_usd=cost, trace=trace
+        )
+
+    with Archive.create(tmp_path / "run", {"task": "t"}) as archive:
+        members = []
+        for name, cost in (("A", 0.001), ("B", 0.003)):
+            agent = archive.add_agent(
+                name, "def forward(self, taskInfo):\n    return 1\n", status="evaluated"
+            )
+            rows = [result(i, cost, [False]) for i in range(10)]
+            archive.record_results(agent.id, "search", rows)
+            archive.record_summary(agent.id, "search", summarize(rows))
+            members.append(agent.id)
+        vote = archive.add_agent(
+            "Vote",
+            "def forward(self, taskInfo):\n    return 1\n",
+            parents=members,
+            origin="ensemble",
+            status="evaluated",
+        )
+        rows = [result(i, 0.0, [True, True]) for i in range(10)]  # both member replies from the cache
+        archive.record_results(vote.id, "search", rows)
+        archive.record_summary(vote.id, "search", summarize(rows))
+        (note,) = ensemble_notes(archive, members[0])
+    assert note.calls_per_question == 2.0
+    assert note.cost_per_question == pytest.approx(0.004)  # 0.001 + 0.003, not 0
