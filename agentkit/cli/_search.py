@@ -43,12 +43,7 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
             Text(outcome.status, style="bold"),
             f"after {outcome.generations_done} generation{'s' * (outcome.generations_done != 1)}; "
             f"{outcome.agents} agents ({', '.join(f'{k}: {v}' for k, v in sorted(outcome.agents_by_status.items()))}); "
-            f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, ${spent.get('cost_usd', 0.0):.4f}"
-            + (
-                f" (and {spent['unpriced_calls']} calls to models with no known price: their cost is unknown)"
-                if spent.get("unpriced_calls")
-                else ""
-            ),
+            f"spent {spent.get('calls', 0)} calls, {spent.get('tokens', 0)} tokens, {_cost_text(spent)}",
         )
         console.print(outcome.reason, highlight=False)
         console.print(f"run directory: {outcome.run_dir}")
@@ -63,6 +58,17 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
             raise typer.Exit(EXIT_INTERRUPTED) from None
     if outcome.status == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _cost_text(spent: dict[str, Any]) -> str:
+    """The run's dollars as the summary line says them: unknown when no call had a price (not $0)."""
+    unpriced = int(spent.get("unpriced_calls", 0) or 0)
+    if unpriced and unpriced >= int(spent.get("calls", 0) or 0):
+        return "cost unknown (no model it called has a known price)"
+    cost = f"${float(spent.get('cost_usd', 0.0) or 0.0):.4f}"
+    if unpriced:
+        cost += f" (and {unpriced} calls to models with no known price: their cost is unknown)"
+    return cost
 
 
 def _execute(

@@ -212,11 +212,21 @@ def selection_summary(archive: Archive, top_k: int) -> FinalSummary:
         test_high=t.accuracy.high if t else None,
     )
     n_evaluated = len([a for a in archive.agents("evaluated") if a.search_summary is not None])
+    tied = [
+        a.id
+        for a in archive.agents("evaluated")
+        if a.id != top.id and a.search_summary is not None and a.search_summary.accuracy.low == s.accuracy.low
+    ]
+    tie = (
+        f"; tied on it with {', '.join(tied)} (a tie goes to the higher mean, then to the older agent)"
+        if tied
+        else ""
+    )
     reason = (
         f"Selected {top.id} {top.name!r}: the highest lower bound of the 95% interval on the search "
         f"split ({s.accuracy.low:.2f}; mean {s.accuracy.mean:.2f} on {s.n} questions) among "
-        f"{n_evaluated} agents evaluated on the full search split. The test split played no part in "
-        "the choice."
+        f"{n_evaluated} agents evaluated on the full search split{tie}. The test split played no part "
+        "in the choice."
     )
     if t is not None:
         reason += (

@@ -40,7 +40,7 @@ def test_ctrl_c_while_the_report_is_written_says_how_to_write_it(
         _search._finish(_outcome(run_dir), as_json=False)
     assert info.value.exit_code == _search.EXIT_INTERRUPTED
     out = capsys.readouterr().out
-    assert "finished after 1 generations" in out
+    assert "finished after 1 generation;" in out
     assert f"interrupted while writing the report; write it with: agentkit report {run_dir}\n" in out
     assert not (run_dir / "report.html").exists()
 
@@ -57,6 +57,14 @@ def test_a_finished_search_prints_where_its_report_is(
     _search._finish(outcome, as_json=False)  # no exit: the search finished
     out = capsys.readouterr().out
     assert f"report: {run_dir / 'report.html'}\n" in out
-    # $0 of priced calls is not a cost of $0
-    assert "$0.0000 (and 10 calls to models with no known price: their cost is unknown)" in out
+    # no call had a price: the cost is unknown, not $0 (show and the report say n/a)
+    assert "spent 10 calls, 900 tokens, cost unknown (no model it called has a known price)" in out
+    assert "$0.0000" not in out
     assert (run_dir / "report.html").is_file()
+
+
+def test_the_cost_line_counts_priced_calls_and_names_the_rest() -> None:
+    assert _search._cost_text({"calls": 12, "cost_usd": 0.25, "unpriced_calls": 2}) == (
+        "$0.2500 (and 2 calls to models with no known price: their cost is unknown)"
+    )
+    assert _search._cost_text({"calls": 12, "cost_usd": 0.25, "unpriced_calls": 0}) == "$0.2500"
