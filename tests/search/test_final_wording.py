@@ -83,3 +83,24 @@ def test_an_ensembles_cost_counts_the_replies_it_took_from_the_cache(tmp_path: P
         (note,) = ensemble_notes(archive, members[0])
     assert note.calls_per_question == 2.0
     assert note.cost_per_question == pytest.approx(0.004)  # 0.001 + 0.003, not 0
+
+
+def test_a_tied_lower_bound_is_said_with_how_the_tie_was_broken(tmp_path: Path) -> None:
+    from agentkit.archive import Archive
+    from agentkit.evaluate._summary import summarize
+    from agentkit.records import ExampleResult
+    from agentkit.search._final import selection_summary
+
+    with Archive.create(tmp_path / "run", {"task": "t"}) as archive:
+        for name in ("Older", "Newer", "Worse"):
+            agent = archive.add_agent(
+                name, "def forward(self, taskInfo):\n    return 1\n", status="evaluated"
+            )
+            right = 5 if name == "Worse" else 7
+            rows = [ExampleResult(example_id=f"q{i}", answer="1", score=float(i < right)) for i in range(10)]
+            archive.record_results(agent.id, "search", rows)
+            archive.record_summary(agent.id, "search", summarize(rows))
+        reason = selection_summary(archive, top_k=2).reason
+    assert reason.startswith("Selected a0001 'Older': the highest lower bound")
+    assert "tied on it with a0002 (a tie goes to the higher mean, then to the older agent)" in reason
+    assert "a0003 (" not in reason.split("The test split")[0]
