@@ -74,6 +74,7 @@ def bench_command(
         raise ConfigError("agentkit bench needs --task NAME or --tasks NAME,NAME,... (one of them)")
     specs = _unique_names(resolve_agent_refs(agents))
     settings = EvalSettings.from_options(locals())
+    opt.check_api_base(settings.model, settings.api_base)
     if tasks is not None:
         if task_opt:
             raise ConfigError("--opt sets options of one task; it cannot be used with --tasks")

@@ -242,6 +242,7 @@ def eval_command(
         return
     if agent is None or task is None:
         raise ConfigError("agentkit eval needs --agent and --task (or --run RUN_DIR to score a run's agents)")
+    opt.check_api_base(settings.model, settings.api_base)  # (--run takes the run's model instead)
     chosen: str = agent
     started = time.perf_counter()
     with opt.given_prices(price):

@@ -186,6 +186,7 @@ def judge_check_command(
     as_json: bool = opt.JSON_OUT,
 ) -> None:
     """How often an LLM judge agrees with exact match on a task with gold answers (accuracy, Cohen's kappa)."""
+    opt.check_api_base(model, api_base)
     with opt.given_prices(price):
         report = run_or_interrupted(
             _check(

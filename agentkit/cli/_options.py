@@ -129,6 +129,20 @@ def parse_task_opts(pairs: list[str]) -> dict[str, Any]:
     return opts
 
 
+def check_api_base(model: str | None, api_base: str | None) -> None:
+    """--api-base names an OpenAI-compatible server: refuse it without a model that server serves (the
+    default model is chosen by the keys set, and 'local' starts a server of its own: either way the
+    address would be dropped without a word)."""
+    from agentkit.errors import ConfigError
+    from agentkit.llm import LOCAL_MODEL
+
+    if api_base and (model is None or model.strip() == LOCAL_MODEL):
+        raise ConfigError(
+            "--api-base names an OpenAI-compatible server: give the model it serves as well, e.g. "
+            "--model openai/<name> ('local' starts a server of its own)"
+        )
+
+
 def model_overrides(api_base: str | None, *, inflight: int | None = None) -> dict[str, object]:
     """ModelConfig fields implied by the shared options (`inflight`: see `inflight`)."""
     out: dict[str, object] = {} if inflight is None else {"max_concurrency": inflight}

@@ -303,6 +303,7 @@ def search(
         raise ConfigError(
             "--task is required for a new search (or `task` in the --config file, or --resume RUN_DIR)"
         )
+    opt.check_api_base(settings.get("model"), settings.get("api_base"))
     if "model" not in settings:
         from agentkit.llm import resolve_model
 

@@ -115,13 +115,6 @@ def resolve_model(name: str | None, **overrides: Any) -> ModelConfig:
     chosen = _default_model_name() if name is None else name.strip()
     if not chosen:
         raise ConfigError("model name is empty")
-    if overrides.get("api_base") and (name is None or chosen == LOCAL_MODEL):
-        # the endpoint would be dropped without a word: the default model is chosen by the keys set,
-        # and 'local' serves itself
-        raise ConfigError(
-            "an api_base (--api-base) names an OpenAI-compatible server: give the model it serves as well, "
-            "e.g. --model openai/<name> ('local' starts a server of its own)"
-        )
     try:
         return ModelConfig(model=chosen, **overrides)
     except ValidationError as exc:

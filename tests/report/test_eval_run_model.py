@@ -52,13 +52,24 @@ def test_eval_run_without_a_model_uses_the_runs_model_and_endpoint(tmp_path: Pat
         assert len(server.requests) == 3  # two were reused from the run
 
 
-def test_an_api_base_without_a_model_is_refused() -> None:
+def test_an_api_base_without_a_model_is_refused_on_the_command_line_only() -> None:
+    from agentkit.cli._options import check_api_base
+
     for name in (None, "local"):
         with pytest.raises(
             ConfigError, match=r"give the model it serves as well, e\.g\. --model openai/<name>"
         ):
-            resolve_model(name, api_base="http://127.0.0.1:9/v1")
-    assert resolve_model("openai/x", api_base="http://127.0.0.1:9/v1").api_base == "http://127.0.0.1:9/v1"
+            check_api_base(name, "http://127.0.0.1:9/v1")
+    check_api_base("openai/x", "http://127.0.0.1:9/v1")
+    # a library caller may give one api_base to several models, the local one among them (a search's
+    # meta model, a sweep's default model list): it is not refused there
+    assert resolve_model("local", api_base="http://127.0.0.1:9/v1").model == "local"
+    from agentkit.search import SearchConfig, model_configs
+
+    config = SearchConfig(
+        task="gen/arithmetic", model="openai/x", meta_model="local", api_base="http://127.0.0.1:9/v1"
+    )
+    assert [m.model for m in model_configs(config)] == ["openai/x", "local"]
 
 
 def test_eval_with_api_base_and_no_model_stops_in_one_line(tmp_path: Path) -> None:
