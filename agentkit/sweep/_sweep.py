@@ -62,10 +62,10 @@ def _check_names(grid: SweepGrid) -> None:
     """Every task and agent of the grid, loaded once before any cell is made: a misspelt name stops the
     sweep here with its own error, not after the cells before it ran (leaving a cell of it behind)."""
     from agentkit.evaluate import resolve_agent
-    from agentkit.tasks import load_task
+    from agentkit.tasks import check_task_name
 
     for task in dict.fromkeys(grid.tasks):
-        load_task(task)
+        check_task_name(task)  # the name only: each cell loads it with its own options
     for agent in dict.fromkeys(grid.agents):
         resolve_agent(agent)
 

@@ -14,7 +14,14 @@ from agentkit.tasks._custom import ScorerFn, register_task, registered_names, un
 from agentkit.tasks._data import ENV_DATA_DIR, data_dirs
 from agentkit.tasks._drop import drop_f1
 from agentkit.tasks._models import Example, Task, TaskInfo
-from agentkit.tasks._registry import GEN_DEFAULTS, gsm8k_gold, list_tasks, load_task, task_names
+from agentkit.tasks._registry import (
+    GEN_DEFAULTS,
+    check_task_name,
+    gsm8k_gold,
+    list_tasks,
+    load_task,
+    task_names,
+)
 from agentkit.tasks._scorers import (
     SCORERS,
     choice_letter,
@@ -52,6 +59,7 @@ __all__ = [
     "TaskInfo",
     "TaskSplit",
     "bootstrap_ci",
+    "check_task_name",
     "choice_letter",
     "data_dirs",
     "drop_f1",

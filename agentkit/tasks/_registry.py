@@ -105,6 +105,31 @@ def load_task(name: str, *, split: str = "default", data_dir: DataDir = None, **
     raise _unknown(name)
 
 
+def check_task_name(name: str) -> None:
+    """TaskError (as `load_task` raises it) when `name` names no task, without loading any data: for
+    checking the task names of a whole plan (a sweep's grid) before its first run, whatever options
+    each run will load the task with."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"a task name is a string such as 'gsm8k' or 'jsonl:data.jsonl', not {type(name).__name__}"
+        )
+    if name in ("gsm8k", "mgsm") or name in ADAS_TASKS:
+        return
+    if name.startswith(PY_PREFIX):
+        registered_task(name)
+        return
+    if name.startswith("jsonl:"):
+        path = Path(name.removeprefix("jsonl:")).expanduser()
+        if not path.is_file():
+            raise TaskError(f"jsonl task: no file at {path}")
+        return
+    if name.startswith("bbh/") and name.removeprefix("bbh/") in BBH_TASKS:
+        return
+    if name.startswith("gen/") and name.removeprefix("gen/") in GENERATORS:
+        return
+    raise _unknown(name)
+
+
 def _unknown(name: str) -> TaskError:
     close = difflib.get_close_matches(name, task_names(), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(close)}?" if close else ""

@@ -33,3 +33,20 @@ async def test_a_misspelt_name_stops_the_sweep_before_any_cell(
     with pytest.raises(error, match=message):
         await run_sweep(grid, tmp_path / "sweep")
     assert not (tmp_path / "sweep").exists()
+
+
+def test_names_are_checked_without_loading_so_each_cells_options_still_apply(tmp_path: Path) -> None:
+    """A JSONL task whose fields the grid's search names (task_options) is not loaded with no options
+    by the check (it was refused with "missing field 'input'")."""
+    import json
+
+    from agentkit.sweep._sweep import _check_names
+
+    data = tmp_path / "qa.jsonl"
+    data.write_text(json.dumps({"question": "1+1?", "answer": "2"}) + "\n")
+    searches = [{"name": "short", "task_options": {"input_field": "question", "target_field": "answer"}}]
+    _check_names(SweepGrid.model_validate({"tasks": [f"jsonl:{data}"], "searches": searches}))
+    with pytest.raises(TaskError, match="jsonl task: no file at"):
+        _check_names(
+            SweepGrid.model_validate({"tasks": [f"jsonl:{tmp_path}/missing.jsonl"], "searches": searches})
+        )
