@@ -22,6 +22,7 @@ from agentkit.archive._files import write_atomic
 from agentkit.archive._hash import normalise_code, normalised_code_hash
 from agentkit.archive._lock import LOCK_NAME, LockHolder, RunLock, lock_holder
 from agentkit.archive._models import (
+    EVAL_USAGE_ROLE,
     AgentOrigin,
     AgentRecord,
     AgentStatus,
@@ -44,6 +45,7 @@ from agentkit.archive._schema import SCHEMA_VERSION
 __all__ = [
     "AGENTS_DIR",
     "DB_NAME",
+    "EVAL_USAGE_ROLE",
     "LOCK_NAME",
     "SCHEMA_VERSION",
     "AgentOrigin",

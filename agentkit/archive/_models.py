@@ -240,6 +240,11 @@ class EventRecord(BaseModel):
     """Details of the event."""
 
 
+EVAL_USAGE_ROLE = "eval"
+"""The usage role of calls made by scoring a run's agents into it afterwards (`agentkit eval --run`):
+in the run's totals and its cost by role, but not spent from a search's budget."""
+
+
 class UsageTotals(BaseModel):
     """Model usage added up."""
 

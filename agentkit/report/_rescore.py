@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from agentkit.archive import EVAL_USAGE_ROLE
 from agentkit.errors import BudgetExceeded, ConfigError
 from agentkit.report._data import EVAL_SPLIT, run_settings
 
@@ -334,7 +335,7 @@ def _booked(archive: Archive, session: Session) -> Iterator[None]:
         if call.sent:
             archive.add_usage(
                 generation,
-                "eval",
+                EVAL_USAGE_ROLE,
                 call.model,
                 calls=1,
                 prompt_tokens=call.prompt_tokens,

@@ -155,9 +155,13 @@ async def _warm_up(models: list[ModelConfig]) -> None:
 
 def _spent(archive: Archive) -> dict[str, float]:
     """What the run has spent so far; `cost_usd` counts priced calls only, `unpriced_calls` the rest."""
+    from agentkit.archive import EVAL_USAGE_ROLE
+
     calls = tokens = unpriced = 0
     cost = 0.0
-    for totals in archive.usage_by_role().values():
+    for role, totals in archive.usage_by_role().items():
+        if role == EVAL_USAGE_ROLE:
+            continue  # scoring the run's agents afterwards (eval --run) is not the search's spending
         calls += totals.calls
         tokens += totals.prompt_tokens + totals.completion_tokens
         cost += totals.cost_usd or 0.0

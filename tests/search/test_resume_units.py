@@ -191,3 +191,16 @@ def test_a_generation_checkpoint_written_as_an_untyped_dict_still_loads() -> Non
     assert state.dump() == old  # written back in the same shape, so either version can resume it
     assert GenerationState.load(old, 3) is None  # another generation's leftover is not resumed
     assert GenerationState.load(None, 2) is None
+
+
+def test_what_eval_run_spent_in_a_run_is_not_taken_from_the_searchs_budget(tmp_path: Path) -> None:
+    from agentkit.archive import EVAL_USAGE_ROLE
+    from agentkit.search._run import _spent
+
+    with Archive.create(tmp_path / "run", {"search": CONFIG.model_dump(mode="json")}) as archive:
+        archive.add_usage(
+            1, "meta", "openai/fake-meta", calls=3, prompt_tokens=30, completion_tokens=3, cost_usd=0.3
+        )
+        archive.add_usage(1, EVAL_USAGE_ROLE, "openai/fake-agent", calls=40, prompt_tokens=400, cost_usd=4.0)
+        assert _spent(archive) == {"calls": 3, "tokens": 33, "cost_usd": 0.3, "unpriced_calls": 0}
+        assert archive.usage_by_role()[EVAL_USAGE_ROLE].calls == 40  # still in the run's totals
