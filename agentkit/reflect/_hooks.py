@@ -111,7 +111,11 @@ class ReflectHooks:
             else:
                 from agentkit.llm import resolve_model
 
-                settings: dict[str, Any] = {"timeout_s": ctx.config.model_timeout_s}
+                # as the meta model's: a reflection waits out an outage rather than being lost to it
+                settings: dict[str, Any] = {
+                    "timeout_s": ctx.config.model_timeout_s,
+                    "breaker_give_up_s": None,
+                }
                 if ctx.config.api_base:
                     settings["api_base"] = ctx.config.api_base
                     if name.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):

@@ -125,6 +125,9 @@ def model_configs(config: SearchConfig) -> tuple[ModelConfig, ModelConfig]:
         **common(config.meta_model),
         temperature=config.meta_temperature,
         max_tokens=config.meta_max_tokens,
+        # A meta call that gave up on a model down for a minute would be a lost proposal: it waits for
+        # the model to answer again (agent calls give up, and their examples run again later)
+        breaker_give_up_s=None,
     )
     return agent, meta
 
