@@ -199,7 +199,11 @@ class LLMClient:
             raise refused
         if needs_litellm:  # waits for the import started in the background, or starts it
             await _litellm.ensure_litellm()
-        await self._pauses.hold(model, on_retry)  # a paused model: wait before reserving anything
+        try:
+            await self._pauses.hold(model, on_retry)  # a paused model: wait before reserving anything
+        except ProviderError as exc:  # it gave up waiting (the model has answered nothing for long)
+            self._heard(CallRecord(model=model.model, role=role, error=exc))
+            raise
         tokens, cost = worst_case(model, messages, limit)
         ticket: object | None = None
         try:

@@ -108,12 +108,11 @@ def _run_model(
     config: dict[str, Any], model: str | None, overrides: dict[str, Any]
 ) -> tuple[str | None, dict[str, Any]]:
     """The model to score a run's agents with when none is given: the one its earlier evaluation used,
-    else the one its agents were searched with (at the run's own endpoint unless another is given), so
-    a bare `eval --run` neither scores them with the default model nor locks the run to it."""
-    if model is not None:
-        return model, overrides
+    else the one its agents were searched with, so a bare `eval --run` neither scores them with the
+    default model nor locks the run to it. The run's own model (given or not) is reached at the run's
+    endpoint unless another is given."""
     earlier = config.get("eval")
-    if isinstance(earlier, dict) and isinstance(earlier.get("model"), str):
+    if model is None and isinstance(earlier, dict) and isinstance(earlier.get("model"), str):
         model = earlier["model"]
     settings = run_settings(config)
     own = settings.get("model")

@@ -240,11 +240,14 @@ async def test_calls_stop_waiting_for_a_model_that_stays_down_and_wait_again_onc
                 "not answering for" in str(o) and "calls no longer wait for it" in str(o) for o in outcomes
             )
             assert took < 10, took
-            # a new call fails at once while the model is still down
+            # a new call fails at once while the model is still down, and its listeners hear of it
+            heard: list[object] = []
+            client.add_listener(heard.append)
             started = time.monotonic()
             with pytest.raises(ProviderError, match="not answering for"):
                 await client.complete([{"role": "user", "content": "later"}], model)
             assert time.monotonic() - started < 1.0
+            assert len(heard) == 1 and isinstance(getattr(heard[0], "error", None), ProviderError)
             server.set_up()
             await asyncio.sleep(2.5)  # past the longest pause: the next call is the probe, and is answered
             reply = await client.complete([{"role": "user", "content": "back"}], model)

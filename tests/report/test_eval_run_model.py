@@ -104,3 +104,15 @@ async def test_eval_run_passes_over_the_runs_search_and_sealed_test_questions(tm
             scored = [r.example_id for r in archive.results(archive.agents()[0].id, "eval")]
     assert sorted(scored) == sorted([ids[3], ids[5], ids[6]])  # the first three outside both splits
     assert done.left_out == 4 and done.limit == 3
+
+
+def test_the_runs_own_model_named_on_the_command_line_is_reached_at_the_runs_endpoint() -> None:
+    from agentkit.report._rescore import _run_model
+
+    config = {"search": {"task": "gen/arithmetic", "model": "openai/fake-agent", "api_base": "http://h:1/v1"}}
+    for given in (None, "openai/fake-agent"):
+        model, overrides = _run_model(config, given, {})
+        assert model == "openai/fake-agent" and overrides["api_base"] == "http://h:1/v1"
+    # another model, or another endpoint given, is left as given
+    assert _run_model(config, "openai/other", {}) == ("openai/other", {})
+    assert _run_model(config, None, {"api_base": "http://x:2/v1"})[1] == {"api_base": "http://x:2/v1"}
