@@ -40,9 +40,9 @@ async def run_search(
     them off: ablations are explicit settings of its ``reflect`` section, as on the command line
     (``--no-reflection``, ``--no-manual``, ``--no-contrastive``, ``--no-monitor`` and ``--reflect-model``
     are ``SearchConfig(..., reflect={"reflection": False, "manual": False, "contrastive": False,
-    "monitor": False, "model": ...})``, see `agentkit.search.ReflectConfig`). The hooks are built from the run's stored config,
-    so a resumed run keeps its method. For the engine with hooks of your own (or none), call
-    `agentkit.search.run_search`.
+    "monitor": False, "model": ...})``, see `agentkit.search.ReflectConfig`). The hooks are built from
+    the run's stored config, so a resumed run keeps its method. For the engine with hooks of your own
+    (or none), call `agentkit.search.run_search`.
 
     Example:
         >>> import agentkit

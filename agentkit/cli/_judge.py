@@ -71,8 +71,7 @@ def make_judge(
     if judge_model is None:
         return None
     from agentkit.evaluate import Judge
-    from agentkit.llm import check_models, resolve_model
-    from agentkit.llm._prices import check_budget
+    from agentkit.llm import check_budget, check_models, resolve_model
 
     judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)
     check_budget(budget, [judge.model])
@@ -100,8 +99,7 @@ async def _check(
     from agentkit.evaluate import Judge, Session, agreement, evaluate_agent, judge_answer
     from agentkit.evaluate._judge import CHECK_RUBRIC, JUDGE_SCORER
     from agentkit.evaluate._session import check_isolation
-    from agentkit.llm import check_models, prepare_models, resolve_model
-    from agentkit.llm._prices import check_budget
+    from agentkit.llm import check_budget, check_models, prepare_models, resolve_model
 
     agent_model = resolve_model(model, **model_overrides)
     judge = Judge(model=resolve_model(judge_model, **model_overrides), samples=judge_samples)

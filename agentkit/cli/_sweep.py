@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +11,7 @@ import typer
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS, ExecutorChoice, open_executor
-from agentkit.cli._interrupt import EXIT_INTERRUPTED
+from agentkit.cli._interrupt import run_or_interrupted
 
 if TYPE_CHECKING:
     from agentkit.sweep import CellRow, SweepCell
@@ -58,12 +57,10 @@ def sweep_command(
         ) as ex:
             await run_sweep(plan, sweep_dir, isolation=level, cache=not no_cache, executor=ex, on_cell=heard)
 
-    try:
-        asyncio.run(go())
-    except KeyboardInterrupt:
-        # Ctrl-C cancels the cell in progress; what it finished is stored (a search records the stop)
-        err.print(f"interrupted; run the same command again to go on: finished cells are kept in {sweep_dir}")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+    # Ctrl-C cancels the cell in progress; what it finished is stored (a search records the stop)
+    run_or_interrupted(
+        go(), again=f"run the same command again to go on: finished cells are kept in {sweep_dir}"
+    )
     rows = sweep_rows(sweep_dir)
     index = write_index(sweep_dir, plan, rows)
     total = len(plan.cells())

@@ -117,7 +117,7 @@ class SessionOpener:
         budget = self.client.budget if self.client is not None else self.budget
         if budget is not None and budget.max_cost_usd is not None:
             # A dollar limit that cannot price the model would be no limit: refuse before any call.
-            from agentkit.llm._prices import check_budget
+            from agentkit.llm import check_budget
 
             await asyncio.to_thread(check_budget, budget, [model])
         stack = contextlib.AsyncExitStack()

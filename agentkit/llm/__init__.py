@@ -26,7 +26,7 @@ from agentkit.llm._config import DEFAULT_MAX_INFLIGHT, LOCAL_MODEL, ModelConfig,
 from agentkit.llm._endpoints import prepare_models
 from agentkit.llm._keys import check_keys
 from agentkit.llm._preflight import check_endpoints, check_models
-from agentkit.llm._prices import set_price, unset_price
+from agentkit.llm._prices import check_budget, set_price, unset_price
 from agentkit.llm._results import Completion, StructuredCompletion
 from agentkit.llm._shared import BudgetGate, ReplyStore
 from agentkit.llm._structured import parse_fields
@@ -57,6 +57,7 @@ __all__ = [
     "StructuredOutputError",
     "UsageReport",
     "UsageStats",
+    "check_budget",
     "check_endpoints",
     "check_keys",
     "check_models",

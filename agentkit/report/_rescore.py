@@ -3,9 +3,10 @@ from ADAS get agentkit's own score beside the one ADAS reported.
 
 Every agent of the run (or the ones named) is scored on the task's first `limit` examples outside
 the run's own search and test splits (a search run's sealed test questions are not spent again, on
-every agent, where someone could choose by them), with one model; the per-example results and the summary are stored under the run's ``eval`` split, apart from a
-search's ``search``/``screen``/``test`` splits (so this never changes what a search selected). The run is
-locked while it is written (one run, one writer). Results land one by one: a stopped evaluation, run
+every agent, where someone could choose by them), with one model; the per-example results and the
+summary are stored under the run's ``eval`` split, apart from a search's ``search``/``screen``/``test``
+splits (so this never changes what a search selected). The run is locked while it is written (one
+run, one writer). Results land one by one: a stopped evaluation, run
 again with the same command, reuses every finished example and runs only the rest.
 
 The run keeps the settings of its first evaluation (task, model, task options): scores on one split are
@@ -149,11 +150,12 @@ async def evaluate_run(
     `limit` examples of `task` (default: the run's task) with `model` (default: the model of the run's
     earlier evaluation, else the run's own) and store the results in the run under the ``eval``
     split, and the calls it sends in the run's usage (role "eval"). Holds the run's writer lock
-    throughout (RunLocked when another process writes to it). A task scored by an LLM judge needs `judge` (its judgements, rationales included, are stored
-    with each result; the judge model is one of the fixed settings). ConfigError when no task is known,
-    a judge is missing or given for a task without one, or a fixed setting differs from the run's first
-    evaluation; BudgetExceeded when the budget stopped it (what finished is kept; run it again to go
-    on). With an `executor` (a Ray cluster) the examples run there; this process alone writes the run."""
+    throughout (RunLocked when another process writes to it). A task scored by an LLM judge needs
+    `judge` (its judgements, rationales included, are stored with each result; the judge model is one
+    of the fixed settings). ConfigError when no task is known, a judge is missing or given for a task
+    without one, or a fixed setting differs from the run's first evaluation; BudgetExceeded when the
+    budget stopped it (what finished is kept; run it again to go on). With an `executor` (a Ray
+    cluster) the examples run there; this process alone writes the run."""
     from agentkit.archive import Archive
     from agentkit.evaluate._session import Session
     from agentkit.llm import check_models, prepare_models, resolve_model

@@ -215,7 +215,10 @@ def selection_summary(archive: Archive, top_k: int) -> FinalSummary:
     tied = [
         a.id
         for a in archive.agents("evaluated")
-        if a.id != top.id and a.search_summary is not None and a.search_summary.accuracy.low == s.accuracy.low
+        if a.id != top.id
+        and fully_scored(a)
+        and a.search_summary is not None
+        and a.search_summary.accuracy.low == s.accuracy.low
     ]
     tie = (
         f"; tied on it with {', '.join(tied)} (a tie goes to the higher mean, then to the older agent)"

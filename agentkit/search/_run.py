@@ -319,7 +319,7 @@ async def run_search(
         load_seeds(config.seeds)
         check_models(needed_models(config))  # a key not set, a server not running: refused here
         if config.budget.max_cost_usd is not None:
-            from agentkit.llm._prices import check_budget
+            from agentkit.llm import check_budget
 
             check_budget(config.budget, needed_models(config))  # a dollar limit needs every price
     archive, config = _open_archive(None if resume else config, run_dir, overrides)

@@ -237,10 +237,13 @@ def read_json_rows(path: Path, *, field: str | None = None) -> list[dict[str, An
 
     Its cache is kept per content of the file: datasets knows a local file by its path and modification
     time, so a file rewritten with its old time (``cp -p``, ``rsync -a``, ``tar x``, a second-resolution
-    filesystem) would be read from the cache as it was before, and scored so without a word."""
+    filesystem) would be read from the cache as it was before, and scored so without a word. Each
+    version of a file's content keeps its own cache folder (under datasets' cache, ``agentkit-local``),
+    left for datasets' cache cleaning like the rest."""
     datasets = _datasets()
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:24]
+        with path.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()[:24]
     except OSError as exc:
         raise DatasetFormatError(f"cannot read: {exc}", path=str(path)) from exc
     cache_dir = Path(datasets.config.HF_DATASETS_CACHE) / "agentkit-local" / digest

@@ -24,9 +24,17 @@ def _note(kind: str, low: float, *, selected: bool = False) -> EnsembleNote:
 
 
 def test_a_tie_is_not_called_higher() -> None:
-    said = _ensemble_sentence([_note("vote", 0.841), _note("router", 0.5)], 0.8405)
+    said = _ensemble_sentence([_note("vote", 0.8405), _note("router", 0.5)], 0.8405)
     assert said.endswith(
         "Neither was selected: their lower bounds are no higher than the selected agent's (0.84)."
+    )
+
+
+def test_a_bound_lower_only_past_the_shown_digits_is_no_higher_not_below() -> None:
+    # 0.8399 and 0.8405 both read 0.84: "below the selected agent's (0.84)" would look wrong
+    said = _ensemble_sentence([_note("vote", 0.8399)], 0.8405)
+    assert said.endswith(
+        "It was not selected: its lower bound is no higher than the selected agent's (0.84)."
     )
 
 
