@@ -142,17 +142,14 @@ async def evaluate_agent(
         ...                               client=client, model="local", runner=sandbox)  # doctest: +SKIP
         >>> result.summary.accuracy.mean  # doctest: +SKIP
     """
-    from agentkit.llm import ModelConfig, resolve_model
+    from agentkit.llm import as_model_config
     from agentkit.tasks import Task as TaskType
 
     if not isinstance(task, TaskType):  # a name here would fail deep inside (its answer format)
         raise TypeError(
             f"task must be a Task (agentkit.load_task({task!r}) gives one), not {type(task).__name__}"
         )
-    if not isinstance(model, ModelConfig):
-        if not isinstance(model, str):
-            raise TypeError(f"model must be a ModelConfig or a model name, not {type(model).__name__}")
-        model = resolve_model(model)
+    model = as_model_config(model)
     done = dict(done or {})
     kwargs = dict(
         client=client,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from agentkit.errors import BudgetExceeded, LLMError, ProviderAuthError, ProviderError, StructuredOutputError
 from agentkit.llm._breaker import ModelPause, PauseListener
 from agentkit.llm._cache import CachedReply, ReplyCache
-from agentkit.llm._client import CallListener, LLMClient
+from agentkit.llm._client import CallListener, LLMClient, as_model_config
 from agentkit.llm._config import DEFAULT_MAX_INFLIGHT, LOCAL_MODEL, ModelConfig, inflight_limit, resolve_model
 from agentkit.llm._endpoints import prepare_models
 from agentkit.llm._keys import check_keys
@@ -57,6 +57,7 @@ __all__ = [
     "StructuredOutputError",
     "UsageReport",
     "UsageStats",
+    "as_model_config",
     "check_budget",
     "check_endpoints",
     "check_keys",

@@ -156,7 +156,7 @@ class LLMClient:
         has a dollar limit and `model` has no known price.
         """
         _check_messages(messages)
-        model = _as_config(model)
+        model = as_model_config(model)
         needs_litellm = uses_litellm(model)
         if self.budget is not None and self.budget.max_cost_usd is not None:
             if needs_litellm:  # its price map prices the model
@@ -305,7 +305,7 @@ class LLMClient:
         `parse_error` says why.
         """
         names = field_names(fields)
-        model = _as_config(model)
+        model = as_model_config(model)
         sent = with_instruction(messages, format_instruction(fields)) if instruct else messages
         completion = await self.complete(
             sent,
@@ -452,8 +452,9 @@ class LLMClient:
         return reply
 
 
-def _as_config(model: ModelConfig | str) -> ModelConfig:
-    """A model given by name (``"openai/gpt-4o-mini"``, ``"local"``) as `resolve_model` configures it."""
+def as_model_config(model: ModelConfig | str) -> ModelConfig:
+    """`model` as a ModelConfig: a name (``"openai/gpt-4o-mini"``, ``"local"``) as `resolve_model`
+    configures it; TypeError for anything else."""
     if isinstance(model, ModelConfig):
         return model
     if isinstance(model, str):

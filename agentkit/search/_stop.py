@@ -6,6 +6,10 @@ command prints. Anything else (a caller's timeout, a task group shutting down) i
 cancellation: the loop records the run as interrupted just the same, then lets CancelledError go on,
 so `asyncio.timeout` raises TimeoutError and a task group sees its child cancelled, as asyncio code
 expects.
+
+The request is known by the task it was made to: a search awaited directly in that task (as `run_sync`
+runs it) returns the outcome; one running in a task of its own (a gather, a task group) under it sees
+a plain cancellation and raises.
 """
 
 from __future__ import annotations

@@ -154,8 +154,9 @@ async def run_agent_cell(
 
 
 async def run_search_cell(cell: SweepCell, grid: SweepGrid, cell_dir: Path, *, cache: bool) -> CellRow | None:
-    """Run (or resume) the cell's search into `cell_dir`; the row, or None when it was interrupted (it
-    resumes next time). Searches run on this machine (their examples are not spread over a cluster yet)."""
+    """Run (or resume) the cell's search into `cell_dir`; the row, or None when it stopped at a stop
+    request (`agentkit.search.request_stop`; it resumes next time). A cancellation is raised, the run
+    recorded as interrupted. Searches run on this machine (their examples are not spread over a cluster yet)."""
     from agentkit._api import run_search
     from agentkit.archive import Archive
     from agentkit.search import SearchConfig
