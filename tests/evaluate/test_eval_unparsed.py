@@ -3,12 +3,10 @@ empty fields, which the table alone shows only as wrong answers)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_agentkit
 
 from agentkit.testing import FakeOpenAIServer
 
@@ -21,15 +19,11 @@ def test_replies_that_do_not_parse_are_counted_and_the_first_is_shown(tmp_path: 
         ['{"thinking": "ok", "answer": "4"}', "not JSON at all", '{"thinking": "x", "answer": "5"}']
     )
     with FakeOpenAIServer(lambda body: next(replies, "{}")) as server:
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {
-            "AGENTKIT_CACHE_DIR": str(tmp_path / "cache")
-        }
-        command = [
-            sys.executable, "-m", "agentkit", "eval", "--agent", "cot", "--task", "gen/arithmetic",
-            "--limit", "3", "--concurrency", "1", "--model", "openai/fake", "--api-base", server.base_url,
-            "--no-cache", "--isolation", "process",
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=240)
+        done = run_agentkit(
+            "eval", "--agent", "cot", "--task", "gen/arithmetic", "--limit", "3", "--concurrency", "1",
+            "--model", "openai/fake", "--api-base", server.base_url, "--no-cache", "--isolation", "process",
+            cwd=tmp_path,
+        )  # fmt: skip
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stderr.splitlines() if "not in the form asked for" in x)
     assert line.startswith("1 of 3 model replies (in 1 example(s)) were not in the form asked for; first: ")

@@ -4,12 +4,10 @@ the default model, and then refused the right one); --api-base without a model i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_agentkit
 
 from agentkit.archive import Archive
 from agentkit.errors import ConfigError
@@ -20,26 +18,13 @@ REPO = Path(__file__).resolve().parents[2]
 CODE = "def forward(self, taskInfo):\n    return LLMAgentBase(['answer'], 'A')([taskInfo], 'Answer.')[0]\n"
 
 
-def _agentkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env |= {"AGENTKIT_CACHE_DIR": str(cwd / "cache"), "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "agentkit", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=240,
-    )
-
-
 @pytest.mark.sandbox
 def test_eval_run_without_a_model_uses_the_runs_model_and_endpoint(tmp_path: Path) -> None:
     with FakeOpenAIServer() as server:
         settings = {"task": "gen/arithmetic", "model": "openai/fake-agent", "api_base": server.base_url}
         with Archive.create(tmp_path / "run", {"search": settings}) as archive:
             archive.add_agent("Answerer", CODE, generation=1, origin="meta")
-        done = _agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "2", "--json", cwd=tmp_path)
+        done = run_agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "2", "--json", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["model"] == "openai/fake-agent"
         assert {r["model"] for r in server.requests} == {"fake-agent"} and len(server.requests) == 2
@@ -47,7 +32,7 @@ def test_eval_run_without_a_model_uses_the_runs_model_and_endpoint(tmp_path: Pat
         with Archive.open(tmp_path / "run") as archive:
             assert archive.usage_by_role()["eval"].calls == 2
         # and again, the run's evaluation model stays the one to use
-        again = _agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "3", "--json", cwd=tmp_path)
+        again = run_agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "3", "--json", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
         assert len(server.requests) == 3  # two were reused from the run
 
@@ -73,7 +58,7 @@ def test_an_api_base_without_a_model_is_refused_on_the_command_line_only() -> No
 
 
 def test_eval_with_api_base_and_no_model_stops_in_one_line(tmp_path: Path) -> None:
-    done = _agentkit(
+    done = run_agentkit(
         "eval",
         "--agent",
         "cot",
