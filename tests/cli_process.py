@@ -4,8 +4,11 @@ its own reply cache under the test's directory."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,3 +30,31 @@ def run_agentkit(*args: str, cwd: Path, timeout: float = 240) -> subprocess.Comp
         env=agentkit_env(cwd),
         timeout=timeout,
     )
+
+
+def interrupt_agentkit(
+    *args: str, cwd: Path, ready: Callable[[], bool], within_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Start `python -m agentkit ARGS`, press Ctrl-C (SIGINT) once `ready()` says it is mid-way, and
+    return how it ended. Fails the test if it exits before that or does not get there in `within_s`."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "agentkit", *args],
+        cwd=cwd,
+        env=agentkit_env(cwd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + within_s
+        while not ready():
+            assert child.poll() is None, f"it ended first: {child.communicate()[1][-3000:]}"
+            assert time.monotonic() < deadline, f"not mid-way after {within_s:g} s"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=90)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return subprocess.CompletedProcess(child.args, child.returncode, out, err)

@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from cli_process import interrupt_agentkit
 
 from agentkit.testing import FakeOpenAIServer
 
@@ -29,26 +25,11 @@ REPO = Path(__file__).resolve().parents[2]
 )
 def test_ctrl_c_in_eval_says_what_was_kept(tmp_path: Path, extra: list[str], said: str) -> None:
     with FakeOpenAIServer(latency_s=5.0) as server:
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-        env |= {"AGENTKIT_CACHE_DIR": str(tmp_path / "cache")}
-        command = [
-            sys.executable, "-m", "agentkit", "eval", "--agent", "cot", "--task", "gen/arithmetic", "--limit", "4",
-            "--model", "openai/fake", "--api-base", server.base_url, "--isolation", "process", *extra,
-        ]  # fmt: skip
-        child = subprocess.Popen(
-            command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while not server.requests and time.monotonic() < deadline:
-                assert child.poll() is None, child.communicate()[1][-2000:]
-                time.sleep(0.02)
-            child.send_signal(signal.SIGINT)
-            out, err = child.communicate(timeout=60)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-    assert child.returncode == 130, err[-2000:]
-    assert err.strip().splitlines()[-1] == said
-    assert "Traceback" not in err and out == ""
+        done = interrupt_agentkit(
+            "eval", "--agent", "cot", "--task", "gen/arithmetic", "--limit", "4", "--model", "openai/fake",
+            "--api-base", server.base_url, "--isolation", "process", *extra,
+            cwd=tmp_path, ready=lambda: bool(server.requests),
+        )  # fmt: skip
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == said
+    assert "Traceback" not in done.stderr and done.stdout == ""

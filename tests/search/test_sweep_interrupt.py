@@ -4,14 +4,10 @@ records the search as interrupted, exits 130, and the same command then finishes
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from cli_process import interrupt_agentkit, run_agentkit
 from search_scripted import AgentWorld, ScriptedMeta, hashed_meta_reply, responder
 
 from agentkit.archive import Archive
@@ -37,30 +33,17 @@ def test_ctrl_c_stops_the_sweep_in_its_search_cell_and_the_rerun_finishes(tmp_pa
     meta = ScriptedMeta(lambda index, body: hashed_meta_reply(body), lambda body: hashed_meta_reply(body))
     with FakeOpenAIServer(responder(AgentWorld(), meta), latency_s=0.05) as server:
         grid, out = _grid(tmp_path, server), tmp_path / "sweep"
-        command = [
-            sys.executable, "-m", "agentkit", "sweep", "--grid", str(grid), "--out", str(out),
-            "--isolation", "process", "--json",
-        ]  # fmt: skip
-        env = os.environ | {"AGENTKIT_CACHE_DIR": str(tmp_path / "cache")}
-        child = subprocess.Popen(
-            command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            cells: list[Path] = []
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                cells = sorted(p.parent for p in out.glob("*/archive.sqlite"))
-                if cells and _proposed(cells[0]):
-                    break
-                assert child.poll() is None, child.communicate()[1][-3000:]
-                time.sleep(0.02)
-            child.send_signal(signal.SIGINT)
-            _, err = child.communicate(timeout=90)
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-        assert child.returncode == 130, err[-3000:]
+        command = ["sweep", "--grid", str(grid), "--out", str(out), "--isolation", "process", "--json"]
+
+        cells: list[Path] = []  # the cells there when Ctrl-C was pressed
+
+        def first_cell_mid_search() -> bool:
+            cells[:] = sorted(p.parent for p in out.glob("*/archive.sqlite"))
+            return bool(cells) and _proposed(cells[0])
+
+        stopped = interrupt_agentkit(*command, cwd=tmp_path, ready=first_cell_mid_search)
+        err = stopped.stderr
+        assert stopped.returncode == 130, err[-3000:]
         assert "interrupted; run the same command again" in err
         assert len(cells) == 1
         # the sweep stopped: no later cell was started
@@ -69,7 +52,7 @@ def test_ctrl_c_stops_the_sweep_in_its_search_cell_and_the_rerun_finishes(tmp_pa
             assert archive.integrity_check() == []
             assert archive.get_state("status") == "interrupted"
 
-        again = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=240)
+        again = run_agentkit(*command, cwd=tmp_path)
         assert again.returncode == 0, again.stderr[-3000:]
         payload = json.loads(again.stdout)
         assert payload["cells"] == payload["finished"] == 2
