@@ -15,9 +15,9 @@ from agentkit.errors import ConfigError
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"model": 123}, TypeError, "model must be str or ModelConfig or None, not int"),
-        ({"task": 5}, TypeError, "task must be str or Task or None, not int"),
-        ({"answer_format": 3}, TypeError, "answer_format must be str or None, not int"),
+        ({"model": 123}, TypeError, "model must be a string or a ModelConfig, not int"),
+        ({"task": 5}, TypeError, "task must be a string or a Task, not int"),
+        ({"answer_format": 3}, TypeError, "answer_format must be a string, not int"),
         ({"workers": 0}, ConfigError, "workers must be at least 1, not 0"),
         ({"concurrency": -1}, ConfigError, "concurrency must be at least 1, not -1"),
         ({"trace_chars": -5}, ConfigError, "trace_chars must be 0 or more, not -5"),

@@ -312,5 +312,5 @@ def _check_types(**given: tuple[object, tuple[type, ...]]) -> None:
     name): they would otherwise fail deep inside with an AttributeError."""
     for name, (value, kinds) in given.items():
         if not isinstance(value, kinds):
-            wanted = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
-            raise TypeError(f"{name} must be {wanted}, not {type(value).__name__}")
+            named = [("a string" if k is str else f"a {k.__name__}") for k in kinds if k is not type(None)]
+            raise TypeError(f"{name} must be {' or '.join(named)}, not {type(value).__name__}")
