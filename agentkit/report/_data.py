@@ -104,7 +104,7 @@ class FailureView(BaseModel):
     message: str = ""
     """The first error message found (agent meta, a failed example, or the last debug round)."""
     debug_rounds: int = 0
-    """Fix attempts the meta agent made for it."""
+    """Fixes the meta agent was asked for with this agent's error (each fix is an agent of its own)."""
 
 
 def run_settings(config: dict[str, Any]) -> dict[str, Any]:

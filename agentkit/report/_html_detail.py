@@ -115,17 +115,20 @@ def failures(run: RunView) -> str:
         kinds = ", ".join(f"{k} ×{n}" if n else k for k, n in view.error_kinds.items())
         if a.status != "failed":
             kinds = f"every example: {kinds}"
+        attempt = a.meta.get("attempt")
+        # a fix is an agent of its own: say which attempt this one was, beside the fixes asked of it
+        which = f" (fix {attempt})" if isinstance(attempt, int) and attempt > 0 else ""
         rows.append(
             [
                 esc(a.generation),
-                agent_ref(a.id, run.names),
+                agent_ref(a.id, run.names) + esc(which),
                 f'<span class="errors">{esc(kinds or "unknown")}</span>',
                 esc(view.debug_rounds),
                 f'<code class="small">{esc(view.message or "-")}</code>',
             ]
         )
     table = html_table(
-        ["gen", "agent", "error kinds (examples)", "fix attempts", "first error"], rows, num_cols={0, 3}
+        ["gen", "agent", "error kinds (examples)", "fixes asked of it", "first error"], rows, num_cols={0, 3}
     )
     return (
         f"<p>{len(failed)} of {total} agents failed (as candidates, or on every example they ran). "

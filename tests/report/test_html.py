@@ -92,6 +92,7 @@ def test_report_content(run: tuple[Path, dict[str, str]]) -> None:
     # Failed candidates are listed with their error kinds.
     failures = html[html.index('id="failures"') : html.index('id="manual"')]
     assert "Broken Indexer" in failures and "exception ×5" in failures and "1 of 5 agents failed" in failures
+    assert "fixes asked of it" in failures and "(fix " not in failures  # the first proposal, fixed once
     # Manual, reflections and monitor sections from the archive.
     assert "A critic that checks the answer before returning it" in html
     assert "critic catches arithmetic slips" in html and "crashed" in html
@@ -112,3 +113,19 @@ def test_report_of_empty_and_unscored_runs(tmp_path: Path) -> None:
         archive.add_agent("Only", "def forward(self, taskInfo):\n    return 1\n", status="failed")
         html = build_report(archive)
     assert "No agent selected" in html and "1 of 1 agents failed" in html
+
+
+def test_a_failed_fix_says_which_attempt_it_was(run: tuple[Path, dict[str, str]]) -> None:
+    run_dir, ids = run
+    with Archive.open(run_dir) as archive:
+        fix = archive.add_agent(
+            "Broken Indexer, fixed twice",
+            "def forward(self, taskInfo):\n    return [][0]\n",
+            parents=[ids["Broken Indexer"]],
+            generation=1,
+            meta={"attempt": 2, "error": "IndexError: list index out of range"},
+        )
+        archive.set_status(fix.id, "failed")
+    html = build_report(run_dir)
+    failures = html[html.index('id="failures"') : html.index('id="manual"')]
+    assert "(fix 2)" in failures
