@@ -126,6 +126,6 @@ def test_a_failed_fix_says_which_attempt_it_was(run: tuple[Path, dict[str, str]]
             meta={"attempt": 2, "error": "IndexError: list index out of range"},
         )
         archive.set_status(fix.id, "failed")
-    html = build_report(run_dir)
+        html = build_report(archive)
     failures = html[html.index('id="failures"') : html.index('id="manual"')]
     assert "(fix 2)" in failures
