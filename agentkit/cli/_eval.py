@@ -276,7 +276,11 @@ def eval_command(
     table.add_row("errors", f"{s.error_rate:.1%}")
     if s.unscored:
         table.add_row("unscored (provider failed)", str(s.unscored))
-    table.add_row("LLM calls", str(s.llm_calls))
+    cached = sum(call.cached for r in result.results for call in r.trace)
+    # replies from the cache cost nothing now: say how many, so a $0 rerun does not read as free calls
+    table.add_row(
+        "LLM calls", f"{s.llm_calls} ({cached} from the cache, not billed)" if cached else str(s.llm_calls)
+    )
     table.add_row("tokens (prompt / completion)", f"{s.prompt_tokens} / {s.completion_tokens}")
     table.add_row("cost", _fmt_cost(s.cost_usd))
     table.add_row("latency p50 / p95", f"{s.latency_p50_s:.2f}s / {s.latency_p95_s:.2f}s")

@@ -28,3 +28,26 @@ def test_replies_that_do_not_parse_are_counted_and_the_first_is_shown(tmp_path: 
     line = next(x for x in done.stderr.splitlines() if "not in the form asked for" in x)
     assert line.startswith("1 of 3 model replies (in 1 example(s)) were not in the form asked for; first: ")
     assert "reply has no JSON object" in line
+
+
+@pytest.mark.sandbox
+def test_a_rerun_from_the_cache_says_its_calls_were_not_billed(tmp_path: Path) -> None:
+    """Run again, every reply comes from the cache: the $0 is explained, not read as free calls (the
+    uncached run of the same unpriced model shows n/a)."""
+    with FakeOpenAIServer() as server:
+        args = (
+            "eval",
+            "--agent",
+            "cot",
+            "--task",
+            "gen/arithmetic",
+            "--limit",
+            "3",
+            "--model",
+            "openai/fake",
+        )
+        first = run_agentkit(*args, "--api-base", server.base_url, "--isolation", "process", cwd=tmp_path)
+        again = run_agentkit(*args, "--api-base", server.base_url, "--isolation", "process", cwd=tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    assert "from the cache" not in first.stdout
+    assert "3 (3 from the cache, not billed)" in again.stdout
