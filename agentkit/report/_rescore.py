@@ -15,9 +15,8 @@ comparable only when measured the same way. A later evaluation may use more (or 
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
     from agentkit.evaluate import Judge, Session
     from agentkit.evaluate._executor import ExampleExecutor
     from agentkit.evaluate._session import Isolation
-    from agentkit.llm import Budget, CallRecord
+    from agentkit.llm import Budget
     from agentkit.records import ExampleResult
     from agentkit.tasks import Example, Task
 
@@ -159,6 +158,7 @@ async def evaluate_run(
     from agentkit.archive import Archive
     from agentkit.evaluate._session import Session
     from agentkit.llm import check_models, prepare_models, resolve_model
+    from agentkit.search import RunBook
     from agentkit.tasks import load_task
 
     with Archive.open(run_dir, lock=True) as archive:
@@ -232,7 +232,10 @@ async def evaluate_run(
             executor=executor,
         ) as session:
             out.isolation = session.isolation_level
-            with _booked(archive, session):
+            # what it sends is in the run's usage, so the run's totals and its cost by role include it
+            book = RunBook(archive, session.client, executor=session.executor, role=EVAL_USAGE_ROLE)
+            book.generation = int(archive.get_state("generations_done", 0) or 0)
+            with book.attached():
                 refused = await _score_agents(
                     archive,
                     session,
@@ -324,31 +327,3 @@ async def _score_agents(
             )
         )
     return False
-
-
-@contextlib.contextmanager
-def _booked(archive: Archive, session: Session) -> Iterator[None]:
-    """Book the calls the evaluation sends in the run's usage (role "eval"), so the run's totals and
-    its cost by role include what scoring its agents here spent."""
-    generation = int(archive.get_state("generations_done", 0) or 0)
-
-    def book(call: CallRecord) -> None:
-        if call.sent:
-            archive.add_usage(
-                generation,
-                EVAL_USAGE_ROLE,
-                call.model,
-                calls=1,
-                prompt_tokens=call.prompt_tokens,
-                completion_tokens=call.completion_tokens,
-                cost_usd=call.cost_usd,
-            )
-
-    hearers: list[Any] = [session.client, *([session.executor] if session.executor is not None else [])]
-    for hearer in hearers:
-        hearer.add_listener(book)
-    try:
-        yield
-    finally:
-        for hearer in hearers:
-            hearer.remove_listener(book)

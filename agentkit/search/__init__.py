@@ -29,6 +29,7 @@ typed checkpoint of a generation (`GenerationState`, `SlotState`).
 
 from __future__ import annotations
 
+from agentkit.search._book import RunBook
 from agentkit.search._config import SearchConfig, Selection, migrate
 from agentkit.search._config_file import read_config_file, to_toml
 from agentkit.search._controls import REVIEW_SPLIT, review_controls
@@ -92,6 +93,7 @@ __all__ = [
     "PromptLimits",
     "Proposal",
     "ReflectConfig",
+    "RunBook",
     "SandboxSettings",
     "ScoredAgent",
     "SearchConfig",

@@ -32,8 +32,11 @@ class RunBook:
         *,
         spent_before: Mapping[str, float] | None = None,
         executor: ExampleExecutor | None = None,
+        role: str | None = None,
     ) -> None:
         self.archive = archive
+        self.role = role
+        """The usage role every call is booked under (None: the call's own, e.g. agent or meta)."""
         self.client = client
         self.executor = executor
         """Where the agents' examples run when not here (a Ray cluster): its calls are booked too."""
@@ -54,7 +57,7 @@ class RunBook:
         if call.sent:
             self.archive.add_usage(
                 self.generation,
-                call.role,
+                self.role or call.role,
                 call.model,
                 calls=1,
                 prompt_tokens=call.prompt_tokens,
