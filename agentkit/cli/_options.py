@@ -145,13 +145,10 @@ def check_api_base(model: str | None, api_base: str | None) -> None:
 
 def model_overrides(api_base: str | None, *, inflight: int | None = None) -> dict[str, object]:
     """ModelConfig fields implied by the shared options (`inflight`: see `inflight`)."""
-    out: dict[str, object] = {} if inflight is None else {"max_concurrency": inflight}
-    if api_base is None:
-        return out
-    # A custom endpoint needs some key; an OpenAI-compatible local server ignores it.
-    import os
+    from agentkit.llm import endpoint_settings
 
-    return out | {"api_base": api_base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
+    out: dict[str, object] = {} if inflight is None else {"max_concurrency": inflight}
+    return out | endpoint_settings(api_base)
 
 
 def inflight(concurrency: int, max_inflight: int | None) -> int:

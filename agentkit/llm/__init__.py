@@ -23,7 +23,7 @@ from agentkit.llm._breaker import ModelPause, PauseListener
 from agentkit.llm._cache import CachedReply, ReplyCache
 from agentkit.llm._client import CallListener, LLMClient, as_model_config
 from agentkit.llm._config import DEFAULT_MAX_INFLIGHT, LOCAL_MODEL, ModelConfig, inflight_limit, resolve_model
-from agentkit.llm._endpoints import prepare_models
+from agentkit.llm._endpoints import endpoint_settings, prepare_models
 from agentkit.llm._keys import check_keys
 from agentkit.llm._preflight import check_endpoints, check_models
 from agentkit.llm._prices import check_budget, set_price, unset_price
@@ -62,6 +62,7 @@ __all__ = [
     "check_endpoints",
     "check_keys",
     "check_models",
+    "endpoint_settings",
     "inflight_limit",
     "parse_fields",
     "prepare_models",

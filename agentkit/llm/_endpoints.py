@@ -35,6 +35,15 @@ def api_base_of(config: ModelConfig) -> str | None:
     return None
 
 
+def endpoint_settings(api_base: str | None) -> dict[str, object]:
+    """ModelConfig fields for a model served at `api_base` ({} for None): the address and a key. A
+    self-hosted OpenAI-compatible server ignores the key, but the client needs one: the environment's
+    ``OPENAI_API_KEY`` where set, else a placeholder."""
+    if api_base is None:
+        return {}
+    return {"api_base": api_base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
+
+
 def cache_endpoint(config: ModelConfig) -> str | None:
     """What serves `config.model`, for the reply cache: the model file of the embedded model, the
     api_base of a self-hosted one (`api_base_of`: the environment's, too), None for a provider's

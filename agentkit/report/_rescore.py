@@ -15,7 +15,6 @@ comparable only when measured the same way. A later evaluation may use more (or 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,6 +110,8 @@ def _run_model(
     else the one its agents were searched with, so a bare `eval --run` neither scores them with the
     default model nor locks the run to it. The run's own model (given or not) is reached at the run's
     endpoint unless another is given."""
+    from agentkit.llm import endpoint_settings
+
     earlier = config.get("eval")
     if model is None and isinstance(earlier, dict) and isinstance(earlier.get("model"), str):
         model = earlier["model"]
@@ -120,8 +121,7 @@ def _run_model(
         model = own
     base = settings.get("api_base")
     if model is not None and model == own and "api_base" not in overrides and isinstance(base, str) and base:
-        # as --api-base does: a self-hosted server ignores the key, but the client needs one
-        overrides = overrides | {"api_base": base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
+        overrides = overrides | endpoint_settings(base)
     return model, overrides
 
 

@@ -91,11 +91,9 @@ def _task_options(cell: SweepCell) -> dict[str, Any]:
 
 
 def _overrides(grid: SweepGrid) -> dict[str, object]:
-    if grid.api_base is None:
-        return {}
-    import os
+    from agentkit.llm import endpoint_settings
 
-    return {"api_base": grid.api_base, "api_key": os.environ.get("OPENAI_API_KEY", "x")}
+    return endpoint_settings(grid.api_base)
 
 
 async def run_agent_cell(
