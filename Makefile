@@ -29,7 +29,7 @@ lint: setup
 # Byte-compiled first, as a pip-installed package is: process start-up is measured, and an editable
 # install under PYTHONDONTWRITEBYTECODE would otherwise compile agentkit's sources in every process.
 bench: setup
-	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m pip install -q -e '.[bench]' -c benchmarks/constraints.txt
 	$(PY) -m compileall -q agentkit benchmarks
 	$(PY) -m benchmarks.perf
 
