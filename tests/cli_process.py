@@ -32,6 +32,12 @@ def run_agentkit(*args: str, cwd: Path, timeout: float = 240) -> subprocess.Comp
     )
 
 
+def _default_sigint() -> None:
+    # A shell runs background jobs (a CI step, `make test &`) with SIGINT ignored and children inherit
+    # that: Python then installs no Ctrl-C handler, and the command would never see the test's Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_agentkit(
     *args: str, cwd: Path, ready: Callable[[], bool], within_s: float = 120
 ) -> subprocess.CompletedProcess[str]:
@@ -44,6 +50,7 @@ def interrupt_agentkit(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + within_s

@@ -21,6 +21,7 @@ import signal
 import socket
 import struct
 import sys
+import traceback
 from typing import Any, NoReturn
 
 from ._child import PR_SET_PDEATHSIG, PipeBackend, prctl, raise_timeout, read_message
@@ -321,7 +322,19 @@ def run_child(box: Confinement, runtime: Any, rpc_out: int, rpc_in: int, out_w: 
     except BaseException as exc:
         with contextlib.suppress(BaseException):
             signal.setitimer(signal.ITIMER_REAL, 0)
-        message = {"t": "error", **describe(exc)}
+        # The agent's frames (and so whatever it hoarded before a MemoryError) live on in the traceback;
+        # let go of their locals first, or describing the failure may itself run out of memory.
+        with contextlib.suppress(BaseException):
+            traceback.clear_frames(exc.__traceback__)
+        try:
+            message = {"t": "error", **describe(exc)}
+        except BaseException:
+            kind = "memory" if isinstance(exc, MemoryError) else "exception"
+            message = {
+                "t": "error",
+                "kind": kind,
+                "message": f"{type(exc).__name__} (could not be described)",
+            }
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
     with contextlib.suppress(BaseException):
