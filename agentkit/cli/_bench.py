@@ -7,6 +7,7 @@ import csv
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -15,9 +16,21 @@ from agentkit.cli import _judge as judging
 from agentkit.cli import _options as opt
 from agentkit.cli._app import app
 from agentkit.cli._cluster import EXECUTOR, RAY_ACTORS, RAY_ADDRESS
-from agentkit.cli._eval import _evaluate_many, _fmt_cost, _summary_row, _unique_names
+from agentkit.cli._eval import (
+    AGENT_FAILED_EXIT,
+    _evaluate_many,
+    _fmt_cost,
+    _say_unparsed,
+    _summary_row,
+    _unique_names,
+    say_agents_failed,
+)
 from agentkit.cli._interrupt import cached_again, run_or_interrupted
 from agentkit.cli._settings import EvalSettings
+
+if TYPE_CHECKING:
+    from agentkit.records import EvalResult
+    from agentkit.tasks import PairedComparison
 
 
 @app.command("bench")
@@ -68,7 +81,6 @@ def bench_command(
     from agentkit.cli._transfer import resolve_agent_refs, run_transfer
     from agentkit.cli._unscored import all_unscored, exit_if_unscored
     from agentkit.errors import ConfigError
-    from agentkit.tasks import paired_compare
 
     if (task is None) == (tasks is None):
         raise ConfigError("agentkit bench needs --task NAME or --tasks NAME,NAME,... (one of them)")
@@ -89,36 +101,39 @@ def bench_command(
     if all_unscored(results):
         exit_if_unscored(results, cached=not no_cache, shown=False)  # nothing was scored: no table
     best = max(results, key=lambda r: r.summary.accuracy.mean)
-    rows = []
-    for result in results:
-        row = _summary_row(result)
-        # Compared on the examples both have scores for (same order): unscored ones say nothing.
-        pairs = [
-            (a.score, b.score)
-            for a, b in zip(result.results, best.results, strict=True)
-            if not (a.unscored or b.unscored)
-        ]
-        if result is not best and pairs:
-            cmp = paired_compare([a for a, _ in pairs], [b for _, b in pairs], seed=seed)
-            row |= {
-                "vs_best_diff": round(cmp.difference, 4),
-                "vs_best_low": round(cmp.interval.low, 4),
-                "vs_best_high": round(cmp.interval.high, 4),
-                "vs_best_p": round(cmp.p_value, 4),
-            }
-        rows.append(row)
+    versus = _versus_best(results, best, seed=seed)
+    rows = [_summary_row(result) | versus.get(result.agent, {}) for result in results]
     slug = task.replace("/", "_").replace(":", "_")
     out_dir = out or Path("archives") / f"bench-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "task": task,
+        "task_options": settings.task_opts,
         "model": model_name,
+        "api_base": settings.api_base,
         "isolation": level,
         "executor": settings.where.kind,
         "n": results[0].summary.n,
+        "limit": limit,
+        "seed": seed,
+        "cache": not no_cache,
+        "agentkit_version": _version(),
         "best": best.agent,
+        "p_values": P_VALUES,
     }
-    (out_dir / "results.json").write_text(json.dumps(meta | {"agents": rows}, indent=2))
+    examples = {
+        r.agent: [
+            {
+                "id": x.example_id,
+                "score": x.score,
+                "unscored": x.unscored,
+                "error": x.error.kind if x.error else None,
+            }
+            for x in r.results
+        ]
+        for r in results
+    }
+    (out_dir / "results.json").write_text(json.dumps(meta | {"agents": rows, "examples": examples}, indent=2))
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with (out_dir / "results.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
@@ -126,30 +141,99 @@ def bench_command(
         writer.writerows(rows)
     if as_json:
         print(json.dumps(meta | {"agents": rows, "out": str(out_dir)}, indent=2))
-        exit_if_unscored(results, cached=not no_cache)
+        _exit(results, cached=not no_cache)
         return
+    unscored = sum(r.summary.unscored for r in results)
     table = Table(title=f"{task}: {meta['n']} examples, model {model_name}")
-    for col in ("agent", "accuracy [95% CI]", "vs best (diff [CI], p)", "errors", "calls", "cost", "p50"):
+    columns = ["agent", "accuracy [95% CI]", "vs best (diff [CI], p*)", "errors"]
+    columns += ["unscored"] if unscored else []
+    for col in (*columns, "calls", "cost", "p50"):
         table.add_column(col, justify="left" if col == "agent" else "right")
     for row in rows:
-        versus = (
+        shown = (
             "best"
             if "vs_best_diff" not in row
             else (
                 f"{row['vs_best_diff']:+.1%} [{row['vs_best_low']:+.1%}, {row['vs_best_high']:+.1%}], "
-                f"p={row['vs_best_p']:.3f}"
+                f"p={row['vs_best_p']:.3f}" + (f", {row['vs_best_pairs']} pairs" if unscored else "")
             )
         )
+        cells = [row["agent"], f"{row['accuracy']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}]", shown]
+        cells += [f"{row['error_rate']:.0%}"] + ([str(row["unscored"])] if unscored else [])
         table.add_row(
-            row["agent"],
-            f"{row['accuracy']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}]",
-            versus,
-            f"{row['error_rate']:.0%}",
-            str(row["llm_calls"]),
-            _fmt_cost(row["cost_usd"]),
-            f"{row['latency_p50_s']:.2f}s",
+            *cells, str(row["llm_calls"]), _fmt_cost(row["cost_usd"]), f"{row['latency_p50_s']:.2f}s"
         )
     console = plain_console()
     console.print(table)
+    console.print(f"p*: {P_VALUES}", highlight=False)
+    cached = sum(call.cached for r in results for x in r.results for call in x.trace)
+    if cached:
+        calls = sum(r.summary.llm_calls for r in results)
+        console.print(f"{cached} of {calls} model calls came from the cache (not billed)", highlight=False)
     console.print(f"isolation: {level}; results saved to {out_dir}/results.json and results.csv")
-    exit_if_unscored(results, cached=not no_cache)
+    for result in results:
+        _say_unparsed(result, named=True)
+    _exit(results, cached=not no_cache)
+
+
+def _exit(results: list[EvalResult], *, cached: bool) -> None:
+    """Exit non-zero when an agent failed every example or examples were left unscored (saying both)."""
+    from agentkit.cli._unscored import exit_if_unscored
+
+    failed = say_agents_failed(results)
+    exit_if_unscored(results, cached=cached)
+    if failed:
+        raise typer.Exit(AGENT_FAILED_EXIT)
+
+
+P_VALUES = (
+    "McNemar's exact test (the paired bootstrap for partial credit) on the examples both agents have "
+    "scores for, Holm-adjusted over every pair of agents: the best is picked from these same examples"
+)
+"""How the p-values of `bench --task` are made, printed under its table and saved with its results."""
+
+
+def _versus_best(results: list[EvalResult], best: EvalResult, *, seed: int) -> dict[str, dict[str, Any]]:
+    """Each agent's paired comparison with `best`, its p-value Holm-adjusted over all pairs of agents
+    (comparing with a best chosen from the same data is many comparisons, not one)."""
+    from agentkit.tasks import holm_adjusted, paired_compare
+
+    compared: dict[tuple[int, int], PairedComparison] = {}
+    for i, a in enumerate(results):
+        for j in range(i + 1, len(results)):
+            b = results[j]
+            # Compared on the examples both have scores for (same order): unscored ones say nothing.
+            pairs = [
+                (x.score, y.score)
+                for x, y in zip(a.results, b.results, strict=True)
+                if not (x.unscored or y.unscored)
+            ]
+            if pairs:
+                compared[(i, j)] = paired_compare([x for x, _ in pairs], [y for _, y in pairs], seed=seed)
+    adjusted = dict(zip(compared, holm_adjusted([c.p_value for c in compared.values()]), strict=True))
+    k = results.index(best)
+    out: dict[str, dict[str, Any]] = {}
+    for i, result in enumerate(results):
+        key = (min(i, k), max(i, k))
+        if i == k or key not in compared:
+            continue
+        cmp = compared[key]
+        sign = 1.0 if i < k else -1.0  # the comparison is of the earlier agent minus the later one
+        low, high = sorted((sign * cmp.interval.low, sign * cmp.interval.high))
+        out[result.agent] = {
+            # + 0.0: a flipped 0.0 would show as -0.0%
+            "vs_best_diff": round(sign * cmp.difference, 4) + 0.0,
+            "vs_best_low": round(low, 4) + 0.0,
+            "vs_best_high": round(high, 4) + 0.0,
+            "vs_best_p": adjusted[key],
+            "vs_best_p_unadjusted": cmp.p_value,
+            "vs_best_pairs": cmp.n,
+            "vs_best_test": cmp.method,
+        }
+    return out
+
+
+def _version() -> str:
+    from agentkit import __version__
+
+    return __version__

@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -303,9 +303,10 @@ def eval_command(
     _exit_if_all_failed(result)
 
 
-def _say_unparsed(result: EvalResult) -> None:
+def _say_unparsed(result: EvalResult, *, named: bool = False) -> None:
     """One line when model replies did not parse into the fields the agent asked for: the agent then
-    saw empty fields, which the table alone would show only as wrong answers."""
+    saw empty fields, which the table alone would show only as wrong answers. `named`: start the line
+    with the agent's name (for a table of several)."""
     unparsed = [(r, c) for r in result.results for c in r.trace if c.parse_error]
     if not unparsed:
         return
@@ -315,15 +316,35 @@ def _say_unparsed(result: EvalResult) -> None:
     examples = len({id(r) for r, _ in unparsed})
     calls = sum(len(r.trace) for r in result.results)
     plain_console(stderr=True).print(
-        f"{len(unparsed)} of {calls} model replies (in {examples} example(s)) were not in the form asked "
-        f"for; first: {example.example_id}: {call.parse_error}",
+        f"{result.agent + ': ' if named else ''}{len(unparsed)} of {calls} model replies (in {examples} "
+        f"example(s)) were not in the form asked for; first: {example.example_id}: {call.parse_error}",
         style="yellow",
+        highlight=False,
     )
 
 
 AGENT_FAILED_EXIT = 4
 """Exit status of `eval` when the agent failed every example it was scored on: a broken agent, or one
 that cannot run on this task, which a script or CI job should not take for a score of 0."""
+
+
+def say_agents_failed(results: Sequence[EvalResult]) -> bool:
+    """For `bench`: name each agent that failed every example it was scored on, with its first
+    failure (its 0% is a broken agent, or one that cannot run on this task, not a strategy that scored
+    nothing); True when there was one, for the command to exit with `AGENT_FAILED_EXIT` as `eval`
+    does (after saying what else went wrong)."""
+    from agentkit.records import failed_every_example
+
+    broken = [(r.agent, first) for r in results if (first := failed_every_example(r.results)) is not None]
+    if not broken:
+        return False
+    said = "; ".join(
+        f"{agent} (first: {first.example_id}: {first.error.kind}: {first.error.message})"
+        for agent, first in broken
+        if first.error is not None
+    )
+    print(f"error: {len(broken)} agent(s) failed every example they were scored on: {said}", file=sys.stderr)
+    return True
 
 
 def _exit_if_all_failed(result: EvalResult) -> None:

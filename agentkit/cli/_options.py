@@ -29,7 +29,13 @@ DATA_DIR = typer.Option(
     envvar="AGENTKIT_DATA_DIR",
     help="Folder with local task data (laid out like shared/data).",
 )
-LIMIT = typer.Option(50, "--limit", "-n", min=1, help="Number of examples (the first N of the task).")
+LIMIT = typer.Option(
+    50,
+    "--limit",
+    "-n",
+    min=1,
+    help="Number of examples: the first N of the task (all of it when it has fewer).",
+)
 CONCURRENCY = typer.Option(
     8,
     "--concurrency",
@@ -48,7 +54,12 @@ ISOLATION = typer.Option(
 )
 NO_CACHE = typer.Option(False, "--no-cache", help="Do not read or write the LLM response cache.")
 JSON_OUT = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
-SEED = typer.Option(0, "--seed", help="Seed for bootstrap intervals and any sampling.")
+SEED = typer.Option(
+    0,
+    "--seed",
+    help="Seed for the bootstrap intervals (not the model's sampling; a generated task's questions are "
+    "chosen with --opt seed=N).",
+)
 TIMEOUT = typer.Option(120.0, "--example-timeout", min=0.1, help="Wall-time limit per example, in seconds.")
 TASK_OPTS = typer.Option(
     [],

@@ -1,9 +1,9 @@
-"""What `eval` and `bench` say, and how they exit, when the provider left examples unscored, and what
-they say while a model is paused (its circuit breaker holds the calls: `show_pauses`).
+"""What `eval` and `bench` say, and how they exit, when examples were left unscored (the provider
+failed them, or the budget refused their calls), and what they say while a model is paused (its
+circuit breaker holds the calls: `show_pauses`).
 
-An unscored example (`ExampleResult.unscored`: a model call failed because of the provider) is not a
-0, so the scores printed leave it out; but the command did not do what was asked, so it exits with
-`UNSCORED_EXIT` and says how to finish the job.
+An unscored example (`ExampleResult.unscored`) is not a 0, so the scores printed leave it out; but the
+command did not do what was asked, so it exits with `UNSCORED_EXIT` and says how to finish the job.
 """
 
 from __future__ import annotations
@@ -34,11 +34,28 @@ def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool, shown: bool
     unscored = [(r.agent, x) for r in results for x in r.results if x.unscored]
     if not unscored:
         return
+    total = sum(len(r.results) for r in results)
+    refused = [(a, x) for a, x in unscored if x.error is not None and x.error.kind == "budget"]
+    if refused:
+        agent, first = refused[0]
+        assert first.error is not None
+        others = len(unscored) - len(refused)
+        also = f" (and {others} more the model provider failed)" if others else ""
+        print(
+            f"error: {len(refused)} of {total} example(s) left unscored: the budget refused their model "
+            f"calls{also} (first: {agent}, {first.example_id}: {first.error.message}). They are not "
+            f"counted as wrong; "
+            f"{'the scores above leave them out' if shown else 'with none scored there is no score to show'}. "
+            "Give a larger budget (--budget-calls, --budget-tokens, --budget-usd) and run the same command "
+            f"again{': answers already received come from the cache' if cached else ''}.",
+            file=sys.stderr,
+        )
+        raise typer.Exit(UNSCORED_EXIT)
     agent, first = unscored[0]
     reason = first.error.message if first.error is not None else "the provider failed"
     exit_unscored(
         len(unscored),
-        sum(len(r.results) for r in results),
+        total,
         f"{agent}, {first.example_id}: {reason}",
         cached=cached,
         shown=shown,

@@ -45,6 +45,8 @@ class ExampleCalls:
         self.cost_usd: float | None = 0.0
         self.provider_error: str | None = None
         """Why a model call of this example failed because of the provider (None while none did)."""
+        self.budget_error: str | None = None
+        """Why the budget refused a model call of this example (None while it refused none)."""
         self.auth_error: ProviderAuthError | None = None
         """The provider refused the credentials on a call of this example: the evaluator raises it
         once the example ends, whatever agent code made of the failed call."""
@@ -69,16 +71,22 @@ class ExampleCalls:
     def settle(
         self, answer: str | None, error: AgentFailure | None
     ) -> tuple[str | None, AgentFailure | None]:
-        """The example's answer and failure once its run ended, with the provider's part decided here:
-        raises the `ProviderAuthError` of a refused key (whatever agent code made of the failed call);
-        a failure of kind "provider" that no call had is agent code's forgery (an exception); when the
-        provider failed a call, or made the example run out of time, the outcome is that failure,
+        """The example's answer and failure once its run ended, with the provider's and the budget's
+        part decided here: raises the `ProviderAuthError` of a refused key (whatever agent code made of
+        the failed call); a failure of kind "provider" or "budget" that no call had is agent code's
+        forgery (an exception); when the provider failed a call, or made the example run out of time,
+        or the budget refused a call, the outcome is that failure (the example is left unscored),
         never the answer the agent made without the reply."""
         if self.auth_error is not None:
             raise self.auth_error
         trouble = self.provider_trouble()
         if error is not None and error.kind == "provider" and self.provider_error is None:
             error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)
+        if error is not None and error.kind == "budget" and self.budget_error is None:
+            error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)
+        if self.budget_error is not None and self.provider_error is None:
+            # The agent ran without a reply it asked for: whatever it made of that says nothing of it.
+            return None, AgentFailure(kind="budget", message=self.budget_error)
         if trouble is not None and (self.provider_error is not None or (error and error.kind == "timeout")):
             return None, AgentFailure(kind="provider", message=trouble)
         return answer, error
@@ -146,6 +154,8 @@ class ExampleCalls:
             reply = llm_error_reply(exc)
             if reply["error_kind"] == "provider" and self.provider_error is None:
                 self.provider_error = reply["error"]
+            if reply["error_kind"] == "budget" and self.budget_error is None:
+                self.budget_error = reply["error"]
             return reply
         except asyncio.CancelledError:
             # The example ended (its time ran out) while this call waited: if on a failing provider,

@@ -28,9 +28,10 @@ CODE_FAILURE_KINDS: frozenset[str] = frozenset(
 )
 """Failures caused by the agent's own code (as opposed to the model, the budget or the sandbox)."""
 
-UNSCORED_KINDS: frozenset[str] = frozenset({"provider"})
+UNSCORED_KINDS: frozenset[str] = frozenset({"provider", "budget"})
 """Failures that say nothing about the agent, so the example is left unscored (`ExampleResult.unscored`)
-rather than scored 0, and is run again later."""
+rather than scored 0, and is run again later: the provider failed a model call, or the budget refused
+one (the agent then ran without a reply it asked for)."""
 
 FAILURE_KINDS: frozenset[str] = CODE_FAILURE_KINDS | {"llm", "provider", "budget", "sandbox"}
 """Every value of `FailureKind`."""
@@ -103,10 +104,11 @@ class ExampleResult(BaseModel):
     unscored: bool = False
     """True when the example could not be scored for reasons outside the agent: a model call failed
     because of the provider (authentication, quota, rate limits or server errors after retries,
-    transport failures, timeouts of the provider; `error.kind` "provider" says which). Such an
-    example counts in no accuracy, interval, comparison or error rate; it is run again later (in the
-    same search when the provider answers again, on ``--resume``, or by rerunning ``eval``). Set from
-    `error` on construction, so records read back from an archive keep it."""
+    transport failures, timeouts of the provider; `error.kind` "provider" says which), or the budget
+    refused one of its model calls (`error.kind` "budget"). Such an example counts in no accuracy,
+    interval, comparison or error rate; it is run again later (in the same search when the provider
+    answers again, on ``--resume``, or by rerunning ``eval``; with more budget for a refused one). Set
+    from `error` on construction, so records read back from an archive keep it."""
     llm_calls: int = 0
     """Model calls made by the agent on this example."""
     prompt_tokens: int = 0
@@ -159,8 +161,9 @@ class EvalSummary(BaseModel):
     error_rate: float
     """Share of the scored examples on which the agent failed."""
     unscored: int = 0
-    """Examples left unscored because the provider failed (see `ExampleResult.unscored`): they are
-    in `n` but not in `accuracy` or `error_rate`. An evaluation with some is incomplete."""
+    """Examples left unscored because the provider failed or the budget refused a model call (see
+    `ExampleResult.unscored`): they are in `n` but not in `accuracy` or `error_rate`. An evaluation
+    with some is incomplete."""
     llm_calls: int
     """Model calls in total."""
     prompt_tokens: int

@@ -42,6 +42,7 @@ from agentkit.tasks._split import TaskSplit, load_split, split_task
 from agentkit.tasks._stats import (
     PairedComparison,
     bootstrap_ci,
+    holm_adjusted,
     mcnemar_exact,
     paired_compare,
     score_interval,
@@ -67,6 +68,7 @@ __all__ = [
     "final_number",
     "get_scorer",
     "gsm8k_gold",
+    "holm_adjusted",
     "list_tasks",
     "load_split",
     "load_task",
