@@ -25,7 +25,7 @@ def _default_run_dir(task: str) -> Path:
     return Path("archives") / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
+def _finish(outcome: SearchOutcome, *, as_json: bool, stop_exit: int = EXIT_INTERRUPTED) -> None:
     from rich.text import Text
 
     from agentkit.cli._console import plain_console
@@ -37,7 +37,8 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
         from agentkit.report import open_run, render_table, run_table, write_report
 
         with open_run(outcome.run_dir) as archive:
-            console.print(render_table(run_table(archive)))
+            # (the lines below say how it ended and how to go on; the table need not say it again)
+            console.print(render_table(run_table(archive).model_copy(update={"status": None})))
         spent = outcome.spent
         console.print(
             Text(outcome.status, style="bold"),
@@ -57,7 +58,7 @@ def _finish(outcome: SearchOutcome, *, as_json: bool) -> None:
             )
             raise typer.Exit(EXIT_INTERRUPTED) from None
     if outcome.status == "interrupted":
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(stop_exit)
 
 
 def _cost_text(spent: dict[str, Any]) -> str:
@@ -101,14 +102,32 @@ def _run(
     from agentkit.search import SearchProgress, run_sync
 
     reporter = SearchProgress.auto(progress and not as_json)
+    stopped_by: list[int] = []
     try:
         # The same function a Python user calls: the full method, ablations as settings.
-        outcome = run_sync(run_search(config, run_dir, resume=resume, overrides=overrides, progress=reporter))
+        outcome = run_sync(
+            run_search(config, run_dir, resume=resume, overrides=overrides, progress=reporter),
+            stopped_by=stopped_by,
+        )
     except asyncio.CancelledError:
         # Ctrl-C before the loop took over (while starting); nothing was half-written.
         print(f"interrupted; continue with: agentkit search --resume {run_dir}", file=sys.stderr)
+        raise typer.Exit(_stop_exit(stopped_by)) from None
+    except KeyboardInterrupt:
+        # A second Ctrl-C: stopped at once, without the summary; what was stored is kept.
+        print(
+            f"interrupted at once (a second Ctrl-C); what was stored is kept: "
+            f"continue with: agentkit search --resume {run_dir}",
+            file=sys.stderr,
+        )
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _finish(outcome, as_json=as_json)
+    _finish(outcome, as_json=as_json, stop_exit=_stop_exit(stopped_by))
+
+
+def _stop_exit(stopped_by: list[int]) -> int:
+    """The exit status of a search that was asked to stop: 128 + the signal that asked, as shells
+    report a process that signal ended (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + stopped_by[0] if stopped_by else EXIT_INTERRUPTED
 
 
 _PRINT_CONFIG = typer.Option(

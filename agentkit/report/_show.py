@@ -42,6 +42,9 @@ class RunTable(BaseModel):
     pid, host, command and since when. The table is a snapshot of a run in progress then."""
     task: str | None = None
     """The run's task, if its configuration names one."""
+    status: str | None = None
+    """The search's state as last stored: "running", "finished", "interrupted" or "budget_exhausted"
+    (None for a run no search wrote). "running" with no process holding the run means it was killed."""
     selected: str | None = None
     """Id of the agent selected by the search-split lower bound (None before any evaluation)."""
     agents: list[AgentRow] = Field(default_factory=list)
@@ -85,6 +88,7 @@ def run_table(archive: Archive, *, sort: SortKey = "score") -> RunTable:
         run_dir=str(archive.run_dir),
         in_progress=archive.held_by(),
         task=task if isinstance(task, str) else None,
+        status=_status(archive),
         selected=best.id if best else None,
         agents=agent_rows(archive, sort=sort),
         effects=run_effects(archive),
@@ -111,6 +115,21 @@ def agent_detail(archive: Archive, id_or_name: str) -> AgentDetail:
         in_progress=archive.held_by(),
         judged=judged_examples(archive, agent),
     )
+
+
+def _status(archive: Archive) -> str | None:
+    status = archive.get_state("status", None)
+    return status if isinstance(status, str) else None
+
+
+def stopped_line(table: RunTable) -> str | None:
+    """What to say of a search that did not finish, and how to go on (None when there is nothing to say)."""
+    again = f"continue with: agentkit search --resume {table.run_dir}"
+    if table.status == "running" and table.in_progress is None:
+        return f"this search stopped without finishing (killed, or its machine went down); {again}"
+    if table.status == "interrupted" and table.in_progress is None:
+        return f"this search was interrupted; {again}"
+    return None
 
 
 def in_progress_line(holder: LockHolder) -> str:
@@ -221,6 +240,9 @@ def render_table(table: RunTable) -> RenderableType:
     parts: list[RenderableType] = [out]
     if table.in_progress is not None:
         parts.insert(0, _safe_text(in_progress_line(table.in_progress), style="bold yellow"))
+    stopped = stopped_line(table)
+    if stopped is not None:
+        parts.insert(0, _safe_text(stopped, style="bold yellow"))
     if table.effects is not None and table.effects.imported:
         parts.append(render_imported(table.effects.imported))
     if len(parts) == 1:

@@ -462,28 +462,37 @@ def preview_meta_prompt(
     return briefing.meta_prompt(candidate, generation)
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro` in a fresh event loop where Ctrl-C asks it to stop (a search then returns an
-    "interrupted" outcome, its archive consistent) instead of raising KeyboardInterrupt at an
-    arbitrary point. A second Ctrl-C interrupts at once."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""What asks a search under `run_sync` to stop: Ctrl-C, and SIGTERM (what `timeout`, `docker stop`,
+Slurm and systemd send first)."""
+
+
+def run_sync(coro: Coroutine[Any, Any, T], *, stopped_by: list[int] | None = None) -> T:
+    """Run `coro` in a fresh event loop where Ctrl-C or SIGTERM asks it to stop (a search then
+    returns an "interrupted" outcome, its archive consistent) instead of ending the process at an
+    arbitrary point. A second signal of the same kind acts at once (KeyboardInterrupt for Ctrl-C, the
+    default end for SIGTERM). The signals that asked for the stop are appended to `stopped_by`."""
 
     async def main() -> T:
         task = asyncio.ensure_future(coro)
         loop = asyncio.get_running_loop()
 
-        def on_sigint() -> None:
-            loop.remove_signal_handler(signal.SIGINT)
+        def on_signal(signum: int) -> None:
+            loop.remove_signal_handler(signum)
+            if stopped_by is not None:
+                stopped_by.append(signum)
             request_stop(task)
 
-        installed = False
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            installed = True
+        installed = []
+        for signum in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, on_signal, signum)
+                installed.append(signum)
         try:
             return await task
         finally:
-            if installed:
+            for signum in installed:
                 with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(signal.SIGINT)
+                    loop.remove_signal_handler(signum)
 
     return asyncio.run(main())

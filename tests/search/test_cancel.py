@@ -104,3 +104,29 @@ async def test_a_stop_request_returns_the_interrupted_outcome(
     assert outcome.status == "interrupted"
     assert not search.cancelled()
     assert_interrupted(run_dir)
+
+
+def test_a_second_ctrl_c_says_what_was_kept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second Ctrl-C while the search stops interrupts at once (run_sync lets KeyboardInterrupt out):
+    the command said nothing and exited 130. Stubbed here (`fake_run_sync`, a test double for the
+    timing of two key presses), since the real window is a few milliseconds."""
+    import typer
+
+    import agentkit.search
+    from agentkit.cli._search import _run
+
+    def fake_run_sync(coro: Any, **_: Any) -> Any:
+        coro.close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(agentkit.search, "run_sync", fake_run_sync)
+    with pytest.raises(typer.Exit) as stop:
+        _run(None, tmp_path / "run", resume=True, overrides=None, progress=False, as_json=False)
+    assert stop.value.exit_code == 130
+    said = capsys.readouterr().err.strip()
+    assert said == (
+        "interrupted at once (a second Ctrl-C); what was stored is kept: "
+        f"continue with: agentkit search --resume {tmp_path / 'run'}"
+    )

@@ -186,6 +186,15 @@ def test_sigkill_mid_generation_then_resume_loses_and_repeats_nothing(
         generation_before = archive.get_state("generations_done")
     assert generation_before == 1
     assert stored
+    # `show` says the run stopped unfinished and how to go on (it printed a normal-looking table).
+    shown = subprocess.run(
+        [sys.executable, "-m", "agentkit", "show", str(run_dir)], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(
+        "this search stopped without finishing (killed, or its machine went down); "
+        f"continue with: agentkit search --resume {run_dir}"
+    )
 
     resume_from = len(server.requests)
     resumed = run_to_end(command(server, run_dir, "--resume", str(run_dir)), env)
@@ -229,7 +238,14 @@ def _search_examples(archive: Archive) -> list[Any]:
     return list(load_search_task(config)[1].search)
 
 
-def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path: Path, server: FakeOpenAIServer) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"]
+)
+def test_ctrl_c_or_sigterm_stops_cleanly_and_resumes(
+    tmp_path: Path, server: FakeOpenAIServer, signum: int, code: int
+) -> None:
+    """SIGTERM (what `timeout`, `docker stop` and Slurm send) stops a search as Ctrl-C does; it used to
+    end the process on the spot, leaving the run marked as running."""
     env = child_env(tmp_path)
     run_dir = tmp_path / "run"
     db = run_dir / "archive.sqlite"
@@ -243,13 +259,14 @@ def test_ctrl_c_stops_cleanly_with_exit_130_and_resumes(tmp_path: Path, server: 
                 break
             assert child.poll() is None, child.communicate()[1][-3000:]
             time.sleep(0.01)
-        child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=60)
+        child.send_signal(signum)
+        out, err = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-    assert child.returncode == 130, err[-3000:]
+    assert child.returncode == code, err[-3000:]
+    assert f"continue with: agentkit search --resume {run_dir}" in out.decode()
     with Archive.open(run_dir) as archive:
         assert archive.integrity_check() == []
         assert archive.get_state("status") == "interrupted"
