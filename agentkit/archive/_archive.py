@@ -53,12 +53,13 @@ class Archive(AgentStore, FeedbackStore):
         busy_timeout_s: float,
         config: Mapping[str, Any] | None,
         run_lock: RunLock | None = None,
+        db_name: str = DB_NAME,
     ) -> None:
         """Use `Archive.create` or `Archive.open` instead."""
         self.run_dir = run_dir
         self.run_lock = run_lock
         """The writer lock this archive holds (taken with ``lock=True``), else None."""
-        self.db_path = run_dir / DB_NAME
+        self.db_path = run_dir / db_name
         self.agents_dir = run_dir / AGENTS_DIR
         self._dirty: set[str] = set()
         self._db = Database(
@@ -126,11 +127,32 @@ class Archive(AgentStore, FeedbackStore):
         try:
             if lock and (run_dir / DB_NAME).exists():  # made by a writer that finished meanwhile
                 raise ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead")
-            return cls(run_dir, busy_timeout_s=busy_timeout_s, config=dict(config or {}), run_lock=run_lock)
+            cls._build(run_dir, dict(config or {}), busy_timeout_s)
+            return cls(run_dir, busy_timeout_s=busy_timeout_s, config=None, run_lock=run_lock)
         except BaseException:
             if run_lock is not None:
                 run_lock.release()
             raise
+
+    @classmethod
+    def _build(cls, run_dir: Path, config: dict[str, Any], busy_timeout_s: float) -> None:
+        """Make the database under a temporary name and move it into place once complete: a process
+        killed while creating a run must not leave a half-made archive, which neither a resume (not an
+        archive) nor the same command again (already holds one) could get past."""
+        temp = f".{DB_NAME}.new"
+        for leftover in (temp, f"{temp}-wal", f"{temp}-shm"):  # from a creation that was killed
+            (run_dir / leftover).unlink(missing_ok=True)
+        built = cls(run_dir, busy_timeout_s=busy_timeout_s, config=config, db_name=temp)
+        try:
+            built._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything into the main file
+        finally:
+            built.close()
+        try:
+            os.replace(run_dir / temp, run_dir / DB_NAME)
+        except OSError as exc:
+            raise ArchiveError(f"cannot create {run_dir / DB_NAME}: {exc}") from exc
+        for leftover in (f"{temp}-wal", f"{temp}-shm"):
+            (run_dir / leftover).unlink(missing_ok=True)
 
     @classmethod
     def open(
@@ -166,6 +188,23 @@ class Archive(AgentStore, FeedbackStore):
             if run_lock is not None:
                 run_lock.release()
             raise
+        if lock:
+            # A writer checks the file before it writes a byte: writing into a damaged database (a
+            # resume did) buries what could still be read out of it.
+            try:
+                problems = archive._quick_check()
+            except ArchiveError as exc:  # too damaged for the check itself to finish
+                problems = [str(exc.__cause__ or exc)]
+            except BaseException:
+                archive.close()
+                raise
+            if problems:
+                archive.close()
+                raise ArchiveError(
+                    f"{run_dir / DB_NAME} is damaged ({problems[0]}); nothing was written to it. Restore the "
+                    "run directory from a copy, or start a new run (`sqlite3 archive.sqlite .recover` may "
+                    "save what is left)"
+                )
         if repair_files:
             archive._write_missing_files()
         return archive
@@ -205,6 +244,10 @@ class Archive(AgentStore, FeedbackStore):
         """Group writes so that they commit together or not at all (nested groups are savepoints)."""
         with self._db.write():
             yield
+
+    def _quick_check(self) -> list[str]:
+        with self._db.read() as conn:
+            return [r[0] for r in conn.execute("PRAGMA quick_check") if r[0] != "ok"]
 
     def integrity_check(self) -> list[str]:
         """Problems SQLite finds in the database (integrity and foreign keys); empty when sound."""

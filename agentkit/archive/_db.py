@@ -171,10 +171,15 @@ class Database:
             if self._depth:
                 yield conn
                 return
-            conn.execute("BEGIN")
+            try:
+                conn.execute("BEGIN")
+            except sqlite3.DatabaseError as exc:
+                raise self._translate(exc) from exc
             self._depth, self._reading = 1, True
             try:
                 yield conn
+            except sqlite3.DatabaseError as exc:  # a damaged file: say which, not a traceback
+                raise self._translate(exc) from exc
             finally:
                 self._depth, self._reading = 0, False
                 with suppress(sqlite3.Error):
@@ -186,6 +191,11 @@ class Database:
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             return ArchiveError(
                 f"archive {self.path} stayed locked by another writer for over {self._busy_timeout_s:g} s"
+            )
+        if "malformed" in str(exc) or "not a database" in str(exc):
+            return ArchiveError(
+                f"archive {self.path} is damaged ({exc}): restore the run directory from a copy, or start "
+                "a new run (`sqlite3 archive.sqlite .recover` may save what is left)"
             )
         return ArchiveError(f"archive {self.path}: {exc}")
 
