@@ -117,16 +117,19 @@ def table_rows(table: BenchTable) -> list[dict[str, Any]]:
     for entry in table.tasks:
         for row in entry.rows:
             s = row.summary
+            scored = s.n - s.unscored
             flat: dict[str, Any] = {
                 "task": entry.task,
                 "agent": row.agent,
                 "n": s.n,
-                "score": round(s.accuracy.mean, 4),
-                "ci_low": round(s.accuracy.low, 4),
-                "ci_high": round(s.accuracy.high, 4),
+                # nothing scored, nothing known: no score (0.0 would read as every answer wrong)
+                "score": round(s.accuracy.mean, 4) if scored else None,
+                "ci_low": round(s.accuracy.low, 4) if scored else None,
+                "ci_high": round(s.accuracy.high, 4) if scored else None,
                 "error_rate": round(s.error_rate, 4),
                 "llm_calls": s.llm_calls,
                 "cost_usd": s.cost_usd,
+                "unscored": s.unscored,
             }
             if row.vs_baseline is not None:
                 cmp = row.vs_baseline
@@ -134,7 +137,8 @@ def table_rows(table: BenchTable) -> list[dict[str, Any]]:
                     "vs_baseline_diff": round(cmp.difference, 4),
                     "vs_baseline_low": round(cmp.interval.low, 4),
                     "vs_baseline_high": round(cmp.interval.high, 4),
-                    "vs_baseline_p": round(cmp.p_value, 4),
+                    "vs_baseline_p": cmp.p_value,
+                    "vs_baseline_pairs": cmp.n,
                     "vs_baseline_test": cmp.method,
                 }
             rows.append(flat)
@@ -171,7 +175,7 @@ def run_transfer(
         writer.writerows(rows)
     if as_json:
         print(json.dumps(meta | {"rows": rows, "out": str(out_dir)}, indent=2))
-        _exit_if_unscored(table, cached=not settings.no_cache)
+        _exit_if_unscored(table, cached=not settings.no_cache, budget=settings.budget is not None)
         return
     from agentkit.cli._console import plain_console
 
@@ -182,11 +186,12 @@ def run_transfer(
         f"[95% CI] and its p-value (McNemar's exact test, or the paired bootstrap for partial credit); "
         f"results saved to {out_dir}/results.json and results.csv"
     )
-    _exit_if_unscored(table, cached=not settings.no_cache)
+    _exit_if_unscored(table, cached=not settings.no_cache, budget=settings.budget is not None)
 
 
-def _exit_if_unscored(table: BenchTable, *, cached: bool) -> None:
-    """Exit non-zero, saying how to go on, when the provider left examples unscored."""
+def _exit_if_unscored(table: BenchTable, *, cached: bool, budget: bool) -> None:
+    """Exit non-zero, saying how to go on, when examples were left unscored (`budget`: one was set,
+    and may be why)."""
     from agentkit.cli._unscored import exit_unscored
 
     cells = [(t.task, row) for t in table.tasks for row in t.rows]
@@ -194,7 +199,8 @@ def _exit_if_unscored(table: BenchTable, *, cached: bool) -> None:
     if missing:
         count = sum(row.summary.unscored for _, row in cells)
         total = sum(row.summary.n for _, row in cells)
-        exit_unscored(count, total, f"{missing[0][1]} on {missing[0][0]}", cached=cached)
+        why = "the model provider failed them" + (", or the budget refused their calls" if budget else "")
+        exit_unscored(count, total, f"{missing[0][1]} on {missing[0][0]}", cached=cached, why=why)
 
 
 def render_table(table: BenchTable) -> Any:
@@ -215,7 +221,12 @@ def render_table(table: BenchTable) -> Any:
         for entry in table.tasks:
             row = entry.row(agent)
             acc = row.summary.accuracy
+            if row.summary.unscored >= row.summary.n:
+                cells.append(Text(f"unscored ({row.summary.unscored})"))
+                continue
             text = f"{acc.mean:.1%} [{acc.low:.1%}, {acc.high:.1%}]"
+            if row.summary.unscored:
+                text += f" ({row.summary.unscored} unscored)"
             if row.vs_baseline is not None:
                 cmp = row.vs_baseline
                 text += (

@@ -63,9 +63,16 @@ def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool, shown: bool
 
 
 def exit_unscored(
-    count: int, total: int, first: str, *, cached: bool, again: str | None = None, shown: bool = True
+    count: int,
+    total: int,
+    first: str,
+    *,
+    cached: bool,
+    again: str | None = None,
+    shown: bool = True,
+    why: str = "the model provider failed them",
 ) -> None:
-    """Say that `count` of `total` examples are unscored (`first`: the first one and why) and how to go
+    """Say that `count` of `total` examples are unscored (`first`: the first one; `why`) and how to go
     on (`again`, by default: run the same command again), then exit with `UNSCORED_EXIT`. `shown`:
     scores were printed above (else there are none to show)."""
     if again is None:
@@ -77,7 +84,7 @@ def exit_unscored(
             "already received would come from the cache)."
         )
     print(
-        f"error: {count} of {total} example(s) left unscored: the model provider failed them "
+        f"error: {count} of {total} example(s) left unscored: {why} "
         f"(first: {first}). They are not counted as wrong; "
         f"{'the scores above leave them out' if shown else 'with none scored there is no score to show'}. "
         f"{again}",

@@ -146,3 +146,23 @@ def test_holm_adjustment() -> None:
     assert holm_adjusted([0.5, 0.001]) == pytest.approx([0.5, 0.002])
     assert holm_adjusted([0.04, 0.03]) == pytest.approx([0.06, 0.06])  # never below an earlier step
     assert holm_adjusted([]) == []
+
+
+def test_transfer_table_shows_a_task_nothing_was_scored_on_as_unscored(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The budget runs out during the first task: the second has no score at all, which the table and
+    the files said as 0.0 of n examples."""
+    done = run_agentkit(
+        "bench", "--tasks", "gen/arithmetic,gen/boolean", "--agents", "cot,cot_sc", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--isolation", "process", "--limit", "4",
+        "--concurrency", "1", "--budget-calls", "8", "--out", str(tmp_path / "t"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    code, out, err = done.returncode, done.stdout, done.stderr
+    assert code == 3, err[-2000:]
+    assert "unscored (4)" in out
+    rows = json.loads((tmp_path / "t" / "results.json").read_text())["rows"]
+    boolean = [r for r in rows if r["task"] == "gen/boolean"]
+    assert [(r["score"], r["unscored"], r["n"]) for r in boolean] == [(None, 4, 4), (None, 4, 4)]
+    assert "the model provider failed them, or the budget refused their calls" in err
