@@ -249,9 +249,18 @@ def search(
     resume: Path | None = typer.Option(None, "--resume", help="Continue the run in this directory."),
     config_file: Path | None = flags.CONFIG_FILE,
     print_config: bool = _PRINT_CONFIG,
-    budget_usd: float | None = typer.Option(None, "--budget-usd", help="Hard limit on dollars for the run."),
-    budget_calls: int | None = typer.Option(None, "--budget-calls", help="Hard limit on model requests."),
-    budget_tokens: int | None = typer.Option(None, "--budget-tokens", help="Hard limit on tokens."),
+    budget_usd: float | None = typer.Option(
+        None,
+        "--budget-usd",
+        help="Hard limit on dollars for the run, resumes included (calls in flight when a run is killed "
+        "cannot be booked: stop it with Ctrl-C or SIGTERM to keep the count exact).",
+    ),
+    budget_calls: int | None = typer.Option(
+        None, "--budget-calls", help="Hard limit on model requests (as --budget-usd)."
+    ),
+    budget_tokens: int | None = typer.Option(
+        None, "--budget-tokens", help="Hard limit on tokens (as --budget-usd)."
+    ),
     price: list[str] = opt.PRICE,
     seed: int | None = typer.Option(None, "--seed", help="Seed of the split, selection and intervals."),
     isolation: str | None = typer.Option(

@@ -226,6 +226,11 @@ class LLMClient:
             failure = exc
             if isinstance(exc, ProviderAuthError):
                 self._refused[(model.model, model.api_base)] = exc
+            if counter.value:
+                # A failed or cancelled request may have been billed: for a model with no known price
+                # that is an unknown cost (None), counted as such; for a priced one nothing is known to
+                # have been spent (0.0).
+                cost_usd = _prices.failed_call_cost(model)
             raise
         finally:
             self._ledger.settle(

@@ -96,6 +96,15 @@ def cost_of(config: ModelConfig, reply: _litellm.RawReply) -> float | None:
     return reply.prompt_tokens * price.input_per_token + reply.completion_tokens * price.output_per_token
 
 
+def failed_call_cost(config: ModelConfig) -> float | None:
+    """What a sent call that got no reply is booked at: unknown (None) for a model with no known price,
+    0.0 for a priced one (nothing is known to have been spent)."""
+    try:
+        return None if price_for(config) is None else 0.0
+    except Exception:  # a price lookup must not hide the call's own failure
+        return None
+
+
 def check_budget(budget: Budget | None, models: Iterable[ModelConfig | str]) -> None:
     """Raise ConfigError, before any call, when `budget` has a dollar limit and one of `models` has no
     known price (so the limit could not stop its calls). Names such models and the ways out."""

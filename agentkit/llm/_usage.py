@@ -198,9 +198,8 @@ class Ledger:
                 stats.prompt_tokens += prompt_tokens
                 stats.completion_tokens += completion_tokens
                 stats.latency_s += latency_s
-                if cost_usd is None:
-                    if not failed:
-                        stats.unpriced_calls += 1
+                if cost_usd is None:  # (a failed call of a priced model comes as 0.0)
+                    stats.unpriced_calls += 1
                 else:
                     stats.cost_usd = (stats.cost_usd or 0.0) + cost_usd
 

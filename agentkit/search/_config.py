@@ -168,7 +168,9 @@ class SearchConfig(BaseModel):
 
     budget: Budget = Field(default_factory=Budget)
     """Hard limits on what the whole run spends, resumes included: dollars (``max_cost_usd``), model
-    requests (``max_calls``) and tokens (``max_tokens``); None: no limit of that kind."""
+    requests (``max_calls``) and tokens (``max_tokens``); None: no limit of that kind. A call is booked
+    when it ends, so calls in flight when the process is killed (SIGKILL, a lost machine) are not
+    counted; a stop by Ctrl-C or SIGTERM books them."""
     prompt: PromptLimits = Field(default_factory=PromptLimits)
     """How much of the archive the meta prompt shows, and its bound."""
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)

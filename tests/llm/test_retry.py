@@ -180,3 +180,21 @@ def test_sync_wrappers(server: FakeOpenAIServer, fast: ModelConfig) -> None:
     parsed = client.complete_fields_sync(USER, fast, ["answer"])
     assert parsed.fields == {"answer": parsed.fields["answer"]} and parsed.fields["answer"]
     assert len(server.requests) == 3
+
+
+async def test_a_failed_call_of_an_unpriced_model_is_an_unknown_cost(
+    server: FakeOpenAIServer, fast: ModelConfig, uncached: LLMClient
+) -> None:
+    """A sent call that failed may have been billed: for a model with no price its cost is unknown, and
+    the usage says so (it counted as a call priced at $0, so a run's summary read "$0.0000")."""
+    server.inject(Fault.status(400))
+    with pytest.raises(LLMError):
+        await uncached.complete([{"role": "user", "content": "hi"}], fast)
+    total = uncached.usage().total
+    assert (total.calls, total.errors, total.unpriced_calls) == (1, 1, 1)
+    priced = fast.model_copy(update={"price_in_per_mtok": 1.0, "price_out_per_mtok": 2.0})
+    server.inject(Fault.status(400))
+    with pytest.raises(LLMError):
+        await uncached.complete([{"role": "user", "content": "hi"}], priced)
+    total = uncached.usage().total
+    assert (total.calls, total.errors, total.unpriced_calls, total.cost_usd) == (2, 2, 1, 0.0)
