@@ -101,6 +101,8 @@ def _run(
     from agentkit._api import run_search
     from agentkit.search import SearchProgress, run_sync
 
+    if resume and overrides:
+        _say_resume_changes(run_dir, overrides)
     reporter = SearchProgress.auto(progress and not as_json)
     stopped_by: list[int] = []
     try:
@@ -122,6 +124,31 @@ def _run(
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _finish(outcome, as_json=as_json, stop_exit=_stop_exit(stopped_by))
+
+
+def _say_resume_changes(run_dir: Path, overrides: dict[str, Any]) -> None:
+    """One line on stderr naming the settings a resume changes, old and new (they were taken in silence;
+    the stored configuration then showed only the new values). Nothing when the run cannot be read:
+    the resume itself says why."""
+    from agentkit.errors import AgentkitError
+    from agentkit.report import open_run
+    from agentkit.search import resume_changes
+
+    try:
+        with open_run(run_dir) as archive:
+            stored = archive.config.get("search")
+            done = int(archive.get_state("generations_done", 0) or 0)
+        changes = resume_changes(stored, overrides) if isinstance(stored, dict) else {}
+    except (AgentkitError, ValueError, TypeError):
+        return
+    if not changes:
+        return
+    said = ", ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in sorted(changes.items()))
+    note = ""
+    new_generations = changes.get("generations", (None, None))[1]
+    if isinstance(new_generations, int) and new_generations <= done:
+        note = f" ({done} generation(s) are done already: no further one will run)"
+    print(f"resuming {run_dir} with changed settings: {said}{note}", file=sys.stderr)
 
 
 def _stop_exit(stopped_by: list[int]) -> int:

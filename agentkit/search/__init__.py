@@ -30,6 +30,7 @@ typed checkpoint of a generation (`GenerationState`, `SlotState`).
 from __future__ import annotations
 
 from agentkit.search._book import RunBook
+from agentkit.search._changes import resume_changes
 from agentkit.search._config import SearchConfig, Selection, migrate
 from agentkit.search._config_file import read_config_file, to_toml
 from agentkit.search._controls import REVIEW_SPLIT, review_controls
@@ -122,6 +123,7 @@ __all__ = [
     "read_config_file",
     "remaining_budget",
     "request_stop",
+    "resume_changes",
     "review_controls",
     "run_search",
     "run_sync",

@@ -9,13 +9,14 @@ import importlib.metadata
 import os
 import signal
 import subprocess
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentkit.errors import ConfigError, SearchError
+from agentkit.search._changes import real_changes
 from agentkit.search._config import SearchConfig, migrate
-from agentkit.search._config_file import flatten, set_path
+from agentkit.search._config_file import set_path
 from agentkit.search._final import SearchOutcome
 from agentkit.search._hooks import SearchHooks
 from agentkit.search._loop import SearchRun, load_seeds
@@ -186,19 +187,6 @@ def remaining_budget(config: SearchConfig, spent: dict[str, float]) -> Budget | 
     )
 
 
-def _real_changes(stored: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The overrides that differ from the stored settings, by dotted key. Both may be in the flat shape
-    of older runs or the nested one (they are compared after `migrate`, the stored ones with every
-    default filled in). Repeating the original command with ``--resume``, or giving the run's own
-    ``--print-config`` file, gives every setting again; only a value that really changes counts."""
-    try:
-        have = flatten(SearchConfig.model_validate(migrate(stored)).model_dump(mode="json"))
-        given = flatten(migrate(overrides))
-    except ValueError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from exc
-    return {k: v for k, v in given.items() if v is not None and (k not in have or have[k] != v)}
-
-
 def _not_a_search(run_dir: Path, stored: dict[str, Any]) -> str:
     message = (
         f"{run_dir} is not the archive of a search run (no search settings stored), so it cannot be resumed"
@@ -238,7 +226,7 @@ def _open_archive(
         stored = archive.config.get("search")
         if not isinstance(stored, dict):
             raise SearchError(_not_a_search(run_dir, archive.config))
-        changes = _real_changes(stored, overrides or {})
+        changes = real_changes(stored, overrides or {})
         refused = sorted(
             {"the reflection settings" if key.startswith("reflect.") else key for key in changes}
             - RESUMABLE_OVERRIDES

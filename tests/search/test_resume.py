@@ -273,3 +273,27 @@ def test_ctrl_c_or_sigterm_stops_cleanly_and_resumes(
         assert len(archive.events("interrupted")) == 1
     resumed = run_to_end(command(server, run_dir, "--resume", str(run_dir)), env)
     assert resumed["status"] == "finished"
+
+
+def test_a_resume_says_which_settings_it_changes(tmp_path: Path, server: FakeOpenAIServer) -> None:
+    """Changed settings were taken in silence (the stored configuration then showed only the new
+    values); fewer generations than are done ran nothing more without a word."""
+    env = child_env(tmp_path)
+    run_dir = tmp_path / "run"
+    assert run_to_end(command(server, run_dir), env)["status"] == "finished"
+    again = subprocess.run(
+        command(server, run_dir, "--resume", str(run_dir), "--generations", "2", "--concurrency", "3"),
+        env=env, capture_output=True, text=True, timeout=240, cwd=REPO,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (
+        f"resuming {run_dir} with changed settings: concurrency 2 -> 3, generations {GENERATIONS} -> 2 "
+        f"({GENERATIONS} generation(s) are done already: no further one will run)"
+    ) in again.stderr
+    # The same settings again: nothing to say.
+    same = subprocess.run(
+        command(server, run_dir, "--resume", str(run_dir), "--concurrency", "3"),
+        env=env, capture_output=True, text=True, timeout=240, cwd=REPO,
+    )  # fmt: skip
+    assert same.returncode == 0, same.stderr[-3000:]
+    assert "changed settings" not in same.stderr
