@@ -54,6 +54,8 @@ def bench_command(
     limit: int = opt.LIMIT,
     concurrency: int = opt.CONCURRENCY,
     max_inflight: int | None = opt.MAX_INFLIGHT,
+    agent_temperature: float | None = opt.AGENT_TEMPERATURE,
+    agent_max_tokens: int | None = opt.AGENT_MAX_TOKENS,
     isolation: str = opt.ISOLATION,
     no_cache: bool = opt.NO_CACHE,
     data_dir: Path | None = opt.DATA_DIR,

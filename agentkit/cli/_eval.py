@@ -88,7 +88,7 @@ async def _evaluate_loaded(
     from agentkit.tasks import load_task
 
     overrides = s.model_overrides()
-    model_cfg = resolve_model(s.model, **overrides)
+    model_cfg = resolve_model(s.model, **overrides, **s.agent_overrides())
     judge_cfg = resolve_model(s.judge_model, **overrides) if s.judge_model else None
     prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with what follows
     task = load_task(task_name, data_dir=s.data_dir, **s.task_opts)
@@ -214,6 +214,8 @@ def eval_command(
     limit: int = opt.LIMIT,
     concurrency: int = opt.CONCURRENCY,
     max_inflight: int | None = opt.MAX_INFLIGHT,
+    agent_temperature: float | None = opt.AGENT_TEMPERATURE,
+    agent_max_tokens: int | None = opt.AGENT_MAX_TOKENS,
     isolation: str = opt.ISOLATION,
     no_cache: bool = opt.NO_CACHE,
     data_dir: Path | None = opt.DATA_DIR,

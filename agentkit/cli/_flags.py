@@ -104,6 +104,8 @@ SETTINGS: dict[str, Setting] = {
     "no_monitor": Setting("reflect.monitor", _off, _off),
     "reflect_model": Setting("reflect.model"),
     "manual_from": Setting("reflect.manual_from", _path, Path),
+    "agent_temperature": Setting("agent_temperature"),
+    "agent_max_tokens": Setting("agent_max_tokens"),
     "executor": Setting("executor"),
     "ray_address": Setting("ray_address"),
     "ray_actors": Setting("ray_actors"),

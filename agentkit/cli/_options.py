@@ -49,6 +49,20 @@ MAX_INFLIGHT = typer.Option(
     min=1,
     help="Requests in flight to the model at once (default: --concurrency, at least 16).",
 )
+AGENT_TEMPERATURE = typer.Option(
+    None,
+    "--agent-temperature",
+    min=0.0,
+    help="Sampling temperature of agents' model calls that give none (LLMAgentBase gives 0.5 unless told "
+    "otherwise; default: the model's); a search's `agent_temperature`, so that a search's --config file "
+    "scores agents as the search did.",
+)
+AGENT_MAX_TOKENS = typer.Option(
+    None,
+    "--agent-max-tokens",
+    min=16,
+    help="Longest reply of an agent's model call (default: the model's); a search's `agent_max_tokens`.",
+)
 ISOLATION = typer.Option(
     "auto", "--isolation", help="auto | bwrap | process | trusted (in-process, for reviewed code only)."
 )

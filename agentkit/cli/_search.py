@@ -319,6 +319,8 @@ def search(
     max_inflight: int | None = typer.Option(
         None, "--max-inflight", min=1, help="Requests in flight to each model (default: from --concurrency)."
     ),
+    agent_temperature: float | None = opt.AGENT_TEMPERATURE,
+    agent_max_tokens: int | None = opt.AGENT_MAX_TOKENS,
     top_k: int | None = typer.Option(
         None, "--top-k", help="Top agents (by search score) scored on the test split."
     ),

@@ -34,6 +34,8 @@ class EvalSettings:
     timeout: float
     show_progress: bool
     max_inflight: int | None = None
+    agent_temperature: float | None = None
+    agent_max_tokens: int | None = None
     budget: Budget | None = None
     judge_model: str | None = None
     judge_samples: int = 3
@@ -53,6 +55,8 @@ class EvalSettings:
             limit=o["limit"],
             concurrency=o["concurrency"],
             max_inflight=o["max_inflight"],
+            agent_temperature=o.get("agent_temperature"),
+            agent_max_tokens=o.get("agent_max_tokens"),
             isolation=o["isolation"],
             no_cache=o["no_cache"],
             seed=o["seed"],
@@ -63,6 +67,16 @@ class EvalSettings:
             judge_samples=o["judge_samples"],
             where=ExecutorChoice(o["executor"], o["ray_address"], o["ray_actors"]),
         )
+
+    def agent_overrides(self) -> dict[str, object]:
+        """ModelConfig fields of the agents' model alone (not the judge's): its temperature and reply
+        length, where given."""
+        out: dict[str, object] = {}
+        if self.agent_temperature is not None:
+            out["temperature"] = self.agent_temperature
+        if self.agent_max_tokens is not None:
+            out["max_tokens"] = self.agent_max_tokens
+        return out
 
     def model_overrides(self) -> dict[str, object]:
         """ModelConfig fields of these options. One --concurrency: examples at once, and as many

@@ -74,7 +74,7 @@ async def _run(specs: list[AgentSpec], task_names: list[str], s: EvalSettings) -
     from agentkit.tasks import load_task
 
     overrides = s.model_overrides()
-    model_cfg = resolve_model(s.model, **overrides)
+    model_cfg = resolve_model(s.model, **overrides, **s.agent_overrides())
     judge_cfg = resolve_model(s.judge_model, **overrides) if s.judge_model else None
     prepare_models([model_cfg, judge_cfg])  # litellm's import, if needed, overlaps with loading the tasks
     # Every task loads (and finds its judge) before any call; --judge-model goes to the judged ones.

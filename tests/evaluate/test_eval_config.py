@@ -50,3 +50,26 @@ def test_a_config_file_with_an_unknown_key_is_refused(tmp_path: Path) -> None:
     out = _agentkit("eval", "--agent", "cot", "--config", str(config), cwd=tmp_path)
     assert out.returncode != 0
     assert "unknown setting(s) modle" in out.stderr
+
+
+def test_the_agent_model_settings_of_a_config_file_reach_the_model(arithmetic_server, tmp_path: Path) -> None:
+    """A search's `agent_max_tokens` (and `agent_temperature`) in a --config file were ignored by eval
+    and bench, which had no option for them; now they are --agent-max-tokens / --agent-temperature."""
+    config = tmp_path / "run.toml"
+    config.write_text("agent_max_tokens = 77\n")
+    out = _agentkit(
+        "eval", "--agent", "cot", "--task", "gen/arithmetic", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--isolation", "process", "--limit", "2",
+        "--config", str(config), "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [r["max_tokens"] for r in arithmetic_server.requests] == [77, 77]
+    out = _agentkit(
+        "bench", "--agents", "cot", "--task", "gen/arithmetic", "--model", "openai/fake",
+        "--api-base", arithmetic_server.base_url, "--isolation", "process", "--limit", "2", "--no-cache",
+        "--config", str(config), "--agent-max-tokens", "55", "--out", str(tmp_path / "b"), "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert [r["max_tokens"] for r in arithmetic_server.requests[2:]] == [55, 55]  # the flag wins

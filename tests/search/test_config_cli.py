@@ -32,6 +32,7 @@ VALUES: dict[str, str] = {
     "reflect_model": "openai/reflector",
     "data_dir": "/srv/data",
     "task_opt": "digits=3",
+    "agent_max_tokens": "300",
 }
 
 
