@@ -63,11 +63,15 @@ def test_bench_on_ray_with_a_budget_stops_at_the_limit(
         "--json", "--out", str(tmp_path / "bench"),
         cwd=tmp_path,
     )  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    # The examples the budget refused are unscored, not wrong: exit 3, saying so.
+    assert out.returncode == 3, out.stderr
+    assert "the budget refused their model calls" in out.stderr
     payload = json.loads(out.stdout)
     assert payload["executor"] == "ray"
     assert len(server.requests) == 6
     assert sum(row["llm_calls"] for row in payload["agents"]) == 6
+    scored = sum(row["n"] - row["unscored"] for row in payload["agents"])
+    assert scored <= 6 and sum(row["unscored"] for row in payload["agents"]) >= 2
 
 
 def _run_with_cot(run_dir: Path) -> None:
