@@ -54,6 +54,7 @@ class Archive(AgentStore, FeedbackStore):
         config: Mapping[str, Any] | None,
         run_lock: RunLock | None = None,
         db_name: str = DB_NAME,
+        check: bool = False,
     ) -> None:
         """Use `Archive.create` or `Archive.open` instead."""
         self.run_dir = run_dir
@@ -69,6 +70,8 @@ class Archive(AgentStore, FeedbackStore):
             on_rollback=self._dirty.clear,
         )
         try:
+            if check:
+                self._refuse_damaged()
             self._init_schema(config)
         except BaseException:
             self._db.close()
@@ -139,8 +142,12 @@ class Archive(AgentStore, FeedbackStore):
         """Make the database under a temporary name and move it into place once complete: a process
         killed while creating a run must not leave a half-made archive, which neither a resume (not an
         archive) nor the same command again (already holds one) could get past."""
-        temp = f".{DB_NAME}.new"
-        for leftover in (temp, f"{temp}-wal", f"{temp}-shm"):  # from a creation that was killed
+        final = run_dir / DB_NAME
+        _remove_stale_builds(run_dir)
+        for stale in (f"{DB_NAME}-wal", f"{DB_NAME}-shm"):  # of a database removed by hand: not ours
+            (run_dir / stale).unlink(missing_ok=True)
+        temp = f".{DB_NAME}.{os.getpid()}.new"
+        for leftover in (temp, f"{temp}-wal", f"{temp}-shm"):  # this process's own, cut short before
             (run_dir / leftover).unlink(missing_ok=True)
         built = cls(run_dir, busy_timeout_s=busy_timeout_s, config=config, db_name=temp)
         try:
@@ -148,10 +155,18 @@ class Archive(AgentStore, FeedbackStore):
         finally:
             built.close()
         try:
-            os.replace(run_dir / temp, run_dir / DB_NAME)
-        except OSError as exc:
-            raise ArchiveError(f"cannot create {run_dir / DB_NAME}: {exc}") from exc
-        for leftover in (f"{temp}-wal", f"{temp}-shm"):
+            # A hard link fails where the name exists: two creators (without the lock) cannot replace
+            # each other's archive.
+            os.link(run_dir / temp, final)
+        except FileExistsError:
+            raise ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead") from None
+        except OSError:  # a file system without hard links
+            if final.exists():
+                raise ArchiveError(
+                    f"{run_dir} already holds an archive; open it (or resume) instead"
+                ) from None
+            os.replace(run_dir / temp, final)
+        for leftover in (temp, f"{temp}-wal", f"{temp}-shm"):
             (run_dir / leftover).unlink(missing_ok=True)
 
     @classmethod
@@ -183,28 +198,13 @@ class Archive(AgentStore, FeedbackStore):
             raise ArchiveError(f"{run_dir / DB_NAME} is empty (0 bytes): there is no archive in it")
         run_lock = cls._take_lock(run_dir, lock)
         try:
-            archive = cls(run_dir, busy_timeout_s=busy_timeout_s, config=None, run_lock=run_lock)
+            # A writer checks the file before it writes a byte (a schema upgrade included): writing into
+            # a damaged database (a resume did) buries what could still be read out of it.
+            archive = cls(run_dir, busy_timeout_s=busy_timeout_s, config=None, run_lock=run_lock, check=lock)
         except BaseException:
             if run_lock is not None:
                 run_lock.release()
             raise
-        if lock:
-            # A writer checks the file before it writes a byte: writing into a damaged database (a
-            # resume did) buries what could still be read out of it.
-            try:
-                problems = archive._quick_check()
-            except ArchiveError as exc:  # too damaged for the check itself to finish
-                problems = [str(exc.__cause__ or exc)]
-            except BaseException:
-                archive.close()
-                raise
-            if problems:
-                archive.close()
-                raise ArchiveError(
-                    f"{run_dir / DB_NAME} is damaged ({problems[0]}); nothing was written to it. Restore the "
-                    "run directory from a copy, or start a new run (`sqlite3 archive.sqlite .recover` may "
-                    "save what is left)"
-                )
         if repair_files:
             archive._write_missing_files()
         return archive
@@ -245,9 +245,21 @@ class Archive(AgentStore, FeedbackStore):
         with self._db.write():
             yield
 
-    def _quick_check(self) -> list[str]:
-        with self._db.read() as conn:
-            return [r[0] for r in conn.execute("PRAGMA quick_check") if r[0] != "ok"]
+    def _refuse_damaged(self) -> None:
+        """ArchiveError, naming the file, when SQLite's quick check finds it damaged."""
+        try:
+            with self._db.read() as conn:
+                problems = [r[0] for r in conn.execute("PRAGMA quick_check") if r[0] != "ok"]
+        except ArchiveError as exc:  # too damaged for the check itself to finish (else: not damage)
+            if "is damaged" not in str(exc):
+                raise
+            problems = [str(exc.__cause__ or exc)]
+        if problems:
+            raise ArchiveError(
+                f"{self.db_path} is damaged ({problems[0]}); nothing was written to it. Restore the run "
+                "directory from a copy, or start a new run (`sqlite3 archive.sqlite .recover` may save "
+                "what is left)"
+            )
 
     def integrity_check(self) -> list[str]:
         """Problems SQLite finds in the database (integrity and foreign keys); empty when sound."""
@@ -451,3 +463,23 @@ class Archive(AgentStore, FeedbackStore):
         if missing:
             self._dirty.update(missing)
             self._flush_files()
+
+
+def _remove_stale_builds(run_dir: Path) -> None:
+    """Remove what a creation killed before it finished left (`Archive._build`'s temporary files of a
+    process that is gone)."""
+    for leftover in run_dir.glob(f".{DB_NAME}.*.new*"):
+        pid = leftover.name[len(DB_NAME) + 2 :].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: alive
+        return True
+    return True

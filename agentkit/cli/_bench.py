@@ -102,9 +102,13 @@ def bench_command(
         )
     if all_unscored(results):
         exit_if_unscored(results, cached=not no_cache, shown=False)  # nothing was scored: no table
-    best = max(results, key=lambda r: r.summary.accuracy.mean)
+    # (an agent with nothing scored has no accuracy to be best by)
+    best = max(_scored(results), key=lambda r: r.summary.accuracy.mean)
     versus = _versus_best(results, best, seed=seed)
     rows = [_summary_row(result) | versus.get(result.agent, {}) for result in results]
+    for row in rows:
+        if row["unscored"] >= row["n"]:  # nothing scored, nothing known (0.0 would read as all wrong)
+            row |= {"accuracy": None, "ci_low": None, "ci_high": None}
     slug = task.replace("/", "_").replace(":", "_")
     out_dir = out or Path("archives") / f"bench-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +122,10 @@ def bench_command(
         "n": results[0].summary.n,
         "limit": limit,
         "seed": seed,
+        "agent_temperature": agent_temperature,
+        "agent_max_tokens": agent_max_tokens,
+        "budget": None if settings.budget is None else settings.budget.model_dump(),
+        "judge_model": judge_model,
         "cache": not no_cache,
         "agentkit_version": _version(),
         "best": best.agent,
@@ -152,15 +160,21 @@ def bench_command(
     for col in (*columns, "calls", "cost", "p50"):
         table.add_column(col, justify="left" if col == "agent" else "right")
     for row in rows:
-        shown = (
-            "best"
-            if "vs_best_diff" not in row
-            else (
+        if row["agent"] == best.agent:
+            shown = "best"
+        elif "vs_best_diff" not in row:
+            shown = "no example scored for both"
+        else:
+            shown = (
                 f"{row['vs_best_diff']:+.1%} [{row['vs_best_low']:+.1%}, {row['vs_best_high']:+.1%}], "
                 f"p={row['vs_best_p']:.3f}" + (f", {row['vs_best_pairs']} pairs" if unscored else "")
             )
+        accuracy = (
+            f"unscored ({row['unscored']})"
+            if row["accuracy"] is None
+            else f"{row['accuracy']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}]"
         )
-        cells = [row["agent"], f"{row['accuracy']:.1%} [{row['ci_low']:.1%}, {row['ci_high']:.1%}]", shown]
+        cells = [row["agent"], accuracy, shown]
         cells += [f"{row['error_rate']:.0%}"] + ([str(row["unscored"])] if unscored else [])
         table.add_row(
             *cells, str(row["llm_calls"]), _fmt_cost(row["cost_usd"]), f"{row['latency_p50_s']:.2f}s"
@@ -193,6 +207,12 @@ P_VALUES = (
     "scores for, Holm-adjusted over every pair of agents: the best is picked from these same examples"
 )
 """How the p-values of `bench --task` are made, printed under its table and saved with its results."""
+
+
+def _scored(results: list[EvalResult]) -> list[EvalResult]:
+    """The results with at least one scored example (`all_unscored` has stopped the command before
+    none has)."""
+    return [r for r in results if r.summary.n > r.summary.unscored]
 
 
 def _versus_best(results: list[EvalResult], best: EvalResult, *, seed: int) -> dict[str, dict[str, Any]]:

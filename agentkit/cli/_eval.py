@@ -277,7 +277,13 @@ def eval_command(
     )
     table.add_row("errors", f"{s.error_rate:.1%}")
     if s.unscored:
-        table.add_row("unscored (provider failed)", str(s.unscored))
+        kinds = {r.error.kind for r in result.results if r.unscored and r.error is not None}
+        why = (
+            {"provider": " (provider failed)", "budget": " (budget refused)"}.get(kinds.pop(), "")
+            if len(kinds) == 1
+            else ""
+        )
+        table.add_row(f"unscored{why}", str(s.unscored))
     cached = sum(call.cached for r in result.results for call in r.trace)
     # replies from the cache cost nothing now: say how many, so a $0 rerun does not read as free calls
     table.add_row(
@@ -394,7 +400,7 @@ def _eval_run(
                 task=task,
                 agents=[agent] if agent else None,
                 model=st.model,
-                model_overrides=st.model_overrides(),
+                model_overrides=st.model_overrides() | st.agent_overrides(),
                 data_dir=st.data_dir,
                 task_options=st.task_opts,
                 limit=st.limit,

@@ -132,7 +132,7 @@ def _say_resume_changes(run_dir: Path, overrides: dict[str, Any]) -> None:
     the resume itself says why."""
     from agentkit.errors import AgentkitError
     from agentkit.report import open_run
-    from agentkit.search import resume_changes
+    from agentkit.search import refused_changes, resume_changes
 
     try:
         with open_run(run_dir) as archive:
@@ -141,7 +141,7 @@ def _say_resume_changes(run_dir: Path, overrides: dict[str, Any]) -> None:
         changes = resume_changes(stored, overrides) if isinstance(stored, dict) else {}
     except (AgentkitError, ValueError, TypeError):
         return
-    if not changes:
+    if not changes or refused_changes(changes):  # (a refused change: the resume says so itself)
         return
     said = ", ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in sorted(changes.items()))
     note = ""

@@ -43,8 +43,9 @@ class RunTable(BaseModel):
     task: str | None = None
     """The run's task, if its configuration names one."""
     status: str | None = None
-    """The search's state as last stored: "running", "finished", "interrupted" or "budget_exhausted"
-    (None for a run no search wrote). "running" with no process holding the run means it was killed."""
+    """The search's state as last stored: "running", "finished", "interrupted", "budget_exhausted" or
+    "error" (None for a run no search wrote). "running" with no process holding the run means it was
+    killed."""
     selected: str | None = None
     """Id of the agent selected by the search-split lower bound (None before any evaluation)."""
     agents: list[AgentRow] = Field(default_factory=list)
@@ -129,6 +130,8 @@ def stopped_line(table: RunTable) -> str | None:
         return f"this search stopped without finishing (killed, or its machine went down); {again}"
     if table.status == "interrupted" and table.in_progress is None:
         return f"this search was interrupted; {again}"
+    if table.status == "error" and table.in_progress is None:
+        return f"this search stopped on an error (its last event says which); once mended, {again}"
     return None
 
 

@@ -30,7 +30,7 @@ typed checkpoint of a generation (`GenerationState`, `SlotState`).
 from __future__ import annotations
 
 from agentkit.search._book import RunBook
-from agentkit.search._changes import resume_changes
+from agentkit.search._changes import refused_changes, resume_changes
 from agentkit.search._config import SearchConfig, Selection, migrate
 from agentkit.search._config_file import read_config_file, to_toml
 from agentkit.search._controls import REVIEW_SPLIT, review_controls
@@ -121,6 +121,7 @@ __all__ = [
     "preview_meta_prompt",
     "prompt_tokens",
     "read_config_file",
+    "refused_changes",
     "remaining_budget",
     "request_stop",
     "resume_changes",

@@ -9,6 +9,25 @@ from agentkit.errors import ConfigError
 from agentkit.search._config import SearchConfig, migrate
 from agentkit.search._config_file import flatten
 
+# Settings a resumed run may change (dotted keys of `SearchConfig`); everything else must stay as the run
+# started.
+RESUMABLE_OVERRIDES = frozenset(
+    {
+        "generations",
+        "budget.max_cost_usd",
+        "budget.max_calls",
+        "budget.max_tokens",
+        "progress",
+        "sandbox.workers",
+        "concurrency",
+        "max_inflight",
+        "top_k",
+        # Where the models are served is not a setting of the search: a self-hosted server may come
+        # back on another port.
+        "api_base",
+    }
+)
+
 
 def real_changes(stored: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The overrides that differ from the stored settings, by dotted key. Both may be in the flat shape
@@ -30,3 +49,9 @@ def resume_changes(stored: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
     changes = real_changes(stored, overrides)
     have = flatten(SearchConfig.model_validate(migrate(dict(stored))).model_dump(mode="json"))
     return {key: (have.get(key), value) for key, value in changes.items()}
+
+
+def refused_changes(changes: Mapping[str, Any]) -> list[str]:
+    """The changed settings (dotted keys, as `real_changes` gives them) a resume may not make, sorted."""
+    named = {"the reflection settings" if key.startswith("reflect.") else key for key in changes}
+    return sorted(named - RESUMABLE_OVERRIDES)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentkit.errors import ConfigError, SearchError
-from agentkit.search._changes import real_changes
+from agentkit.search._changes import RESUMABLE_OVERRIDES, real_changes, refused_changes
 from agentkit.search._config import SearchConfig, migrate
 from agentkit.search._config_file import set_path
 from agentkit.search._final import SearchOutcome
@@ -30,25 +30,6 @@ if TYPE_CHECKING:
     from agentkit.tasks import Task, TaskSplit
 
 T = TypeVar("T")
-
-# Settings a resumed run may change (dotted keys of `SearchConfig`); everything else must stay as the run
-# started.
-RESUMABLE_OVERRIDES = frozenset(
-    {
-        "generations",
-        "budget.max_cost_usd",
-        "budget.max_calls",
-        "budget.max_tokens",
-        "progress",
-        "sandbox.workers",
-        "concurrency",
-        "max_inflight",
-        "top_k",
-        # Where the models are served is not a setting of the search: a self-hosted server may come
-        # back on another port.
-        "api_base",
-    }
-)
 
 
 HookFactory = Callable[[SearchConfig], SearchHooks]
@@ -227,10 +208,7 @@ def _open_archive(
         if not isinstance(stored, dict):
             raise SearchError(_not_a_search(run_dir, archive.config))
         changes = real_changes(stored, overrides or {})
-        refused = sorted(
-            {"the reflection settings" if key.startswith("reflect.") else key for key in changes}
-            - RESUMABLE_OVERRIDES
-        )
+        refused = refused_changes(changes)
         if refused:
             raise ConfigError(
                 f"a resumed run keeps its settings; cannot change {', '.join(refused)} "
@@ -471,16 +449,21 @@ def run_sync(coro: Coroutine[Any, Any, T], *, stopped_by: list[int] | None = Non
                 stopped_by.append(signum)
             request_stop(task)
 
-        installed = []
+        installed: list[tuple[int, Any]] = []
         for signum in STOP_SIGNALS:
+            earlier = signal.getsignal(signum)
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, on_signal, signum)
-                installed.append(signum)
+                installed.append((signum, earlier))
         try:
             return await task
         finally:
-            for signum in installed:
+            for stop_signal, earlier in installed:
                 with contextlib.suppress(Exception):
-                    loop.remove_signal_handler(signum)
+                    loop.remove_signal_handler(stop_signal)
+                # (asyncio leaves the default behind; a caller's own handler comes back)
+                if earlier is not None:
+                    with contextlib.suppress(Exception):
+                        signal.signal(stop_signal, earlier)
 
     return asyncio.run(main())

@@ -60,6 +60,7 @@ def test_a_creation_cut_short_leaves_no_archive_and_can_start_again(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
+        patch.setattr(os, "link", killed)
         patch.setattr(os, "replace", killed)
         with pytest.raises(KeyboardInterrupt):
             Archive.create(run_dir, {"task": "gsm8k"})
@@ -70,3 +71,23 @@ def test_a_creation_cut_short_leaves_no_archive_and_can_start_again(
         assert archive.info().config["again"] is True
         assert archive.integrity_check() == []
     assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".archive")) == []
+
+
+def test_a_new_archive_neither_inherits_a_stale_wal_nor_replaces_another(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    with Archive.create(run_dir, {"who": "old"}) as old:
+        old.set_state("generations_done", 7)
+        wal = Path(f"{old.db_path}-wal")
+        kept = wal.read_bytes() if wal.exists() else b""
+    # The database removed by hand, its write-ahead log left behind (or copied back) beside it.
+    (run_dir / "archive.sqlite").unlink()
+    if kept:
+        wal.write_bytes(kept)
+    with Archive.create(run_dir, {"who": "new"}) as new:
+        assert new.config["who"] == "new" and new.get_state("generations_done") is None
+        # A second creator (without the lock) is refused instead of replacing the file under it.
+        with pytest.raises(ArchiveError, match="already holds an archive"):
+            Archive._build(run_dir, {"who": "third"}, 5.0)
+        assert new.config["who"] == "new"
+    with Archive.open(run_dir) as again:
+        assert again.config["who"] == "new"

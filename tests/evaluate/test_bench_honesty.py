@@ -166,3 +166,24 @@ def test_transfer_table_shows_a_task_nothing_was_scored_on_as_unscored(
     boolean = [r for r in rows if r["task"] == "gen/boolean"]
     assert [(r["score"], r["unscored"], r["n"]) for r in boolean] == [(None, 4, 4), (None, 4, 4)]
     assert "the model provider failed them, or the budget refused their calls" in err
+
+
+def test_an_agent_with_nothing_scored_is_neither_0_percent_nor_best(
+    arithmetic_server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """With one budget shared by agents running side by side, one agent can get no example scored: its
+    row read 0.0% and its comparison cell "best"."""
+    out_dir = tmp_path / "o"
+    code, out, err = _bench(
+        arithmetic_server, tmp_path, "--agents", "cot,cot_sc", "--limit", "4", "--concurrency", "1",
+        "--budget-calls", "5", "--out", str(out_dir),
+    )  # fmt: skip
+    assert code == 3, err[-2000:]
+    saved = json.loads((out_dir / "results.json").read_text())
+    rows = {row["agent"]: row for row in saved["agents"]}
+    empty = [name for name, row in rows.items() if row["unscored"] == row["n"]]
+    assert empty, rows  # the budget ran out before one of them had a whole example
+    for name in empty:
+        assert rows[name]["accuracy"] is None and name != saved["best"]
+    assert f"unscored ({rows[empty[0]]['n']})" in out and "no example scored for both" in out
+    assert saved["budget"]["max_calls"] == 5

@@ -32,9 +32,13 @@ def test_eval_run_without_a_model_uses_the_runs_model_and_endpoint(tmp_path: Pat
         with Archive.open(tmp_path / "run") as archive:
             assert archive.usage_by_role()["eval"].calls == 2
         # and again, the run's evaluation model stays the one to use
-        again = run_agentkit("eval", "--run", str(tmp_path / "run"), "--limit", "3", "--json", cwd=tmp_path)
+        again = run_agentkit(
+            "eval", "--run", str(tmp_path / "run"), "--limit", "3", "--agent-max-tokens", "66", "--json",
+            cwd=tmp_path,
+        )  # fmt: skip
         assert again.returncode == 0, again.stderr
         assert len(server.requests) == 3  # two were reused from the run
+        assert server.requests[-1]["max_tokens"] == 66  # --agent-max-tokens reaches the run's model too
 
 
 def test_an_api_base_without_a_model_is_refused_on_the_command_line_only() -> None:

@@ -130,3 +130,25 @@ def test_a_second_ctrl_c_says_what_was_kept(
         "interrupted at once (a second Ctrl-C); what was stored is kept: "
         f"continue with: agentkit search --resume {tmp_path / 'run'}"
     )
+
+
+def test_run_sync_gives_back_a_callers_sigterm_handler() -> None:
+    """run_sync stops a search on SIGTERM; afterwards the process's own handler is back (asyncio left
+    the default behind)."""
+    import signal
+
+    from agentkit.search import run_sync
+
+    def mine(signum: int, frame: Any) -> None:
+        return None
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+
+        async def nothing() -> int:
+            return 7
+
+        assert run_sync(nothing()) == 7
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)
