@@ -200,7 +200,15 @@ def _exit_if_unscored(table: BenchTable, *, cached: bool, budget: bool) -> None:
         count = sum(row.summary.unscored for _, row in cells)
         total = sum(row.summary.n for _, row in cells)
         why = "the model provider failed them" + (", or the budget refused their calls" if budget else "")
-        exit_unscored(count, total, f"{missing[0][1]} on {missing[0][0]}", cached=cached, why=why)
+        again = None
+        if budget:
+            again = (
+                "Run the same command again when the provider answers, with a larger budget if it ran out"
+                + (": answers already received come from the cache." if cached else ".")
+            )
+        exit_unscored(
+            count, total, f"{missing[0][1]} on {missing[0][0]}", cached=cached, why=why, again=again
+        )
 
 
 def render_table(table: BenchTable) -> Any:

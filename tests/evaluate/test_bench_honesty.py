@@ -166,6 +166,7 @@ def test_transfer_table_shows_a_task_nothing_was_scored_on_as_unscored(
     boolean = [r for r in rows if r["task"] == "gen/boolean"]
     assert [(r["score"], r["unscored"], r["n"]) for r in boolean] == [(None, 4, 4), (None, 4, 4)]
     assert "the model provider failed them, or the budget refused their calls" in err
+    assert "with a larger budget if it ran out: answers already received come from the cache." in err
 
 
 def test_an_agent_with_nothing_scored_is_neither_0_percent_nor_best(
