@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agentkit.archive._agents import AgentStore
-from agentkit.archive._db import Database, as_payload, dump_json, utc_now
+from agentkit.archive._db import DAMAGE_ADVICE, Database, as_payload, dump_json, is_damage, utc_now
 from agentkit.archive._feedback import FeedbackStore, _filters
 from agentkit.archive._files import agent_file_name, agent_id_of_file, render_agent_file, write_atomic
 from agentkit.archive._lock import LockHolder, RunLock, lock_holder
@@ -121,7 +121,7 @@ class Archive(AgentStore, FeedbackStore):
         (RunLocked when another process holds it)."""
         run_dir = Path(run_dir)
         if (run_dir / DB_NAME).exists():
-            raise ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead")
+            raise _already_holds(run_dir)
         try:
             (run_dir / AGENTS_DIR).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -129,7 +129,7 @@ class Archive(AgentStore, FeedbackStore):
         run_lock = cls._take_lock(run_dir, lock)
         try:
             if lock and (run_dir / DB_NAME).exists():  # made by a writer that finished meanwhile
-                raise ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead")
+                raise _already_holds(run_dir)
             cls._build(run_dir, dict(config or {}), busy_timeout_s)
             return cls(run_dir, busy_timeout_s=busy_timeout_s, config=None, run_lock=run_lock)
         except BaseException:
@@ -159,12 +159,10 @@ class Archive(AgentStore, FeedbackStore):
             # each other's archive.
             os.link(run_dir / temp, final)
         except FileExistsError:
-            raise ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead") from None
+            raise _already_holds(run_dir) from None
         except OSError:  # a file system without hard links
             if final.exists():
-                raise ArchiveError(
-                    f"{run_dir} already holds an archive; open it (or resume) instead"
-                ) from None
+                raise _already_holds(run_dir) from None
             os.replace(run_dir / temp, final)
         for leftover in (temp, f"{temp}-wal", f"{temp}-shm"):
             (run_dir / leftover).unlink(missing_ok=True)
@@ -251,14 +249,13 @@ class Archive(AgentStore, FeedbackStore):
             with self._db.read() as conn:
                 problems = [r[0] for r in conn.execute("PRAGMA quick_check") if r[0] != "ok"]
         except ArchiveError as exc:  # too damaged for the check itself to finish (else: not damage)
-            if "is damaged" not in str(exc):
+            if not is_damage(exc.__cause__):
                 raise
-            problems = [str(exc.__cause__ or exc)]
+            problems = [str(exc.__cause__)]
         if problems:
+            advice = DAMAGE_ADVICE[0].upper() + DAMAGE_ADVICE[1:]
             raise ArchiveError(
-                f"{self.db_path} is damaged ({problems[0]}); nothing was written to it. Restore the run "
-                "directory from a copy, or start a new run (`sqlite3 archive.sqlite .recover` may save "
-                "what is left)"
+                f"{self.db_path} is damaged ({problems[0]}); nothing was written to it. {advice}"
             )
 
     def integrity_check(self) -> list[str]:
@@ -483,3 +480,7 @@ def _alive(pid: int) -> bool:
     except OSError:  # another user's: alive
         return True
     return True
+
+
+def _already_holds(run_dir: Path) -> ArchiveError:
+    return ArchiveError(f"{run_dir} already holds an archive; open it (or resume) instead")

@@ -58,6 +58,20 @@ def allocate_id(
         seq += 1
 
 
+DAMAGE_ADVICE = (
+    "restore the run directory from a copy, or start a new run (`sqlite3 archive.sqlite .recover` may "
+    "save what is left)"
+)
+"""What to do about a damaged archive database, in every message that finds one."""
+
+
+def is_damage(exc: BaseException | None) -> bool:
+    """Whether SQLite's error says the database file itself is damaged (not locked, not full)."""
+    return isinstance(exc, sqlite3.DatabaseError) and (
+        "malformed" in str(exc) or "not a database" in str(exc)
+    )
+
+
 class Database:
     """One SQLite connection shared by the threads of one process.
 
@@ -192,11 +206,8 @@ class Database:
             return ArchiveError(
                 f"archive {self.path} stayed locked by another writer for over {self._busy_timeout_s:g} s"
             )
-        if "malformed" in str(exc) or "not a database" in str(exc):
-            return ArchiveError(
-                f"archive {self.path} is damaged ({exc}): restore the run directory from a copy, or start "
-                "a new run (`sqlite3 archive.sqlite .recover` may save what is left)"
-            )
+        if is_damage(exc):
+            return ArchiveError(f"archive {self.path} is damaged ({exc}): {DAMAGE_ADVICE}")
         return ArchiveError(f"archive {self.path}: {exc}")
 
     def close(self) -> None:

@@ -40,17 +40,17 @@ def exit_if_unscored(results: Sequence[EvalResult], *, cached: bool, shown: bool
         agent, first = refused[0]
         assert first.error is not None
         others = len(unscored) - len(refused)
-        also = f" (and {others} more the model provider failed)" if others else ""
-        print(
-            f"error: {len(refused)} of {total} example(s) left unscored: the budget refused their model "
-            f"calls{also} (first: {agent}, {first.example_id}: {first.error.message}). They are not "
-            f"counted as wrong; "
-            f"{'the scores above leave them out' if shown else 'with none scored there is no score to show'}. "
-            "Give a larger budget (--budget-calls, --budget-tokens, --budget-usd) and run the same command "
-            f"again{': answers already received come from the cache' if cached else ''}.",
-            file=sys.stderr,
+        exit_unscored(
+            len(refused),
+            total,
+            f"{agent}, {first.example_id}: {first.error.message}",
+            cached=cached,
+            shown=shown,
+            why="the budget refused their model calls"
+            + (f" (and {others} more the model provider failed)" if others else ""),
+            again="Give a larger budget (--budget-calls, --budget-tokens, --budget-usd) and run the same "
+            f"command again{': answers already received come from the cache' if cached else ''}.",
         )
-        raise typer.Exit(UNSCORED_EXIT)
     agent, first = unscored[0]
     reason = first.error.message if first.error is not None else "the provider failed"
     exit_unscored(

@@ -80,9 +80,8 @@ class ExampleCalls:
         if self.auth_error is not None:
             raise self.auth_error
         trouble = self.provider_trouble()
-        if error is not None and error.kind == "provider" and self.provider_error is None:
-            error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)
-        if error is not None and error.kind == "budget" and self.budget_error is None:
+        heard = {"provider": self.provider_error, "budget": self.budget_error}
+        if error is not None and error.kind in heard and heard[error.kind] is None:
             error = AgentFailure(kind="exception", message=error.message, traceback=error.traceback)
         if self.budget_error is not None and self.provider_error is None:
             # The agent ran without a reply it asked for: whatever it made of that says nothing of it.

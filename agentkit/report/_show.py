@@ -125,14 +125,15 @@ def _status(archive: Archive) -> str | None:
 
 def stopped_line(table: RunTable) -> str | None:
     """What to say of a search that did not finish, and how to go on (None when there is nothing to say)."""
+    if table.in_progress is not None:  # (its writer is at work: `in_progress_line` says so)
+        return None
     again = f"continue with: agentkit search --resume {table.run_dir}"
-    if table.status == "running" and table.in_progress is None:
-        return f"this search stopped without finishing (killed, or its machine went down); {again}"
-    if table.status == "interrupted" and table.in_progress is None:
-        return f"this search was interrupted; {again}"
-    if table.status == "error" and table.in_progress is None:
-        return f"this search stopped on an error (its last event says which); once mended, {again}"
-    return None
+    said = {
+        "running": f"this search stopped without finishing (killed, or its machine went down); {again}",
+        "interrupted": f"this search was interrupted; {again}",
+        "error": f"this search stopped on an error (its last event says which); once mended, {again}",
+    }
+    return said.get(table.status or "")
 
 
 def in_progress_line(holder: LockHolder) -> str:
